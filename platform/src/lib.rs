@@ -1,0 +1,151 @@
+//! How app code runs and traps.
+//!
+//! The platform owns address spaces (host processes whose memory is the
+//! sandbox's memory file, mapped in by the platform) and contexts (a host
+//! thread's handle for running app code in one of them). `switch()` runs app
+//! code until it makes a system call, faults, or receives a signal, and hands
+//! back its registers.
+//!
+//! The platform knows registers and pages, never Linux semantics: it must
+//! never let an app system call reach the host kernel (DESIGN.md invariant 1)
+//! and never imports the sentry.
+
+pub mod ptrace;
+mod regs;
+
+pub use regs::Regs;
+
+use std::os::fd::BorrowedFd;
+use std::sync::Arc;
+
+/// Lowest address of the range the platform keeps for its own code in every
+/// address space. The sentry must never place app mappings in
+/// `[STUB_BASE, STUB_END)`.
+pub const STUB_BASE: u64 = 0x7ff0_0000_0000;
+/// End (exclusive) of the platform's reserved range.
+pub const STUB_END: u64 = STUB_BASE + 0x1000;
+/// One past the highest user address on x86-64 with 4-level paging.
+pub const TASK_SIZE: u64 = 0x7fff_ffff_f000;
+
+/// Page protection bits, as in mmap(2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Prot {
+    pub read: bool,
+    pub write: bool,
+    pub exec: bool,
+}
+
+impl Prot {
+    /// PROT_* bits for the host.
+    pub fn bits(self) -> i32 {
+        let mut b = 0;
+        if self.read {
+            b |= libc::PROT_READ;
+        }
+        if self.write {
+            b |= libc::PROT_WRITE;
+        }
+        if self.exec {
+            b |= libc::PROT_EXEC;
+        }
+        b
+    }
+
+    /// From PROT_* bits; unknown bits are ignored (the caller validates).
+    pub fn from_bits(bits: i32) -> Prot {
+        Prot {
+            read: bits & libc::PROT_READ != 0,
+            write: bits & libc::PROT_WRITE != 0,
+            exec: bits & libc::PROT_EXEC != 0,
+        }
+    }
+}
+
+/// Why `switch()` returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The app executed a system call instruction. The registers hold the
+    /// number (`orig_rax`) and arguments; the syscall did not run on the host.
+    Syscall,
+    /// The app touched memory it may not: a SIGSEGV or SIGBUS raised by the
+    /// hardware, with the faulting address and the host's si_code.
+    Fault { signo: i32, code: i32, addr: u64 },
+    /// Any other signal the app's thread received (SIGFPE, SIGILL, SIGTRAP
+    /// from int3, or an asynchronous signal sent to the stub).
+    Signal { signo: i32, code: i32, addr: u64 },
+}
+
+/// Errors of the platform itself (not of the app).
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    #[error("creating the memory-file stub image: {0}")]
+    StubImage(std::io::Error),
+    #[error("starting a stub process: {0}")]
+    SpawnStub(std::io::Error),
+    #[error("stub process {pid} did not reach its start trap (wait status {status:#x})")]
+    StubStart { pid: i32, status: i32 },
+    #[error("ptrace {op} on stub {pid}: {err}")]
+    Ptrace {
+        op: &'static str,
+        pid: i32,
+        err: std::io::Error,
+    },
+    #[error("stub {pid} exited unexpectedly (wait status {status:#x})")]
+    StubDied { pid: i32, status: i32 },
+    #[error("injected {syscall} in stub {pid} failed: errno {errno}")]
+    Injected {
+        syscall: &'static str,
+        pid: i32,
+        errno: i32,
+    },
+    #[error("address space used from host thread {tid}, which is not its tracer")]
+    WrongThread { tid: i32 },
+}
+
+/// One app address space: a stub process whose pages all come from the
+/// sandbox's memory file.
+pub trait AddressSpace: Send + Sync {
+    /// Maps `[addr, addr+len)` to `[offset, offset+len)` of the memory file,
+    /// shared, replacing whatever was there.
+    fn map(&self, addr: u64, len: u64, prot: Prot, offset: u64) -> Result<(), PlatformError>;
+    /// Removes every mapping in `[addr, addr+len)`.
+    fn unmap(&self, addr: u64, len: u64) -> Result<(), PlatformError>;
+    /// Changes the protection of `[addr, addr+len)`.
+    fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<(), PlatformError>;
+    /// For the platform's own contexts to find their concrete type.
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// A host thread's way into app code.
+pub trait Context: Send {
+    /// Runs app code in `space` with `regs` until the next syscall, fault or
+    /// signal; `regs` is updated to the app's state at that point.
+    fn switch(&mut self, space: &dyn AddressSpace, regs: &mut Regs) -> Result<Stop, PlatformError>;
+}
+
+/// A way of running app code.
+pub trait Platform: Send + Sync {
+    /// The platform's name, as `--platform` spells it.
+    fn name(&self) -> &'static str;
+    /// A new, empty address space.
+    fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>, PlatformError>;
+    /// A context for the calling host thread.
+    fn new_context(&self) -> Result<Box<dyn Context>, PlatformError>;
+}
+
+/// Creates the named platform over the sandbox's memory file.
+pub fn create(name: &str, memfile: BorrowedFd<'_>) -> Result<Arc<dyn Platform>, UnknownPlatform> {
+    match name {
+        "ptrace" => ptrace::PtracePlatform::new(memfile)
+            .map(|p| Arc::new(p) as Arc<dyn Platform>)
+            .map_err(|e| UnknownPlatform(format!("ptrace: {e}"))),
+        other => Err(UnknownPlatform(format!(
+            "unknown platform {other:?} (known: ptrace)"
+        ))),
+    }
+}
+
+/// A platform name that is unknown or cannot start here.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UnknownPlatform(pub String);

@@ -1,0 +1,103 @@
+//! The stub image: a tiny static x86-64 ELF executable, assembled here, that
+//! every ptrace address space runs. At start it unmaps everything but its
+//! own page (stack, vDSO, vvar), then traps; from then on it executes only
+//! code the tracer points it at: the injection site (`syscall; int3`) or app
+//! code under PTRACE_SYSEMU.
+
+use crate::{STUB_BASE, STUB_END, TASK_SIZE};
+
+/// Offset of the code from the start of the image (and of the stub page).
+const CODE_OFFSET: u64 = 0x80;
+/// Offset of the injection site from the start of the stub page.
+const SITE_OFFSET: u64 = 0xc0;
+
+/// Where the stub starts executing.
+pub const ENTRY: u64 = STUB_BASE + CODE_OFFSET;
+/// Address of `syscall; int3`, where the tracer runs the syscalls it injects.
+pub const SYSCALL_SITE: u64 = STUB_BASE + SITE_OFFSET;
+/// The fd number the memory file has inside every stub.
+pub const MEMFILE_FD: i32 = 3;
+
+fn put_u16(v: &mut Vec<u8>, x: u16) {
+    v.extend_from_slice(&x.to_le_bytes());
+}
+fn put_u32(v: &mut Vec<u8>, x: u32) {
+    v.extend_from_slice(&x.to_le_bytes());
+}
+fn put_u64(v: &mut Vec<u8>, x: u64) {
+    v.extend_from_slice(&x.to_le_bytes());
+}
+
+/// The machine code: munmap below and above the stub page, then int3.
+fn code() -> Vec<u8> {
+    let mut c = Vec::new();
+    // munmap(0, STUB_BASE)
+    c.extend_from_slice(&[0x31, 0xff]); // xor edi, edi
+    c.extend_from_slice(&[0x48, 0xbe]); // mov rsi, imm64
+    put_u64(&mut c, STUB_BASE);
+    c.extend_from_slice(&[0xb8, 11, 0, 0, 0]); // mov eax, SYS_munmap
+    c.extend_from_slice(&[0x0f, 0x05]); // syscall
+    // munmap(STUB_END, TASK_SIZE - STUB_END)
+    c.extend_from_slice(&[0x48, 0xbf]); // mov rdi, imm64
+    put_u64(&mut c, STUB_END);
+    c.extend_from_slice(&[0x48, 0xbe]); // mov rsi, imm64
+    put_u64(&mut c, TASK_SIZE - STUB_END);
+    c.extend_from_slice(&[0xb8, 11, 0, 0, 0]); // mov eax, SYS_munmap
+    c.extend_from_slice(&[0x0f, 0x05]); // syscall
+    c.push(0xcc); // int3: ready for the tracer
+    c.extend_from_slice(&[0xeb, 0xfe]); // jmp . (never reached)
+    c
+}
+
+/// The whole ELF image.
+pub fn image() -> Vec<u8> {
+    let code = code();
+    let site: [u8; 5] = [0x0f, 0x05, 0xcc, 0xeb, 0xfe]; // syscall; int3; jmp .
+    let total = SITE_OFFSET as usize + site.len();
+    assert!(CODE_OFFSET as usize + code.len() <= SITE_OFFSET as usize);
+
+    let mut v = Vec::with_capacity(total);
+    // ELF header.
+    v.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0]);
+    v.extend_from_slice(&[0; 8]);
+    put_u16(&mut v, 2); // ET_EXEC
+    put_u16(&mut v, 0x3e); // EM_X86_64
+    put_u32(&mut v, 1); // EV_CURRENT
+    put_u64(&mut v, ENTRY);
+    put_u64(&mut v, 64); // e_phoff
+    put_u64(&mut v, 0); // e_shoff
+    put_u32(&mut v, 0); // e_flags
+    put_u16(&mut v, 64); // e_ehsize
+    put_u16(&mut v, 56); // e_phentsize
+    put_u16(&mut v, 1); // e_phnum
+    put_u16(&mut v, 64); // e_shentsize
+    put_u16(&mut v, 0); // e_shnum
+    put_u16(&mut v, 0); // e_shstrndx
+    // The one PT_LOAD: the whole file, read+execute, at STUB_BASE.
+    put_u32(&mut v, 1); // PT_LOAD
+    put_u32(&mut v, 5); // PF_R | PF_X
+    put_u64(&mut v, 0); // p_offset
+    put_u64(&mut v, STUB_BASE); // p_vaddr
+    put_u64(&mut v, STUB_BASE); // p_paddr
+    put_u64(&mut v, total as u64); // p_filesz
+    put_u64(&mut v, total as u64); // p_memsz
+    put_u64(&mut v, 0x1000); // p_align
+    v.resize(CODE_OFFSET as usize, 0);
+    v.extend_from_slice(&code);
+    v.resize(SITE_OFFSET as usize, 0xcc);
+    v.extend_from_slice(&site);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_fits_in_the_stub_page() {
+        let img = image();
+        assert!(img.len() as u64 <= STUB_END - STUB_BASE);
+        assert_eq!(&img[..4], b"\x7fELF");
+        assert_eq!(&img[SITE_OFFSET as usize..SITE_OFFSET as usize + 3], &[0x0f, 0x05, 0xcc]);
+    }
+}
