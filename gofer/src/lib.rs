@@ -1,1 +1,36 @@
-//! placeholder being written
+//! ward's gofer: the file server that gives the sentry its files, and the
+//! wire protocol between them.
+//!
+//! The gofer is a separate, separately confined process (`ward gofer`) that
+//! serves ONE root directory, read-only, over a unix `SOCK_SEQPACKET`
+//! socket. The sentry walks, stats, reads directories and reads links
+//! through [`Client`]; an `open` donates the host fd over `SCM_RIGHTS`, and
+//! the sentry then reads it directly with no extra hop.
+//!
+//! This crate owns the protocol ([`protocol`]), the server ([`serve`]) and
+//! the client ([`Client`]). It must never import the sentry, never follow a
+//! symlink on the host, never resolve a path outside the served root, and
+//! never crash on what arrives from the socket.
+//!
+//! | module     | owns                                                     |
+//! |------------|----------------------------------------------------------|
+//! | `protocol` | message types and their byte encoding (pure)             |
+//! | `server`   | the fid table and every host lookup, read-only           |
+//! | `client`   | the sentry's end: one request in flight, strict replies  |
+//! | `raw`      | the unsafe edge: one safe wrapper per host syscall       |
+
+mod client;
+pub mod protocol;
+mod raw;
+mod server;
+
+pub use client::{Client, ClientError};
+pub use protocol::{Attr, Dirent, Fid, PROTOCOL_VERSION};
+pub use server::{open_root, serve, ServeError, MAX_FIDS};
+
+/// A connected `AF_UNIX` `SOCK_SEQPACKET` pair, both ends close-on-exec:
+/// one for [`serve`], one for [`Client::new`]. Whoever passes an end to a
+/// child process must clear close-on-exec on that end (or `dup2` it).
+pub fn socketpair() -> std::io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    raw::seqpacket_pair()
+}

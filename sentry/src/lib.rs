@@ -1,1 +1,20 @@
-//! wip
+//! The sentry: ward's Linux-compatible kernel, run as an ordinary host
+//! process. It owns tasks, memory, the VFS and the syscall table; app code
+//! reaches it only through the platform, and files only through the gofer.
+//!
+//! It must never let an app syscall through to the host, never open host
+//! paths on the app's behalf (DESIGN.md invariant 2), and never crash on app
+//! input: a bad argument is an errno, never a panic.
+
+pub mod errno;
+pub mod fsimpl;
+pub mod kernel;
+pub mod loader;
+pub mod mm;
+pub mod syscalls;
+pub mod vfs;
+
+mod boot;
+
+pub use boot::{run, BootError, SandboxConfig};
+pub use kernel::task::ExitStatus;

@@ -1,0 +1,60 @@
+//! `ward do [--platform P] [--cwd DIR] [--env K=V]… [--] CMD [ARG…]`: run a
+//! program sandboxed over the host root (read-only), with the caller's cwd
+//! and environment by default.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use oci_cli::launch::{run_do, DoRequest, LogFlags};
+
+#[derive(Args)]
+#[command(about = "Run a program in a sandbox over the host's root, read-only")]
+pub struct DoArgs {
+    /// How app code runs: ptrace.
+    #[arg(long, default_value = "ptrace")]
+    platform: String,
+    /// Working directory inside the sandbox (default: the current one).
+    #[arg(long, value_name = "DIR")]
+    cwd: Option<PathBuf>,
+    /// Set an environment variable (repeatable); the caller's environment is kept.
+    #[arg(long = "env", value_name = "K=V")]
+    env: Vec<OsString>,
+    /// The program and its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+    cmd: Vec<OsString>,
+}
+
+pub fn run(a: DoArgs, flags: &LogFlags) -> Result<i32> {
+    let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    for kv in &a.env {
+        let b = kv.as_bytes();
+        let Some(eq) = b.iter().position(|&c| c == b'=') else {
+            bail!("--env {}: expected K=V", kv.to_string_lossy());
+        };
+        if eq == 0 {
+            bail!("--env {}: empty variable name", kv.to_string_lossy());
+        }
+        let k = OsString::from(std::ffi::OsStr::from_bytes(&b[..eq]));
+        let v = OsString::from(std::ffi::OsStr::from_bytes(&b[eq + 1..]));
+        env.retain(|(ek, _)| *ek != k);
+        env.push((k, v));
+    }
+    let cwd = match a.cwd {
+        Some(c) => c,
+        None => std::env::current_dir().context("reading the current directory")?,
+    };
+    if !cwd.is_absolute() {
+        bail!("--cwd {}: must be an absolute path", cwd.display());
+    }
+    let req = DoRequest {
+        argv: a.cmd,
+        env,
+        cwd,
+        platform: a.platform,
+        root: PathBuf::from("/"),
+    };
+    run_do(&req, flags)
+}

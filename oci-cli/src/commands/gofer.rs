@@ -1,0 +1,27 @@
+//! `ward gofer` (hidden): the file server for one root, on the socket at fd 3.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use oci_cli::launch::COMPONENT_FD;
+use std::os::fd::{FromRawFd, OwnedFd};
+
+#[derive(Args)]
+pub struct GoferArgs {
+    /// The directory to serve as the sandbox's root.
+    #[arg(long)]
+    root: PathBuf,
+}
+
+pub fn run(a: GoferArgs) -> Result<i32> {
+    // SAFETY: fcntl(F_GETFD) only queries whether the fd is open.
+    if unsafe { libc::fcntl(COMPONENT_FD, libc::F_GETFD) } < 0 {
+        anyhow::bail!("fd {COMPONENT_FD} is not open: the gofer must be started by ward");
+    }
+    // SAFETY: fd 3 is open (checked above) and was handed to this process to own.
+    let sock = unsafe { OwnedFd::from_raw_fd(COMPONENT_FD) };
+    let root = gofer::open_root(&a.root).with_context(|| format!("opening root {}", a.root.display()))?;
+    gofer::serve(root, sock).context("serving")?;
+    Ok(0)
+}

@@ -1,0 +1,6 @@
+//! One file per `ward` verb: its clap arguments and a thin call into the library.
+
+pub mod do_cmd;
+pub mod gofer;
+pub mod sentry;
+pub mod syscalls;

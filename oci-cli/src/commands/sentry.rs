@@ -1,0 +1,70 @@
+//! `ward sentry` (hidden): the sandbox's kernel process. Started by `ward`
+//! with the gofer socket at fd 3, the caller's stdio at 0–2, the program as
+//! its arguments and the program's environment as its own.
+
+use std::ffi::OsString;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use oci_cli::launch::{LogFlags, COMPONENT_FD};
+
+#[derive(Args)]
+pub struct SentryArgs {
+    #[arg(long, default_value = "ptrace")]
+    platform: String,
+    #[arg(long)]
+    cwd: PathBuf,
+    #[arg(long, default_value_t = 0)]
+    uid: u32,
+    #[arg(long, default_value_t = 0)]
+    gid: u32,
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    argv: Vec<OsString>,
+}
+
+fn take_fd(fd: i32) -> Result<OwnedFd> {
+    // SAFETY: fcntl(F_GETFD) only queries; it tells whether `fd` is open.
+    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        anyhow::bail!("fd {fd} is not open: the sentry must be started by ward");
+    }
+    // SAFETY: `fd` is open (checked above) and handed to this process to own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+pub fn run(a: SentryArgs, flags: &LogFlags) -> Result<i32> {
+    let gofer = take_fd(COMPONENT_FD).context("gofer socket")?;
+    let stdio = [take_fd(0)?, take_fd(1)?, take_fd(2)?];
+    let envp: Vec<Vec<u8>> = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut e = k.into_vec();
+            e.push(b'=');
+            e.extend_from_slice(v.as_bytes());
+            e
+        })
+        .collect();
+    let cfg = sentry::SandboxConfig {
+        argv: a.argv.into_iter().map(|s| s.into_vec()).collect(),
+        envp,
+        cwd: a.cwd.into_os_string().into_vec(),
+        stdio,
+        gofer,
+        platform: a.platform,
+        strace: flags.debug,
+        uid: a.uid,
+        gid: a.gid,
+    };
+    match sentry::run(cfg) {
+        Ok(status) => {
+            tracing::debug!(?status, "sandbox init exited");
+            Ok(status.shell_code())
+        }
+        Err(e) => {
+            let code = e.exit_code();
+            eprintln!("ward: {e}");
+            Ok(code)
+        }
+    }
+}

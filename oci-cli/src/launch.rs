@@ -1,0 +1,133 @@
+//! Starting a sandbox's processes: `ward gofer` serving a root over a
+//! SOCK_SEQPACKET socketpair, and `ward sentry` holding the other end, the
+//! caller's stdio and the program to run. Each is a re-execution of this
+//! binary, dies with its parent (PR_SET_PDEATHSIG), and gets only the fds
+//! meant for it.
+
+use std::ffi::OsString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command};
+
+use anyhow::{Context, Result};
+
+use crate::logging::LogFormat;
+
+/// The fd number a component finds its socket at.
+pub const COMPONENT_FD: RawFd = 3;
+
+/// Global flags every component inherits.
+#[derive(Clone, Debug, Default)]
+pub struct LogFlags {
+    pub debug: bool,
+    pub log: Option<PathBuf>,
+    pub log_format: LogFormat,
+}
+
+impl LogFlags {
+    fn apply(&self, cmd: &mut Command) {
+        if self.debug {
+            cmd.arg("--debug");
+        }
+        if let Some(l) = &self.log {
+            cmd.arg("--log").arg(l);
+        }
+        cmd.arg("--log-format").arg(self.log_format.as_str());
+    }
+}
+
+/// What `ward do` asks for.
+pub struct DoRequest {
+    pub argv: Vec<OsString>,
+    pub env: Vec<(OsString, OsString)>,
+    pub cwd: PathBuf,
+    pub platform: String,
+    pub root: PathBuf,
+}
+
+fn socketpair() -> Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` is a valid array of two ints for the kernel to fill.
+    let r = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error()).context("creating the gofer socket pair");
+    }
+    // SAFETY: both fds were just created by socketpair and are owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Makes `fd` the child's COMPONENT_FD and ties the child's life to ours.
+fn hand_over(cmd: &mut Command, fd: RawFd) {
+    // SAFETY: the closure runs between fork and exec and calls only
+    // async-signal-safe functions (dup2, fcntl, prctl).
+    unsafe {
+        cmd.pre_exec(move || {
+            if fd == COMPONENT_FD {
+                if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            } else if libc::dup2(fd, COMPONENT_FD) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+fn self_exe() -> Result<PathBuf> {
+    std::env::current_exe().context("finding the ward binary")
+}
+
+/// Starts the gofer for `root`; returns it and the sentry's end of its socket.
+pub fn start_gofer(root: &std::path::Path, flags: &LogFlags) -> Result<(Child, OwnedFd)> {
+    let (ours, theirs) = socketpair()?;
+    let mut cmd = Command::new(self_exe()?);
+    flags.apply(&mut cmd);
+    cmd.arg("gofer").arg("--root").arg(root);
+    cmd.stdin(std::process::Stdio::null());
+    cmd.env_clear();
+    hand_over(&mut cmd, theirs.as_raw_fd());
+    let child = cmd.spawn().context("starting the gofer")?;
+    drop(theirs);
+    Ok((child, ours))
+}
+
+/// Runs `req` in a new sandbox and returns the exit code `ward do` should
+/// exit with (the program's status, 128+N for a signal).
+pub fn run_do(req: &DoRequest, flags: &LogFlags) -> Result<i32> {
+    let (mut gofer, sock) = start_gofer(&req.root, flags)?;
+    let mut cmd = Command::new(self_exe()?);
+    flags.apply(&mut cmd);
+    cmd.arg("sentry")
+        .arg("--platform")
+        .arg(&req.platform)
+        .arg("--cwd")
+        .arg(&req.cwd)
+        .arg("--");
+    cmd.args(&req.argv);
+    cmd.env_clear();
+    cmd.envs(req.env.iter().map(|(k, v)| (k, v)));
+    hand_over(&mut cmd, sock.as_raw_fd());
+    let mut sentry = cmd.spawn().context("starting the sentry")?;
+    drop(sock);
+    let status = sentry.wait().context("waiting for the sentry")?;
+    // The gofer exits when the sentry's end of the socket closes.
+    let _ = gofer.wait();
+    use std::os::unix::process::ExitStatusExt;
+    Ok(match (status.code(), status.signal()) {
+        (Some(c), _) => c,
+        (None, Some(sig)) => 128 + sig,
+        _ => 125,
+    })
+}

@@ -1,0 +1,7 @@
+//! The `ward` runtime as a library: turning a request (today `ward do`;
+//! later an OCI bundle) into a running sandbox of a gofer and a sentry, and
+//! the logging every `ward` process shares. The binary's verbs are thin
+//! calls into here.
+
+pub mod launch;
+pub mod logging;

@@ -1,0 +1,156 @@
+//! Starting a sandbox: the memory file, the platform, the VFS over the
+//! gofer, the init task with its program loaded, and the run to its end.
+
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, Mutex};
+
+use crate::errno::Errno;
+use crate::fsimpl::host::HostFile;
+use crate::kernel::fd_table::FdTable;
+use crate::kernel::task::{Creds, ExitStatus};
+use crate::kernel::{Kernel, Task};
+use crate::mm::{MemoryFile, MemoryManager};
+use crate::vfs::Vfs;
+
+/// Everything a sandbox needs to start its first program.
+pub struct SandboxConfig {
+    /// The program and its arguments; argv[0] is looked up in PATH when it
+    /// has no '/'.
+    pub argv: Vec<Vec<u8>>,
+    pub envp: Vec<Vec<u8>>,
+    pub cwd: Vec<u8>,
+    /// The caller's stdin, stdout and stderr, donated to the sandbox.
+    pub stdio: [OwnedFd; 3],
+    /// The connection to the gofer serving the root file system.
+    pub gofer: OwnedFd,
+    pub platform: String,
+    /// Log every syscall (`--debug`).
+    pub strace: bool,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootError {
+    #[error("memory file: {0}")]
+    MemFile(#[from] crate::mm::memfile::MemFileError),
+    #[error("platform: {0}")]
+    Platform(String),
+    #[error("connecting to the gofer: {0}")]
+    Gofer(#[from] gofer::ClientError),
+    #[error("mounting the root file system: {0}")]
+    Vfs(#[from] crate::vfs::VfsError),
+    #[error("working directory {path}: {}", err.message())]
+    Cwd { path: String, err: Errno },
+    #[error("{name}: command not found")]
+    NotFound { name: String },
+    #[error("{name}: {}", err.message())]
+    Exec { name: String, err: Errno },
+}
+
+impl BootError {
+    /// The exit code a shell would give for this failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            BootError::NotFound { .. } => 127,
+            BootError::Exec { err, .. } if *err == Errno::ENOENT => 127,
+            BootError::Exec { .. } => 126,
+            _ => 125,
+        }
+    }
+}
+
+const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The candidates for argv[0]: itself if it has a '/', else each PATH entry.
+fn candidates(argv0: &[u8], envp: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    if argv0.contains(&b'/') {
+        return vec![argv0.to_vec()];
+    }
+    let path = envp
+        .iter()
+        .find_map(|e| e.strip_prefix(b"PATH="))
+        .unwrap_or(DEFAULT_PATH);
+    path.split(|&b| b == b':')
+        .map(|dir| {
+            let dir = if dir.is_empty() { b".".as_slice() } else { dir };
+            let mut p = dir.to_vec();
+            p.push(b'/');
+            p.extend_from_slice(argv0);
+            p
+        })
+        .collect()
+}
+
+/// Runs the sandbox until its init exits; returns how it ended.
+pub fn run(cfg: SandboxConfig) -> Result<ExitStatus, BootError> {
+    let memfile = Arc::new(MemoryFile::new()?);
+    let platform = platform::create(&cfg.platform, memfile.fd())
+        .map_err(|e| BootError::Platform(e.to_string()))?;
+    tracing::debug!(platform = platform.name(), "platform ready");
+    let client = gofer::Client::new(cfg.gofer)?;
+    let vfs = Vfs::new(client)?;
+    let kernel = Arc::new(Kernel::new(memfile.clone(), platform.clone(), vfs, cfg.strace));
+
+    let fs = kernel
+        .vfs
+        .new_fs_context(&cfg.cwd)
+        .map_err(|err| BootError::Cwd {
+            path: String::from_utf8_lossy(&cfg.cwd).into_owned(),
+            err,
+        })?;
+    let argv0 = cfg.argv.first().cloned().unwrap_or_default();
+    let name = String::from_utf8_lossy(&argv0).into_owned();
+
+    let creds = Creds {
+        uid: cfg.uid,
+        euid: cfg.uid,
+        suid: cfg.uid,
+        gid: cfg.gid,
+        egid: cfg.gid,
+        sgid: cfg.gid,
+        groups: Vec::new(),
+    };
+
+    // Find the program as a shell does: the first PATH candidate that is an
+    // executable file; ENOENT everywhere is "command not found".
+    let mut last = Errno::ENOENT;
+    let mut found = None;
+    for path in candidates(&argv0, &cfg.envp) {
+        match kernel.vfs.open_exec(&fs, &path) {
+            Ok(_) => {
+                found = Some(path);
+                break;
+            }
+            Err(e) if e != Errno::ENOENT && e != Errno::ENOTDIR => last = e,
+            Err(_) => {}
+        }
+    }
+    let Some(path) = found else {
+        return Err(if last == Errno::ENOENT && !argv0.contains(&b'/') {
+            BootError::NotFound { name }
+        } else {
+            BootError::Exec { name, err: last }
+        });
+    };
+    let space = platform
+        .new_address_space()
+        .map_err(|e| BootError::Platform(e.to_string()))?;
+    let mm = Arc::new(MemoryManager::new(memfile.clone(), space));
+    let loaded = crate::loader::load(&kernel, &fs, &mm, &path, &cfg.argv, &cfg.envp, &creds)
+        .map_err(|err| BootError::Exec { name, err })?;
+
+    let fds = Arc::new(FdTable::new());
+    for (i, fd) in cfg.stdio.into_iter().enumerate() {
+        let label = ["host:stdin", "host:stdout", "host:stderr"][i];
+        let _ = fds.install_at(i as i32, HostFile::new(fd, label), false);
+    }
+    let ctx = platform
+        .new_context()
+        .map_err(|e| BootError::Platform(e.to_string()))?;
+    let mut task = Task::new(kernel, ctx, mm, fds, Arc::new(Mutex::new(fs)), 1);
+    task.creds = creds;
+    task.exe = loaded.path;
+    task.regs = platform::Regs::for_entry(loaded.entry, loaded.sp);
+    Ok(task.run())
+}

@@ -1,0 +1,192 @@
+//! A task: one app thread, run by one sentry host thread. The run loop calls
+//! the platform's `switch()`, answers each syscall from the table, and turns
+//! faults and signals into the task's end (delivery to handlers comes with
+//! the process model).
+
+use std::sync::{Arc, Mutex};
+
+use platform::{Context, Regs, Stop};
+
+use super::fd_table::FdTable;
+use super::kernel::Kernel;
+use super::signal::SignalState;
+use crate::errno::Errno;
+use crate::mm::MemoryManager;
+use crate::vfs::FsContext;
+
+/// How a task (and so the sandbox's init) ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    Exited(i32),
+    Signaled(i32),
+}
+
+impl ExitStatus {
+    /// As a shell reports it: the exit code, or 128 + the signal.
+    pub fn shell_code(self) -> i32 {
+        match self {
+            ExitStatus::Exited(c) => c & 0xff,
+            ExitStatus::Signaled(s) => 128 + s,
+        }
+    }
+}
+
+/// User and group identity.
+#[derive(Clone, Debug, Default)]
+pub struct Creds {
+    pub uid: u32,
+    pub euid: u32,
+    pub suid: u32,
+    pub gid: u32,
+    pub egid: u32,
+    pub sgid: u32,
+    pub groups: Vec<u32>,
+}
+
+/// Resource limits: (soft, hard), RLIM_INFINITY as u64::MAX.
+#[derive(Clone, Debug)]
+pub struct Rlimits(pub [(u64, u64); 16]);
+
+impl Default for Rlimits {
+    fn default() -> Self {
+        let inf = u64::MAX;
+        let mut r = [(inf, inf); 16];
+        r[libc::RLIMIT_STACK as usize] = (8 << 20, inf);
+        r[libc::RLIMIT_CORE as usize] = (0, inf);
+        r[libc::RLIMIT_NOFILE as usize] = (1024, 1 << 20);
+        r[libc::RLIMIT_NPROC as usize] = (63_000, 63_000);
+        r[libc::RLIMIT_MEMLOCK as usize] = (8 << 20, 8 << 20);
+        r[libc::RLIMIT_SIGPENDING as usize] = (63_000, 63_000);
+        r[libc::RLIMIT_MSGQUEUE as usize] = (819_200, 819_200);
+        r[libc::RLIMIT_NICE as usize] = (0, 0);
+        r[libc::RLIMIT_RTPRIO as usize] = (0, 0);
+        Rlimits(r)
+    }
+}
+
+pub struct Task {
+    pub kernel: Arc<Kernel>,
+    pub regs: Regs,
+    pub mm: Arc<MemoryManager>,
+    pub fds: Arc<FdTable>,
+    pub fs: Arc<Mutex<FsContext>>,
+    pub creds: Creds,
+    pub signals: SignalState,
+    pub rlimits: Rlimits,
+    /// Sandbox thread id and thread-group id.
+    pub tid: i32,
+    pub tgid: i32,
+    pub ppid: i32,
+    pub clear_child_tid: u64,
+    pub robust_list: (u64, u64),
+    /// The executable's sandbox path and argv, for /proc.
+    pub exe: String,
+    /// Set by exit and exit_group; ends the run loop.
+    pub exit: Option<ExitStatus>,
+    ctx: Box<dyn Context>,
+}
+
+impl Task {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        kernel: Arc<Kernel>,
+        ctx: Box<dyn Context>,
+        mm: Arc<MemoryManager>,
+        fds: Arc<FdTable>,
+        fs: Arc<Mutex<FsContext>>,
+        tid: i32,
+    ) -> Task {
+        Task {
+            kernel,
+            regs: Regs::default(),
+            mm,
+            fds,
+            fs,
+            creds: Creds::default(),
+            signals: SignalState::default(),
+            rlimits: Rlimits::default(),
+            tid,
+            tgid: tid,
+            ppid: 0,
+            clear_child_tid: 0,
+            robust_list: (0, 0),
+            exe: String::new(),
+            exit: None,
+            ctx,
+        }
+    }
+
+    /// Runs the task until it exits or dies.
+    pub fn run(&mut self) -> ExitStatus {
+        loop {
+            let stop = match self.ctx.switch(&**self.mm.space(), &mut self.regs) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(tid = self.tid, "platform failed: {e}");
+                    return ExitStatus::Signaled(libc::SIGKILL);
+                }
+            };
+            match stop {
+                Stop::Syscall => {
+                    let nr = self.regs.syscall_nr();
+                    let args = self.regs.syscall_args();
+                    let ret = crate::syscalls::dispatch(self, nr, args);
+                    if let Some(status) = self.exit {
+                        return status;
+                    }
+                    self.regs.set_return(match ret {
+                        Ok(v) => v,
+                        Err(e) => e.as_return(),
+                    });
+                }
+                Stop::Fault { signo, code, addr } => {
+                    tracing::info!(
+                        tid = self.tid,
+                        "fatal fault: signal {signo} code {code} at {addr:#x}, ip {:#x}",
+                        self.regs.ip()
+                    );
+                    return ExitStatus::Signaled(signo);
+                }
+                Stop::Signal { signo, code, addr } => {
+                    tracing::info!(
+                        tid = self.tid,
+                        "fatal signal {signo} code {code} addr {addr:#x}, ip {:#x}",
+                        self.regs.ip()
+                    );
+                    return ExitStatus::Signaled(signo);
+                }
+            }
+        }
+    }
+
+    /// Reads a path argument: NUL-terminated, at most PATH_MAX bytes.
+    pub fn read_path(&self, addr: u64) -> Result<Vec<u8>, Errno> {
+        let p = self.mm.read_cstring(addr, libc::PATH_MAX as usize - 1)?;
+        Ok(p)
+    }
+
+    /// Copies a plain-data value into app memory.
+    pub fn write_struct<T: Copy>(&self, addr: u64, v: &T) -> Result<(), Errno> {
+        // SAFETY: T is Copy plain data; viewing its bytes is sound for the
+        // structs the syscall layer passes (no padding-sensitive readers).
+        let bytes = unsafe {
+            std::slice::from_raw_parts(v as *const T as *const u8, std::mem::size_of::<T>())
+        };
+        self.mm.copy_out(addr, bytes)
+    }
+
+    /// Copies a plain-data value out of app memory.
+    ///
+    /// Only for types for which every bit pattern is valid (integers and
+    /// structs of integers).
+    pub fn read_struct<T: Copy + Default>(&self, addr: u64) -> Result<T, Errno> {
+        let mut v = T::default();
+        // SAFETY: `v` is a valid T; we overwrite its bytes with app bytes,
+        // and callers only use integer-only types, valid for any bit pattern.
+        let bytes = unsafe {
+            std::slice::from_raw_parts_mut(&mut v as *mut T as *mut u8, std::mem::size_of::<T>())
+        };
+        self.mm.copy_in(addr, bytes)?;
+        Ok(v)
+    }
+}

@@ -1,0 +1,503 @@
+//! The memory manager of one address space: mmap, munmap, mprotect, brk,
+//! mremap and madvise over the VMA set, with every change mirrored into the
+//! platform's address space; and checked copies between the sentry and app
+//! memory through the sentry's own mapping of the memory file.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use platform::{AddressSpace, Prot, STUB_BASE, STUB_END, TASK_SIZE};
+
+use super::memfile::{MemoryFile, PAGE_SIZE};
+use super::vma::{Backing, Vma, VmaSet};
+use crate::errno::Errno;
+
+/// Top of the app's main stack.
+pub const STACK_TOP: u64 = 0x7ffe_0000_0000;
+/// Size of the app's main stack mapping (RLIMIT_STACK's default).
+pub const STACK_SIZE: u64 = 8 << 20;
+/// Where top-down mmap placement starts (below the stub page).
+pub const MMAP_TOP: u64 = STUB_BASE;
+/// Lowest address an mmap may use (vm.mmap_min_addr).
+pub const MMAP_MIN: u64 = 0x10000;
+
+pub fn page_up(x: u64) -> Option<u64> {
+    x.checked_add(PAGE_SIZE - 1).map(|v| v & !(PAGE_SIZE - 1))
+}
+
+pub fn page_down(x: u64) -> u64 {
+    x & !(PAGE_SIZE - 1)
+}
+
+/// Where a new mapping's contents come from.
+pub enum Source<'a> {
+    Anon,
+    /// A file: its host fd (read now for private mappings), the offset, and
+    /// identity for /proc/PID/maps.
+    File {
+        fd: Arc<OwnedFd>,
+        offset: u64,
+        path: &'a str,
+        dev: u64,
+        ino: u64,
+    },
+}
+
+/// Where to put a new mapping.
+#[derive(Clone, Copy, Debug)]
+pub enum Placement {
+    /// Exactly here, replacing what is there (MAP_FIXED).
+    Fixed(u64),
+    /// Exactly here, but fail with EEXIST if anything is there.
+    FixedNoReplace(u64),
+    /// Here if free, anywhere otherwise.
+    Hint(u64),
+}
+
+pub struct MapRequest<'a> {
+    pub placement: Placement,
+    pub len: u64,
+    pub prot: Prot,
+    pub shared: bool,
+    pub source: Source<'a>,
+    pub backing: Option<Backing>,
+}
+
+struct MmState {
+    vmas: VmaSet,
+    brk_start: u64,
+    brk: u64,
+}
+
+pub struct MemoryManager {
+    mf: Arc<MemoryFile>,
+    space: Arc<dyn AddressSpace>,
+    state: Mutex<MmState>,
+}
+
+fn platform_err(e: platform::PlatformError) -> Errno {
+    tracing::error!("platform: {e}");
+    Errno::ENOMEM
+}
+
+fn in_user_range(start: u64, end: u64) -> bool {
+    end <= TASK_SIZE && !(start < STUB_END && end > STUB_BASE)
+}
+
+impl MemoryManager {
+    pub fn new(mf: Arc<MemoryFile>, space: Arc<dyn AddressSpace>) -> MemoryManager {
+        MemoryManager {
+            mf,
+            space,
+            state: Mutex::new(MmState {
+                vmas: VmaSet::default(),
+                brk_start: 0,
+                brk: 0,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, MmState> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    pub fn space(&self) -> &Arc<dyn AddressSpace> {
+        &self.space
+    }
+
+    pub fn memfile(&self) -> &Arc<MemoryFile> {
+        &self.mf
+    }
+
+    /// Maps a new region; returns its address.
+    pub fn map(&self, req: MapRequest<'_>) -> Result<u64, Errno> {
+        let len = page_up(req.len).ok_or(Errno::ENOMEM)?;
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mut st = self.lock();
+        let addr = match req.placement {
+            Placement::Fixed(a) | Placement::FixedNoReplace(a) => {
+                if a % PAGE_SIZE != 0 {
+                    return Err(Errno::EINVAL);
+                }
+                let end = a.checked_add(len).ok_or(Errno::ENOMEM)?;
+                if !in_user_range(a, end) || a < MMAP_MIN {
+                    return Err(Errno::ENOMEM);
+                }
+                if matches!(req.placement, Placement::FixedNoReplace(_)) && !st.vmas.is_free(a, end) {
+                    return Err(Errno::EEXIST);
+                }
+                a
+            }
+            Placement::Hint(h) => {
+                let h = page_down(h);
+                match h.checked_add(len) {
+                    Some(end) if h >= MMAP_MIN && in_user_range(h, end) && st.vmas.is_free(h, end) => h,
+                    _ => st
+                        .vmas
+                        .find_gap_below(len, MMAP_MIN, MMAP_TOP)
+                        .ok_or(Errno::ENOMEM)?,
+                }
+            }
+        };
+        let end = addr + len;
+        let mem_off = self.mf.allocate(len)?;
+        let backing = match &req.source {
+            Source::Anon => req.backing.clone().unwrap_or(Backing::Anon),
+            Source::File {
+                fd,
+                offset,
+                path,
+                dev,
+                ino,
+            } => {
+                if let Err(e) = self.mf.fill_from_fd(fd.as_fd(), *offset, mem_off, len) {
+                    self.mf.release(mem_off, len);
+                    return Err(e);
+                }
+                Backing::File {
+                    fd: Some(fd.clone()),
+                    offset: *offset,
+                    path: Arc::from(*path),
+                    dev: *dev,
+                    ino: *ino,
+                }
+            }
+        };
+        // Replace whatever was there (MAP_FIXED semantics).
+        for old in st.vmas.remove(addr, end) {
+            self.mf.release(old.mem_off, old.len());
+        }
+        if let Err(e) = self.space.map(addr, len, req.prot, mem_off) {
+            self.mf.release(mem_off, len);
+            return Err(platform_err(e));
+        }
+        st.vmas.insert(Vma {
+            start: addr,
+            end,
+            prot: req.prot,
+            shared: req.shared,
+            mem_off,
+            backing,
+        });
+        Ok(addr)
+    }
+
+    /// munmap(2).
+    pub fn unmap(&self, addr: u64, len: u64) -> Result<(), Errno> {
+        if addr % PAGE_SIZE != 0 || len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::EINVAL)?;
+        let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+        if end > TASK_SIZE {
+            return Err(Errno::EINVAL);
+        }
+        let mut st = self.lock();
+        self.unmap_locked(&mut st, addr, end)
+    }
+
+    fn unmap_locked(&self, st: &mut MmState, addr: u64, end: u64) -> Result<(), Errno> {
+        let removed = st.vmas.remove(addr, end);
+        if removed.is_empty() {
+            return Ok(());
+        }
+        let lo = removed.first().map_or(addr, |v| v.start);
+        let hi = removed.last().map_or(end, |v| v.end);
+        self.space.unmap(lo, hi - lo).map_err(platform_err)?;
+        for v in removed {
+            self.mf.release(v.mem_off, v.len());
+        }
+        Ok(())
+    }
+
+    /// mprotect(2).
+    pub fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<(), Errno> {
+        if addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        if len == 0 {
+            return Ok(());
+        }
+        let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+        let mut st = self.lock();
+        if !st.vmas.is_covered(addr, end) {
+            return Err(Errno::ENOMEM);
+        }
+        st.vmas.split_at(addr);
+        st.vmas.split_at(end);
+        for v in st.vmas.within_mut(addr, end) {
+            v.prot = prot;
+        }
+        self.space.protect(addr, len, prot).map_err(platform_err)
+    }
+
+    /// Sets the initial program break (just past the loaded executable).
+    pub fn set_brk_start(&self, at: u64) {
+        let mut st = self.lock();
+        st.brk_start = at;
+        st.brk = at;
+    }
+
+    /// brk(2): returns the new (or, on failure, the unchanged) break.
+    pub fn brk(&self, want: u64) -> u64 {
+        let mut st = self.lock();
+        let cur = st.brk;
+        if want < st.brk_start {
+            return cur;
+        }
+        let (Some(old_end), Some(new_end)) = (page_up(cur), page_up(want)) else {
+            return cur;
+        };
+        if new_end > old_end {
+            if !in_user_range(old_end, new_end) || !st.vmas.is_free(old_end, new_end) {
+                return cur;
+            }
+            let Ok(mem_off) = self.mf.allocate(new_end - old_end) else {
+                return cur;
+            };
+            let prot = Prot {
+                read: true,
+                write: true,
+                exec: false,
+            };
+            if self.space.map(old_end, new_end - old_end, prot, mem_off).is_err() {
+                self.mf.release(mem_off, new_end - old_end);
+                return cur;
+            }
+            st.vmas.insert(Vma {
+                start: old_end,
+                end: new_end,
+                prot,
+                shared: false,
+                mem_off,
+                backing: Backing::Heap,
+            });
+        } else if new_end < old_end && self.unmap_locked(&mut st, new_end, old_end).is_err() {
+            return cur;
+        }
+        st.brk = want;
+        want
+    }
+
+    /// mremap(2) without MREMAP_DONTUNMAP.
+    pub fn remap(&self, old: u64, old_len: u64, new_len: u64, may_move: bool, fixed: Option<u64>) -> Result<u64, Errno> {
+        if old % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
+        let new_len = page_up(new_len).ok_or(Errno::EINVAL)?;
+        if new_len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mut st = self.lock();
+        let vma = st.vmas.find(old).cloned().ok_or(Errno::EFAULT)?;
+        let old_end = old.checked_add(old_len).ok_or(Errno::EINVAL)?;
+        if old_end > vma.end {
+            return Err(Errno::EFAULT);
+        }
+        if fixed.is_none() {
+            if new_len <= old_len {
+                self.unmap_locked(&mut st, old + new_len, old_end)?;
+                return Ok(old);
+            }
+            // Grow in place when the VMA ends here and the space after is free.
+            let new_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
+            if old_end == vma.end && in_user_range(old, new_end) && st.vmas.is_free(old_end, new_end) {
+                let extra = new_end - old_end;
+                let mem_off = self.mf.allocate(extra)?;
+                if let Err(e) = self.space.map(old_end, extra, vma.prot, mem_off) {
+                    self.mf.release(mem_off, extra);
+                    return Err(platform_err(e));
+                }
+                let mut tail = vma.clone();
+                tail.start = old_end;
+                tail.end = new_end;
+                tail.mem_off = mem_off;
+                if let Backing::File { offset, .. } = &mut tail.backing {
+                    *offset += old_end - vma.start;
+                }
+                st.vmas.insert(tail);
+                return Ok(old);
+            }
+            if !may_move {
+                return Err(Errno::ENOMEM);
+            }
+        }
+        // Move: a new range, the old contents copied over, the old range gone.
+        let dest = match fixed {
+            Some(a) => {
+                if a % PAGE_SIZE != 0 {
+                    return Err(Errno::EINVAL);
+                }
+                let e = a.checked_add(new_len).ok_or(Errno::EINVAL)?;
+                if !in_user_range(a, e) || (a < old_end && e > old) {
+                    return Err(Errno::EINVAL);
+                }
+                let _ = self.unmap_locked(&mut st, a, e);
+                a
+            }
+            None => st
+                .vmas
+                .find_gap_below(new_len, MMAP_MIN, MMAP_TOP)
+                .ok_or(Errno::ENOMEM)?,
+        };
+        let mem_off = self.mf.allocate(new_len)?;
+        let keep = old_len.min(new_len);
+        let src_off = vma.mem_off + (old - vma.start);
+        self.mf.copy_within(src_off, mem_off, keep);
+        if let Err(e) = self.space.map(dest, new_len, vma.prot, mem_off) {
+            self.mf.release(mem_off, new_len);
+            return Err(platform_err(e));
+        }
+        self.unmap_locked(&mut st, old, old_end)?;
+        let mut moved = vma.clone();
+        if let Backing::File { offset, .. } = &mut moved.backing {
+            *offset += old - vma.start;
+        }
+        moved.start = dest;
+        moved.end = dest + new_len;
+        moved.mem_off = mem_off;
+        st.vmas.insert(moved);
+        Ok(dest)
+    }
+
+    /// madvise(MADV_DONTNEED): private anonymous pages read back as zero,
+    /// private file pages as the file's contents again.
+    pub fn dont_need(&self, addr: u64, len: u64) -> Result<(), Errno> {
+        if addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::EINVAL)?;
+        let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+        let st = self.lock();
+        if !st.vmas.is_covered(addr, end) {
+            return Err(Errno::ENOMEM);
+        }
+        for v in st.vmas.overlapping(addr, end) {
+            if v.shared {
+                continue;
+            }
+            let s = v.start.max(addr);
+            let e = v.end.min(end);
+            let off = v.mem_off + (s - v.start);
+            self.mf.punch(off, e - s);
+            if let Backing::File { fd: Some(fd), offset, .. } = &v.backing {
+                self.mf
+                    .fill_from_fd(fd.as_fd(), offset + (s - v.start), off, e - s)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that `[addr, addr+len)` is mapped with the access wanted and
+    /// returns the memory-file pieces that back it, in order.
+    pub fn translate(&self, addr: u64, len: usize, write: bool) -> Result<Vec<(u64, usize)>, Errno> {
+        let mut out = Vec::new();
+        if len == 0 {
+            return Ok(out);
+        }
+        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+        let st = self.lock();
+        let mut at = addr;
+        while at < end {
+            let v = st.vmas.find(at).ok_or(Errno::EFAULT)?;
+            let ok = if write { v.prot.write } else { v.prot.read };
+            if !ok {
+                return Err(Errno::EFAULT);
+            }
+            let n = v.end.min(end) - at;
+            let off = v.mem_off + (at - v.start);
+            match out.last_mut() {
+                Some((o, l)) if *o + *l as u64 == off => *l += n as usize,
+                _ => out.push((off, n as usize)),
+            }
+            at += n;
+        }
+        Ok(out)
+    }
+
+    /// Copies app memory at `addr` into `buf`.
+    pub fn copy_in(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        let mut done = 0;
+        for (off, n) in self.translate(addr, buf.len(), false)? {
+            self.mf.read(off, &mut buf[done..done + n]);
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Copies `buf` into app memory at `addr`.
+    pub fn copy_out(&self, addr: u64, buf: &[u8]) -> Result<(), Errno> {
+        let mut done = 0;
+        for (off, n) in self.translate(addr, buf.len(), true)? {
+            self.mf.write(off, &buf[done..done + n]);
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Writes `buf` into app memory regardless of protection (the loader
+    /// filling read-only pages, the kernel building a stack).
+    pub fn poke(&self, addr: u64, buf: &[u8]) -> Result<(), Errno> {
+        let end = addr.checked_add(buf.len() as u64).ok_or(Errno::EFAULT)?;
+        let st = self.lock();
+        let mut at = addr;
+        while at < end {
+            let v = st.vmas.find(at).ok_or(Errno::EFAULT)?;
+            let n = v.end.min(end) - at;
+            let done = (at - addr) as usize;
+            self.mf
+                .write(v.mem_off + (at - v.start), &buf[done..done + n as usize]);
+            at += n;
+        }
+        Ok(())
+    }
+
+    /// Reads a NUL-terminated string of at most `max` bytes (without the NUL).
+    /// ENAMETOOLONG when no NUL comes within `max`.
+    pub fn read_cstring(&self, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
+        let mut out = Vec::new();
+        let mut at = addr;
+        loop {
+            // Read up to the end of the current page.
+            let chunk = (PAGE_SIZE - (at % PAGE_SIZE)) as usize;
+            let mut buf = vec![0u8; chunk];
+            self.copy_in(at, &mut buf)?;
+            if let Some(p) = buf.iter().position(|&b| b == 0) {
+                out.extend_from_slice(&buf[..p]);
+                if out.len() > max {
+                    return Err(Errno::ENAMETOOLONG);
+                }
+                return Ok(out);
+            }
+            out.extend_from_slice(&buf);
+            if out.len() > max {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            at += chunk as u64;
+        }
+    }
+
+    /// A copy of the VMA list (for /proc/PID/maps and diagnostics).
+    pub fn vmas(&self) -> Vec<Vma> {
+        self.lock().vmas.iter().cloned().collect()
+    }
+}
+
+impl Drop for MemoryManager {
+    fn drop(&mut self) {
+        let st = match self.state.get_mut() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        for v in st.vmas.iter() {
+            self.mf.release(v.mem_off, v.len());
+        }
+    }
+}

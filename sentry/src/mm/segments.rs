@@ -1,0 +1,64 @@
+//! A checked range of app memory, resolved to the memory-file pieces behind
+//! it, so file I/O can go straight between a host fd and app memory with
+//! readv/writev (no bounce buffer), or be copied by synthetic files.
+
+use std::sync::Arc;
+
+use super::memfile::MemoryFile;
+
+pub struct Segments {
+    mf: Arc<MemoryFile>,
+    segs: Vec<(u64, usize)>,
+}
+
+impl Segments {
+    pub fn new(mf: Arc<MemoryFile>, segs: Vec<(u64, usize)>) -> Segments {
+        Segments { mf, segs }
+    }
+
+    /// Total length in bytes.
+    pub fn len(&self) -> usize {
+        self.segs.iter().map(|s| s.1).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Host iovecs pointing into the sentry's mapping of the memory file,
+    /// for readv/writev/preadv/pwritev on a host fd. Valid while `self` lives.
+    pub fn iovecs(&self) -> Vec<libc::iovec> {
+        self.segs
+            .iter()
+            .map(|&(off, len)| libc::iovec {
+                iov_base: self.mf.ptr(off, len) as *mut libc::c_void,
+                iov_len: len,
+            })
+            .collect()
+    }
+
+    /// Copies `data` into the start of the range; returns bytes copied.
+    pub fn fill(&self, data: &[u8]) -> usize {
+        let mut done = 0;
+        for &(off, len) in &self.segs {
+            if done == data.len() {
+                break;
+            }
+            let n = len.min(data.len() - done);
+            self.mf.write(off, &data[done..done + n]);
+            done += n;
+        }
+        done
+    }
+
+    /// Copies the whole range out into a sentry buffer.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut out = vec![0u8; self.len()];
+        let mut done = 0;
+        for &(off, len) in &self.segs {
+            self.mf.read(off, &mut out[done..done + len]);
+            done += len;
+        }
+        out
+    }
+}

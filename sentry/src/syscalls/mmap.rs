@@ -1,0 +1,172 @@
+//! Memory syscalls: mmap, munmap, mprotect, brk, mremap, madvise.
+
+use platform::Prot;
+
+use super::table::{Arg, Support, Table};
+use crate::errno::{Errno, SysResult};
+use crate::kernel::Task;
+use crate::mm::{MapRequest, Placement, Source, PAGE_SIZE};
+use std::sync::Arc;
+
+pub fn register(t: &mut Table) {
+    use Arg::*;
+    t.set(libc::SYS_mmap, mmap, Support::Full, &[Hex, Hex, Hex, Hex, Fd, Hex], "");
+    t.set(libc::SYS_munmap, munmap, Support::Full, &[Hex, Hex], "");
+    t.set(libc::SYS_mprotect, mprotect, Support::Full, &[Hex, Hex, Hex], "");
+    t.set(libc::SYS_brk, brk, Support::Full, &[Hex], "");
+    t.set(
+        libc::SYS_mremap,
+        mremap,
+        Support::Partial,
+        &[Hex, Hex, Hex, Hex, Hex],
+        "MREMAP_DONTUNMAP unsupported",
+    );
+    t.set(
+        libc::SYS_madvise,
+        madvise,
+        Support::Partial,
+        &[Hex, Hex, Int],
+        "MADV_DONTNEED acts; other advice is accepted and ignored",
+    );
+}
+
+const KNOWN_PROT: u64 = (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) as u64;
+
+fn prot_of(bits: u64) -> Result<Prot, Errno> {
+    // PROT_GROWSDOWN/GROWSUP are accepted by mprotect and ignored here.
+    let grows = (libc::PROT_GROWSDOWN | libc::PROT_GROWSUP) as u64;
+    if bits & !(KNOWN_PROT | grows) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Prot::from_bits(bits as i32))
+}
+
+fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (addr, len, prot, flags, fd, off) = (a[0], a[1], a[2], a[3] as i32, a[4] as i32, a[5]);
+    let prot = prot_of(prot)?;
+    if len == 0 || off % PAGE_SIZE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let shared = match flags & libc::MAP_TYPE {
+        libc::MAP_SHARED | libc::MAP_SHARED_VALIDATE => true,
+        libc::MAP_PRIVATE => false,
+        _ => return Err(Errno::EINVAL),
+    };
+    let placement = if flags & libc::MAP_FIXED_NOREPLACE != 0 {
+        Placement::FixedNoReplace(addr)
+    } else if flags & libc::MAP_FIXED != 0 {
+        Placement::Fixed(addr)
+    } else {
+        Placement::Hint(addr)
+    };
+    if flags & libc::MAP_ANONYMOUS != 0 {
+        return t.mm.map(MapRequest {
+            placement,
+            len,
+            prot,
+            shared,
+            source: Source::Anon,
+            backing: None,
+        });
+    }
+    let file = t.fds.get(fd)?;
+    let fl = file.flags();
+    let acc = fl & libc::O_ACCMODE;
+    if acc == libc::O_WRONLY {
+        return Err(Errno::EACCES);
+    }
+    if shared && prot.write && acc != libc::O_RDWR {
+        return Err(Errno::EACCES);
+    }
+    let st = file.stat()?;
+    if st.is_dir() {
+        return Err(Errno::ENODEV);
+    }
+    let path = file.path();
+    match file.host_fd() {
+        Some(hfd) => t.mm.map(MapRequest {
+            placement,
+            len,
+            prot,
+            shared,
+            source: Source::File {
+                fd: Arc::clone(&hfd),
+                offset: off,
+                path: &path,
+                dev: st.dev,
+                ino: st.ino,
+            },
+            backing: None,
+        }),
+        // Character devices such as /dev/zero map as anonymous memory.
+        None if st.file_type() == libc::S_IFCHR => t.mm.map(MapRequest {
+            placement,
+            len,
+            prot,
+            shared,
+            source: Source::Anon,
+            backing: None,
+        }),
+        None => Err(Errno::ENODEV),
+    }
+}
+
+fn munmap(t: &mut Task, a: [u64; 6]) -> SysResult {
+    t.mm.unmap(a[0], a[1]).map(|_| 0)
+}
+
+fn mprotect(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let prot = prot_of(a[2])?;
+    t.mm.protect(a[0], a[1], prot).map(|_| 0)
+}
+
+fn brk(t: &mut Task, a: [u64; 6]) -> SysResult {
+    Ok(t.mm.brk(a[0]))
+}
+
+fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (old, old_len, new_len, flags, new_addr) = (a[0], a[1], a[2], a[3] as i32, a[4]);
+    let known = libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED | libc::MREMAP_DONTUNMAP;
+    if flags & !known != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & libc::MREMAP_DONTUNMAP != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let may_move = flags & libc::MREMAP_MAYMOVE != 0;
+    let fixed = if flags & libc::MREMAP_FIXED != 0 {
+        if !may_move {
+            return Err(Errno::EINVAL);
+        }
+        Some(new_addr)
+    } else {
+        None
+    };
+    t.mm.remap(old, old_len, new_len, may_move, fixed)
+}
+
+fn madvise(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (addr, len, advice) = (a[0], a[1], a[2] as i32);
+    if addr % PAGE_SIZE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    match advice {
+        libc::MADV_DONTNEED => t.mm.dont_need(addr, len).map(|_| 0),
+        libc::MADV_NORMAL
+        | libc::MADV_RANDOM
+        | libc::MADV_SEQUENTIAL
+        | libc::MADV_WILLNEED
+        | libc::MADV_FREE
+        | libc::MADV_DONTFORK
+        | libc::MADV_DOFORK
+        | libc::MADV_MERGEABLE
+        | libc::MADV_UNMERGEABLE
+        | libc::MADV_HUGEPAGE
+        | libc::MADV_NOHUGEPAGE
+        | libc::MADV_DONTDUMP
+        | libc::MADV_DODUMP
+        | libc::MADV_COLD
+        | libc::MADV_PAGEOUT => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}

@@ -1,0 +1,17 @@
+//! The syscall table and the handlers, grouped by area. The table is data:
+//! number, name, handler, support level, a note on partial support, and how
+//! to print the arguments; `ward syscalls` prints the same table as the
+//! compatibility report, so docs never drift from code.
+
+pub mod names;
+mod strace;
+pub mod table;
+
+mod fs;
+mod mmap;
+mod process;
+mod signal;
+mod sys;
+mod time;
+
+pub use table::{dispatch, table, Arg, Entry, Support};

@@ -1,0 +1,95 @@
+//! Signal syscalls. Dispositions and masks are recorded with Linux's
+//! validation; delivery comes with the process model.
+
+use super::table::{Arg, Support, Table};
+use crate::errno::{Errno, SysResult};
+use crate::kernel::signal::{SigAction, NSIG, UNBLOCKABLE};
+use crate::kernel::Task;
+
+pub fn register(t: &mut Table) {
+    use Arg::*;
+    t.set(
+        libc::SYS_rt_sigaction,
+        rt_sigaction,
+        Support::Partial,
+        &[Int, Hex, Hex, Int],
+        "recorded; signals are not delivered yet",
+    );
+    t.set(
+        libc::SYS_rt_sigprocmask,
+        rt_sigprocmask,
+        Support::Partial,
+        &[Int, Hex, Hex, Int],
+        "recorded; signals are not delivered yet",
+    );
+}
+
+const SIGSET_SIZE: u64 = 8;
+
+#[derive(Clone, Copy, Default)]
+#[repr(C)]
+struct KSigAction {
+    handler: u64,
+    flags: u64,
+    restorer: u64,
+    mask: u64,
+}
+
+fn rt_sigaction(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (sig, act, oact, size) = (a[0], a[1], a[2], a[3]);
+    if size != SIGSET_SIZE || sig == 0 || sig > NSIG as u64 {
+        return Err(Errno::EINVAL);
+    }
+    if act != 0 && (sig == libc::SIGKILL as u64 || sig == libc::SIGSTOP as u64) {
+        return Err(Errno::EINVAL);
+    }
+    let new = if act != 0 {
+        Some(t.read_struct::<KSigAction>(act)?)
+    } else {
+        None
+    };
+    let idx = (sig - 1) as usize;
+    let old = t.signals.actions[idx];
+    if oact != 0 {
+        t.write_struct(
+            oact,
+            &KSigAction {
+                handler: old.handler,
+                flags: old.flags,
+                restorer: old.restorer,
+                mask: old.mask,
+            },
+        )?;
+    }
+    if let Some(n) = new {
+        t.signals.actions[idx] = SigAction {
+            handler: n.handler,
+            flags: n.flags,
+            restorer: n.restorer,
+            mask: n.mask & !UNBLOCKABLE,
+        };
+    }
+    Ok(0)
+}
+
+fn rt_sigprocmask(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (how, set, oset, size) = (a[0] as i32, a[1], a[2], a[3]);
+    if size != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let old = t.signals.mask;
+    if set != 0 {
+        let s: u64 = t.read_struct(set)?;
+        let new = match how {
+            libc::SIG_BLOCK => old | s,
+            libc::SIG_UNBLOCK => old & !s,
+            libc::SIG_SETMASK => s,
+            _ => return Err(Errno::EINVAL),
+        };
+        t.signals.mask = new & !UNBLOCKABLE;
+    }
+    if oset != 0 {
+        t.write_struct(oset, &old)?;
+    }
+    Ok(0)
+}
