@@ -132,11 +132,11 @@ pub fn load_image(
             })?;
         }
         if p.memsz > p.filesz {
-            // Zero from the end of the file data to the end of its page (bss start).
+            // Zero from the end of the file data to the end of its page, as
+            // Linux does: ld.so's early allocator uses that page tail.
             let bss = p.vaddr + p.filesz + bias;
-            let pad_end = file_end.min(p.vaddr + p.memsz + bias);
-            if pad_end > bss {
-                mm.poke(bss, &vec![0u8; (pad_end - bss) as usize])?;
+            if file_end > bss {
+                mm.poke(bss, &vec![0u8; (file_end - bss) as usize])?;
             }
             if mem_end > file_end {
                 mm.map(MapRequest {
@@ -176,6 +176,7 @@ pub fn load_image(
         None => None,
     };
 
+    tracing::debug!(path, bias = format_args!("{bias:#x}"), entry = format_args!("{:#x}", info.entry + bias), "loaded image");
     Ok(Image {
         entry: info.entry + bias,
         bias,

@@ -38,7 +38,7 @@ pub fn build(
     auxv: &[(u64, u64)],
 ) -> Result<u64, Errno> {
     let mut sp = top - 8; // a zero word at the very top, as Linux leaves
-    let mut push_str = |s: &[u8], sp: &mut u64| -> Result<u64, Errno> {
+    let push_str = |s: &[u8], sp: &mut u64| -> Result<u64, Errno> {
         let len = s.len() as u64 + 1;
         *sp = sp.checked_sub(len).ok_or(Errno::E2BIG)?;
         let mut b = s.to_vec();

@@ -8,6 +8,7 @@ mod strace;
 pub mod table;
 
 mod fs;
+mod futex;
 mod mmap;
 mod process;
 mod signal;

@@ -169,7 +169,8 @@ struct Rlimit64 {
 }
 
 fn resource(r: u64) -> Result<usize, Errno> {
-    if r < libc::RLIM_NLIMITS as u64 {
+    // RLIMIT_RTTIME is the last resource Linux defines.
+    if r <= libc::RLIMIT_RTTIME as u64 {
         Ok(r as usize)
     } else {
         Err(Errno::EINVAL)

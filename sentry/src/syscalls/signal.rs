@@ -3,7 +3,8 @@
 
 use super::table::{Arg, Support, Table};
 use crate::errno::{Errno, SysResult};
-use crate::kernel::signal::{SigAction, NSIG, UNBLOCKABLE};
+use crate::kernel::signal::{sig_bit, SigAction, NSIG, UNBLOCKABLE};
+use crate::kernel::task::ExitStatus;
 use crate::kernel::Task;
 
 pub fn register(t: &mut Table) {
@@ -21,6 +22,27 @@ pub fn register(t: &mut Table) {
         Support::Partial,
         &[Int, Hex, Hex, Int],
         "recorded; signals are not delivered yet",
+    );
+    t.set(
+        libc::SYS_kill,
+        kill,
+        Support::Partial,
+        &[Int, Int],
+        "to the caller only; default actions apply, handlers are not run yet",
+    );
+    t.set(
+        libc::SYS_tkill,
+        tkill,
+        Support::Partial,
+        &[Int, Int],
+        "to the caller only; default actions apply, handlers are not run yet",
+    );
+    t.set(
+        libc::SYS_tgkill,
+        tgkill,
+        Support::Partial,
+        &[Int, Int, Int],
+        "to the caller only; default actions apply, handlers are not run yet",
     );
 }
 
@@ -92,4 +114,67 @@ fn rt_sigprocmask(t: &mut Task, a: [u64; 6]) -> SysResult {
         t.write_struct(oset, &old)?;
     }
     Ok(0)
+}
+
+/// What a signal does when its disposition is SIG_DFL.
+fn default_kills(sig: i32) -> bool {
+    !matches!(
+        sig,
+        libc::SIGCHLD
+            | libc::SIGCONT
+            | libc::SIGURG
+            | libc::SIGWINCH
+            | libc::SIGSTOP
+            | libc::SIGTSTP
+            | libc::SIGTTIN
+            | libc::SIGTTOU
+    )
+}
+
+/// Sends `sig` to the calling task itself.
+fn send_self(t: &mut Task, sig: u64) -> SysResult {
+    if sig > NSIG as u64 {
+        return Err(Errno::EINVAL);
+    }
+    if sig == 0 {
+        return Ok(0);
+    }
+    let blocked = t.signals.mask & sig_bit(sig) != 0;
+    let handler = t.signals.actions[(sig - 1) as usize].handler;
+    let dfl = handler == libc::SIG_DFL as u64;
+    if (dfl && !blocked && default_kills(sig as i32)) || sig == libc::SIGKILL as u64 {
+        t.exit = Some(ExitStatus::Signaled(sig as i32));
+    }
+    Ok(0)
+}
+
+fn kill(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let pid = a[0] as i32;
+    if pid == t.tgid || pid == 0 || pid == -1 || pid == -t.tgid {
+        send_self(t, a[1])
+    } else {
+        Err(Errno::ESRCH)
+    }
+}
+
+fn tkill(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let tid = a[0] as i32;
+    if tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if tid != t.tid {
+        return Err(Errno::ESRCH);
+    }
+    send_self(t, a[1])
+}
+
+fn tgkill(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (tgid, tid) = (a[0] as i32, a[1] as i32);
+    if tgid <= 0 || tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if tgid != t.tgid || tid != t.tid {
+        return Err(Errno::ESRCH);
+    }
+    send_self(t, a[2])
 }

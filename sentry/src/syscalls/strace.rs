@@ -97,12 +97,13 @@ fn format_arg(t: &Task, kind: Arg, args: &[u64; 6], i: usize, ret: &SysResult) -
 }
 
 pub fn log(t: &Task, nr: u64, entry: Option<&Entry>, args: &[u64; 6], ret: &SysResult) {
-    let (name, kinds) = match entry {
-        Some(e) if !e.name.is_empty() => (e.name, e.args),
-        _ => ("unknown", &[][..]),
+    let (name, kinds, known) = match entry {
+        Some(e) if !e.name.is_empty() => (e.name, e.args, e.handler.is_some()),
+        _ => ("unknown", &[][..], false),
     };
     let mut line = format!("{name}(");
-    let n = if kinds.is_empty() { 6 } else { kinds.len() };
+    // Handled syscalls print exactly their arguments; others all six.
+    let n = if known { kinds.len() } else { 6 };
     for i in 0..n {
         if i > 0 {
             line.push_str(", ");

@@ -90,6 +90,7 @@ fn build() -> Vec<Entry> {
             .collect(),
     );
     super::fs::register(&mut t);
+    super::futex::register(&mut t);
     super::mmap::register(&mut t);
     super::process::register(&mut t);
     super::signal::register(&mut t);

@@ -1,0 +1,97 @@
+//! An open regular file of the gofer file system: the host fd the gofer
+//! donated, read with preadv straight into app memory; the file position
+//! is the description's own, kept here (several descriptions may share a
+//! host fd later, so the host fd's own offset is never used).
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::errno::Errno;
+use crate::mm::Segments;
+use crate::vfs::dentry::Dentry;
+use crate::vfs::dirfile::{description_flags, with_setfl};
+use crate::vfs::file::FileDescription;
+use crate::vfs::raw;
+use crate::vfs::stat::Stat;
+
+pub struct GoferFile {
+    dentry: Arc<Dentry>,
+    fd: Arc<OwnedFd>,
+    flags: AtomicI32,
+    pos: Mutex<u64>,
+}
+
+impl GoferFile {
+    pub fn new(dentry: Arc<Dentry>, fd: OwnedFd, flags: i32) -> Arc<GoferFile> {
+        Arc::new(GoferFile {
+            dentry,
+            fd: Arc::new(fd),
+            flags: AtomicI32::new(description_flags(flags)),
+            pos: Mutex::new(0),
+        })
+    }
+}
+
+impl FileDescription for GoferFile {
+    fn read(&self, dst: &Segments, offset: Option<u64>) -> Result<usize, Errno> {
+        match offset {
+            Some(off) => raw::read_segments(self.fd.as_fd(), dst, Some(off)),
+            None => {
+                let mut pos = self.pos.lock().unwrap_or_else(|p| p.into_inner());
+                let n = raw::read_segments(self.fd.as_fd(), dst, Some(*pos))?;
+                *pos += n as u64;
+                Ok(n)
+            }
+        }
+    }
+
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
+        raw::pread(self.fd.as_fd(), buf, offset)
+    }
+
+    fn write(&self, _src: &Segments, _offset: Option<u64>) -> Result<usize, Errno> {
+        Err(Errno::EBADF)
+    }
+
+    fn seek(&self, offset: i64, whence: i32) -> Result<u64, Errno> {
+        let mut pos = self.pos.lock().unwrap_or_else(|p| p.into_inner());
+        let new = match whence {
+            libc::SEEK_SET => Some(offset),
+            libc::SEEK_CUR => (*pos as i64).checked_add(offset),
+            libc::SEEK_END => raw::fstat(self.fd.as_fd())?.st_size.checked_add(offset),
+            // The host fd's own offset is unused, so the host may seek it.
+            libc::SEEK_DATA | libc::SEEK_HOLE => {
+                Some(raw::lseek(self.fd.as_fd(), offset, whence)? as i64)
+            }
+            _ => return Err(Errno::EINVAL),
+        };
+        let new = new.filter(|n| *n >= 0).ok_or(Errno::EINVAL)?;
+        *pos = new as u64;
+        Ok(new as u64)
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(Stat::from_host(&raw::fstat(self.fd.as_fd())?))
+    }
+
+    fn flags(&self) -> i32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    fn set_flags(&self, flags: i32) {
+        self.flags.store(with_setfl(self.flags(), flags), Ordering::Relaxed);
+    }
+
+    fn host_fd(&self) -> Option<Arc<OwnedFd>> {
+        Some(Arc::clone(&self.fd))
+    }
+
+    fn path(&self) -> String {
+        String::from_utf8_lossy(&self.dentry.path()).into_owned()
+    }
+
+    fn dentry(&self) -> Option<Arc<Dentry>> {
+        Some(Arc::clone(&self.dentry))
+    }
+}

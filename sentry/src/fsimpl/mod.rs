@@ -1,0 +1,25 @@
+//! The file systems behind the VFS, one module each. Each implements
+//! `vfs::inode::Inode` for its nodes and its own open file descriptions;
+//! none of them resolves paths or follows symlinks (the VFS does).
+//!
+//! | module  | what                                                         |
+//! |---------|--------------------------------------------------------------|
+//! | `gofer` | the container's root, through the gofer (read-only for now)  |
+//! | `host`  | fds donated by the caller (stdio): I/O straight on the fd    |
+//! | `dev`   | devfs: null, zero, full, random, urandom, stdio links        |
+//! | `proc`  | procfs: self, PID dirs with exe and fd, sys/kernel           |
+//! | `sys`   | an empty read-only /sys                                      |
+
+pub mod dev;
+pub mod gofer;
+pub mod host;
+pub mod proc;
+pub mod sys;
+
+/// Anonymous device numbers of the sentry's own file systems (major 0, as
+/// Linux gives virtual file systems).
+pub(crate) mod devnums {
+    pub const DEV: u64 = 5;
+    pub const PROC: u64 = 22;
+    pub const SYS: u64 = 23;
+}

@@ -1,0 +1,167 @@
+//! fcntl, ioctl, dup, dup2, dup3: fd flags, status flags, duplication, and
+//! the ioctls every fd answers (FIOCLEX, FIONCLEX, FIONBIO, FIONREAD on
+//! regular files) before the file's own.
+
+use super::{check_not_path, fd_arg};
+use crate::errno::{Errno, SysResult};
+use crate::kernel::Task;
+use crate::syscalls::table::{Arg, Support, Table};
+
+pub(super) fn register(t: &mut Table) {
+    use Arg::*;
+    t.set(
+        libc::SYS_fcntl,
+        fcntl,
+        Support::Partial,
+        &[Fd, Int, Hex],
+        "F_DUPFD(_CLOEXEC), F_GETFD/F_SETFD, F_GETFL/F_SETFL; record locks always granted (one process); others EINVAL",
+    );
+    t.set(
+        libc::SYS_ioctl,
+        ioctl,
+        Support::Partial,
+        &[Fd, Hex, Hex],
+        "FIOCLEX, FIONCLEX, FIONBIO, FIONREAD; TCGETS and TIOCGWINSZ on host terminals",
+    );
+    t.set(libc::SYS_dup, dup, Support::Full, &[Fd], "");
+    t.set(libc::SYS_dup2, dup2, Support::Full, &[Fd, Fd], "");
+    t.set(libc::SYS_dup3, dup3, Support::Full, &[Fd, Fd, OpenFlags], "");
+}
+
+/// struct flock on x86-64: l_type, l_whence (i16), l_start, l_len (i64), l_pid (i32).
+const FLOCK_LEN: usize = 32;
+
+fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(a[0]);
+    let cmd = a[1] as i32;
+    let entry = t.fds.get_entry(fd)?;
+    let file = entry.file;
+    match cmd {
+        libc::F_DUPFD | libc::F_DUPFD_CLOEXEC => {
+            let min = a[2] as u32;
+            if u64::from(min) >= t.fds.limit() {
+                return Err(Errno::EINVAL);
+            }
+            let cloexec = cmd == libc::F_DUPFD_CLOEXEC;
+            Ok(t.fds.install_from(min as i32, file, cloexec)? as u64)
+        }
+        libc::F_GETFD => Ok(if entry.cloexec { libc::FD_CLOEXEC as u64 } else { 0 }),
+        libc::F_SETFD => {
+            t.fds.set_cloexec(fd, a[2] as i32 & libc::FD_CLOEXEC != 0)?;
+            Ok(0)
+        }
+        libc::F_GETFL => Ok(file.flags() as u32 as u64),
+        libc::F_SETFL => {
+            check_not_path(&*file)?;
+            file.set_flags(a[2] as i32);
+            Ok(0)
+        }
+        libc::F_GETLK | libc::F_SETLK | libc::F_SETLKW | libc::F_OFD_GETLK | libc::F_OFD_SETLK | libc::F_OFD_SETLKW => {
+            check_not_path(&*file)?;
+            record_lock(t, file.flags(), cmd, a[2])
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// Record locks, for a sandbox of one process: every lock is granted and
+/// F_GETLK finds no conflict, after Linux's argument checks.
+fn record_lock(t: &Task, flags: i32, cmd: i32, addr: u64) -> SysResult {
+    let mut raw = [0u8; FLOCK_LEN];
+    t.mm.copy_in(addr, &mut raw)?;
+    let l_type = i16::from_ne_bytes([raw[0], raw[1]]);
+    let l_whence = i16::from_ne_bytes([raw[2], raw[3]]);
+    let l_pid = i32::from_ne_bytes([raw[24], raw[25], raw[26], raw[27]]);
+    let ofd = matches!(cmd, libc::F_OFD_GETLK | libc::F_OFD_SETLK | libc::F_OFD_SETLKW);
+    if ofd && l_pid != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !matches!(i32::from(l_whence), libc::SEEK_SET | libc::SEEK_CUR | libc::SEEK_END) {
+        return Err(Errno::EINVAL);
+    }
+    let acc = flags & libc::O_ACCMODE;
+    match i32::from(l_type) {
+        libc::F_UNLCK => {}
+        libc::F_RDLCK => {
+            if !matches!(cmd, libc::F_GETLK | libc::F_OFD_GETLK) && acc == libc::O_WRONLY {
+                return Err(Errno::EBADF);
+            }
+        }
+        libc::F_WRLCK => {
+            if !matches!(cmd, libc::F_GETLK | libc::F_OFD_GETLK) && acc == libc::O_RDONLY {
+                return Err(Errno::EBADF);
+            }
+        }
+        _ => return Err(Errno::EINVAL),
+    }
+    if matches!(cmd, libc::F_GETLK | libc::F_OFD_GETLK) {
+        t.mm.copy_out(addr, &(libc::F_UNLCK as i16).to_ne_bytes())?;
+    }
+    Ok(0)
+}
+
+fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(a[0]);
+    let (cmd, arg) = (u64::from(a[1] as u32), a[2]);
+    let file = t.fds.get(fd)?;
+    check_not_path(&*file)?;
+    match cmd {
+        c if c == libc::FIOCLEX => {
+            t.fds.set_cloexec(fd, true)?;
+            Ok(0)
+        }
+        c if c == libc::FIONCLEX => {
+            t.fds.set_cloexec(fd, false)?;
+            Ok(0)
+        }
+        c if c == libc::FIONBIO => {
+            let on: i32 = t.read_struct(arg)?;
+            let fl = file.flags();
+            file.set_flags(if on != 0 {
+                fl | libc::O_NONBLOCK
+            } else {
+                fl & !libc::O_NONBLOCK
+            });
+            Ok(0)
+        }
+        c if c == libc::FIONREAD => {
+            let st = file.stat()?;
+            if !st.is_regular() {
+                return file.ioctl(t, cmd, arg);
+            }
+            let pos = file.seek(0, libc::SEEK_CUR)? as i64;
+            let avail = (st.size - pos).clamp(0, i64::from(i32::MAX)) as i32;
+            t.write_struct(arg, &avail)?;
+            Ok(0)
+        }
+        _ => file.ioctl(t, cmd, arg),
+    }
+}
+
+fn dup(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let file = t.fds.get(fd_arg(a[0]))?;
+    Ok(t.fds.install(file, false)? as u64)
+}
+
+fn dup2(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (old, new) = (fd_arg(a[0]), fd_arg(a[1]));
+    let file = t.fds.get(old)?;
+    if old == new {
+        return Ok(new as u64);
+    }
+    t.fds.install_at(new, file, false)?;
+    Ok(new as u64)
+}
+
+fn dup3(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (old, new, flags) = (fd_arg(a[0]), fd_arg(a[1]), a[2] as i32);
+    if flags & !libc::O_CLOEXEC != 0 || old == new {
+        return Err(Errno::EINVAL);
+    }
+    if new < 0 || new as u64 >= t.fds.limit() {
+        return Err(Errno::EBADF);
+    }
+    let file = t.fds.get(old)?;
+    t.fds.install_at(new, file, flags & libc::O_CLOEXEC != 0)?;
+    Ok(new as u64)
+}

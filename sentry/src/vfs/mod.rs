@@ -1,0 +1,132 @@
+//! The virtual file system: the mount tree, the dentry cache, path
+//! resolution and open file descriptions.
+//!
+//! The tree is the gofer's root at "/", the sentry's devfs at "/dev", its
+//! procfs at "/proc" and an empty read-only directory at "/sys", so the
+//! host's /dev, /proc and /sys are never reached through the gofer. Paths
+//! are resolved here, one component at a time (DESIGN invariant 3): a file
+//! system only ever looks up one name, and never follows a symlink itself.
+//!
+//! | module      | owns                                                      |
+//! |-------------|-----------------------------------------------------------|
+//! | `ctx`       | the caller of an operation (task, credentials)            |
+//! | `inode`     | the interface a file system implements for its nodes      |
+//! | `dentry`    | names over inodes, the cache, mounts, paths               |
+//! | `path`      | splitting path text (pure)                                |
+//! | `walk`      | resolution: ".", "..", symlinks, ELOOP, ENOTDIR           |
+//! | `open`      | open(2)'s checks and dispatch; exec's open                |
+//! | `perm`      | mode-bit permission checks                                |
+//! | `file`      | the open file description trait                           |
+//! | `dirfile`   | open directories and O_PATH files, for every fs           |
+//! | `dirent`    | getdents record packing (pure)                            |
+//! | `synthetic` | fixed dirs, symlinks, generated files for sentry fses     |
+//! | `stat`      | attributes and their stat/statx layouts                   |
+//! | `raw`       | the unsafe edge: host syscalls on donated fds             |
+
+pub mod ctx;
+pub mod dentry;
+pub mod dirent;
+pub mod dirfile;
+pub mod file;
+pub mod inode;
+pub mod open;
+pub mod path;
+pub mod perm;
+pub(crate) mod raw;
+pub mod stat;
+pub mod synthetic;
+pub mod walk;
+
+use std::sync::Arc;
+
+pub use ctx::Ctx;
+pub use dentry::Dentry;
+pub use file::FileDescription;
+pub use stat::Stat;
+
+use crate::errno::Errno;
+use crate::fsimpl;
+
+/// Why the VFS could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum VfsError {
+    #[error("attaching to the gofer's root: {0}")]
+    Attach(#[source] gofer::ClientError),
+    #[error("the gofer's root is not a directory (mode {mode:#o})")]
+    RootNotDir { mode: u32 },
+}
+
+/// A task's view of the tree: its root, its working directory, its umask.
+#[derive(Clone)]
+pub struct FsContext {
+    pub root: Arc<Dentry>,
+    pub cwd: Arc<Dentry>,
+    pub umask: u32,
+}
+
+/// The sandbox's file system tree.
+pub struct Vfs {
+    root: Arc<Dentry>,
+}
+
+impl Vfs {
+    /// Mounts the gofer's root at "/", devfs at "/dev", procfs at "/proc"
+    /// and an empty read-only directory at "/sys".
+    pub fn new(gofer: gofer::Client) -> Result<Vfs, VfsError> {
+        let client = Arc::new(gofer);
+        let (fid, attr) = client.attach().map_err(VfsError::Attach)?;
+        if attr.mode & libc::S_IFMT != libc::S_IFDIR {
+            let _ = client.clunk(fid);
+            return Err(VfsError::RootNotDir { mode: attr.mode });
+        }
+        let root = Dentry::new_root(fsimpl::gofer::GoferInode::new(client, fid, attr));
+        root.mount(b"dev", fsimpl::dev::new());
+        root.mount(b"proc", fsimpl::proc::new());
+        root.mount(b"sys", fsimpl::sys::new());
+        Ok(Vfs { root })
+    }
+
+    /// The root of the whole tree.
+    pub fn root(&self) -> &Arc<Dentry> {
+        &self.root
+    }
+
+    /// A new task view rooted at "/" with working directory `cwd` (which
+    /// must resolve to a directory) and umask 022.
+    pub fn new_fs_context(&self, cwd: &[u8]) -> Result<FsContext, Errno> {
+        let ctx = Ctx::kernel();
+        let d = walk::lookup(&ctx, &self.root, &self.root, cwd, true)?;
+        if !d.stat(&ctx)?.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok(FsContext {
+            root: Arc::clone(&self.root),
+            cwd: d,
+            umask: 0o022,
+        })
+    }
+
+    /// Opens `path` (relative to `fs`'s cwd) for execve as the kernel
+    /// (root): see `open_exec_as`.
+    pub fn open_exec(&self, fs: &FsContext, path: &[u8]) -> Result<(Arc<dyn FileDescription>, Stat, String), Errno> {
+        self.open_exec_as(&Ctx::kernel(), fs, path)
+    }
+
+    /// Opens `path` for execve on behalf of `ctx`'s task: it must be a
+    /// regular file with an execute bit the caller may use (a directory or
+    /// no x bit is EACCES), and is opened read-only. Returns the file, its
+    /// attributes and its absolute sandbox path.
+    pub fn open_exec_as(&self, ctx: &Ctx<'_>, fs: &FsContext, path: &[u8]) -> Result<(Arc<dyn FileDescription>, Stat, String), Errno> {
+        let (file, st, d) = open::open_exec(ctx, &fs.root, &fs.cwd, path)?;
+        let (abs, _) = d.path_from(&fs.root);
+        Ok((file, st, String::from_utf8_lossy(&abs).into_owned()))
+    }
+}
+
+impl Drop for Vfs {
+    fn drop(&mut self) {
+        // Children hold their parents: break the cycles so every dentry (and
+        // its gofer fid) is released.
+        self.root.clear_cache();
+    }
+}

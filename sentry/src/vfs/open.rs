@@ -1,0 +1,152 @@
+//! open(2)'s semantics over the walk: O_PATH, O_CREAT/O_EXCL on what
+//! exists, O_NOFOLLOW, O_DIRECTORY, the access mode against the file type
+//! (EISDIR), the read-only file system (EROFS) and permissions (EACCES),
+//! in Linux's order; then the directory, O_PATH or file system's own file.
+
+use std::sync::Arc;
+
+use super::ctx::Ctx;
+use super::dentry::Dentry;
+use super::dirfile::{DirFile, PathFile};
+use super::file::FileDescription;
+use super::perm::{self, MAY_EXEC, MAY_READ, MAY_WRITE};
+use super::stat::Stat;
+use super::walk::{self, Found, WalkOpts};
+use crate::errno::Errno;
+
+/// The MAY_* access `flags` ask for (O_TRUNC asks for write).
+pub fn access_of(flags: i32) -> u32 {
+    let mut want = match flags & libc::O_ACCMODE {
+        libc::O_RDONLY => MAY_READ,
+        libc::O_WRONLY => MAY_WRITE,
+        _ => MAY_READ | MAY_WRITE,
+    };
+    if flags & libc::O_TRUNC != 0 {
+        want |= MAY_WRITE;
+    }
+    want
+}
+
+/// Linux's may_open: whether `d` (already found, not a symlink unless
+/// refused here) may be opened with `flags`.
+pub fn may_open(ctx: &Ctx<'_>, d: &Arc<Dentry>, st: &Stat, flags: i32) -> Result<(), Errno> {
+    let want = access_of(flags);
+    match st.file_type() {
+        libc::S_IFLNK => return Err(Errno::ELOOP),
+        libc::S_IFDIR if want & MAY_WRITE != 0 => return Err(Errno::EISDIR),
+        _ => {}
+    }
+    let ro = d.inode().fs_info().read_only;
+    let data = st.is_regular() || st.is_dir() || st.is_symlink();
+    if want & MAY_WRITE != 0 && ro && data {
+        return Err(Errno::EROFS);
+    }
+    perm::check(st, &ctx.fs_cred(), want)
+}
+
+/// Opens `path` (from `start`, or `root` if absolute) with open(2) `flags`.
+pub fn open(ctx: &Ctx<'_>, root: &Arc<Dentry>, start: &Arc<Dentry>, path: &[u8], flags: i32) -> Result<Arc<dyn FileDescription>, Errno> {
+    let follow = flags & libc::O_NOFOLLOW == 0;
+    if flags & libc::O_PATH != 0 {
+        let d = walk::lookup(ctx, root, start, path, follow)?;
+        if flags & libc::O_DIRECTORY != 0 && !d.stat(ctx)?.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        return Ok(PathFile::new(d, flags));
+    }
+    if flags & libc::O_TMPFILE == libc::O_TMPFILE {
+        return open_tmpfile(ctx, root, start, path, flags);
+    }
+    let creat = flags & libc::O_CREAT != 0;
+    if creat && flags & libc::O_DIRECTORY != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let d = if creat {
+        let excl = flags & libc::O_EXCL != 0;
+        let opts = WalkOpts {
+            follow: follow && !excl,
+            allow_missing: true,
+        };
+        match walk::walk(ctx, root, start, path, opts)? {
+            Found::Missing { parent, must_dir, .. } => {
+                if must_dir {
+                    return Err(Errno::EISDIR);
+                }
+                return Err(create_error(ctx, &parent));
+            }
+            Found::Dentry(d) => {
+                if excl {
+                    return Err(Errno::EEXIST);
+                }
+                if d.stat(ctx)?.is_dir() {
+                    return Err(Errno::EISDIR);
+                }
+                d
+            }
+        }
+    } else {
+        walk::lookup(ctx, root, start, path, follow)?
+    };
+    let st = d.stat(ctx)?;
+    if flags & libc::O_DIRECTORY != 0 && !st.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    may_open(ctx, &d, &st, flags)?;
+    if st.is_dir() {
+        return Ok(DirFile::new(d, flags));
+    }
+    d.inode().open(ctx, &d, flags)
+}
+
+/// Why a file cannot be created in `parent`: no file system of the
+/// sentry's creates files yet, so it is the read-only file system (EROFS)
+/// or, on a writable one, a lack of permission.
+fn create_error(ctx: &Ctx<'_>, parent: &Arc<Dentry>) -> Errno {
+    let st = match parent.stat(ctx) {
+        Ok(st) => st,
+        Err(e) => return e,
+    };
+    if let Err(e) = perm::check(&st, &ctx.fs_cred(), MAY_WRITE | MAY_EXEC) {
+        if !parent.inode().fs_info().read_only {
+            return e;
+        }
+    }
+    if parent.inode().fs_info().read_only {
+        Errno::EROFS
+    } else {
+        Errno::EACCES
+    }
+}
+
+/// O_TMPFILE: an unnamed file in a directory, which no file system here
+/// supports: EINVAL without write access, EROFS on a read-only one.
+fn open_tmpfile(ctx: &Ctx<'_>, root: &Arc<Dentry>, start: &Arc<Dentry>, path: &[u8], flags: i32) -> Result<Arc<dyn FileDescription>, Errno> {
+    if flags & libc::O_ACCMODE == libc::O_RDONLY {
+        return Err(Errno::EINVAL);
+    }
+    let d = walk::lookup(ctx, root, start, path, true)?;
+    if !d.stat(ctx)?.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    if d.inode().fs_info().read_only {
+        Err(Errno::EROFS)
+    } else {
+        Err(Errno::EOPNOTSUPP)
+    }
+}
+
+/// What exec opens: the file, its attributes, its dentry.
+pub type ExecFile = (Arc<dyn FileDescription>, Stat, Arc<Dentry>);
+
+/// Opens `path` for execve: a regular file with an execute bit the caller
+/// may use, read-only.
+pub fn open_exec(ctx: &Ctx<'_>, root: &Arc<Dentry>, cwd: &Arc<Dentry>, path: &[u8]) -> Result<ExecFile, Errno> {
+    let d = walk::lookup(ctx, root, cwd, path, true)?;
+    let st = d.stat(ctx)?;
+    if !st.is_regular() {
+        return Err(Errno::EACCES);
+    }
+    perm::check(&st, &ctx.fs_cred(), MAY_EXEC | MAY_READ)?;
+    let file = d.inode().open(ctx, &d, libc::O_RDONLY)?;
+    Ok((file, st, d))
+}
