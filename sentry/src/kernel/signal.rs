@@ -17,6 +17,8 @@ pub const NSIG: usize = 64;
 pub struct SignalState {
     pub actions: [SigAction; NSIG],
     pub mask: u64,
+    /// Signals sent while blocked, awaiting delivery.
+    pub pending: u64,
 }
 
 impl Default for SignalState {
@@ -24,6 +26,7 @@ impl Default for SignalState {
         SignalState {
             actions: [SigAction::default(); NSIG],
             mask: 0,
+            pending: 0,
         }
     }
 }

@@ -395,6 +395,13 @@ impl MemoryManager {
         Ok(())
     }
 
+    /// Whether every page of `[addr, addr+len)` is mapped.
+    pub fn is_mapped(&self, addr: u64, len: u64) -> Result<bool, Errno> {
+        let len = page_up(len).ok_or(Errno::EINVAL)?;
+        let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+        Ok(self.lock().vmas.is_covered(addr, end))
+    }
+
     /// Checks that `[addr, addr+len)` is mapped with the access wanted and
     /// returns the memory-file pieces that back it, in order.
     pub fn translate(&self, addr: u64, len: usize, write: bool) -> Result<Vec<(u64, usize)>, Errno> {

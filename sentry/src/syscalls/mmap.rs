@@ -166,7 +166,13 @@ fn madvise(t: &mut Task, a: [u64; 6]) -> SysResult {
         | libc::MADV_DONTDUMP
         | libc::MADV_DODUMP
         | libc::MADV_COLD
-        | libc::MADV_PAGEOUT => Ok(0),
+        | libc::MADV_PAGEOUT => {
+            if t.mm.is_mapped(addr, len)? {
+                Ok(0)
+            } else {
+                Err(Errno::ENOMEM)
+            }
+        }
         _ => Err(Errno::EINVAL),
     }
 }

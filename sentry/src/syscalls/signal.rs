@@ -23,6 +23,7 @@ pub fn register(t: &mut Table) {
         &[Int, Hex, Hex, Int],
         "recorded; signals are not delivered yet",
     );
+    t.set(libc::SYS_rt_sigpending, rt_sigpending, Support::Full, &[Hex, Int], "");
     t.set(
         libc::SYS_kill,
         kill,
@@ -144,6 +145,8 @@ fn send_self(t: &mut Task, sig: u64) -> SysResult {
     let dfl = handler == libc::SIG_DFL as u64;
     if (dfl && !blocked && default_kills(sig as i32)) || sig == libc::SIGKILL as u64 {
         t.exit = Some(ExitStatus::Signaled(sig as i32));
+    } else if blocked && handler != libc::SIG_IGN as u64 {
+        t.signals.pending |= sig_bit(sig);
     }
     Ok(0)
 }
@@ -177,4 +180,12 @@ fn tgkill(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::ESRCH);
     }
     send_self(t, a[2])
+}
+
+fn rt_sigpending(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[1] != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let pending = t.signals.pending;
+    t.write_struct(a[0], &pending).map(|_| 0)
 }
