@@ -27,7 +27,12 @@ impl LogFormat {
 }
 
 /// Installs the global subscriber. `role` names the process in each line.
-pub fn init(debug: bool, log: Option<&Path>, format: LogFormat, role: &'static str) -> anyhow::Result<()> {
+pub fn init(
+    debug: bool,
+    log: Option<&Path>,
+    format: LogFormat,
+    role: &'static str,
+) -> anyhow::Result<()> {
     let level = if debug {
         "debug"
     } else if log.is_some() {
@@ -54,7 +59,11 @@ pub fn init(debug: bool, log: Option<&Path>, format: LogFormat, role: &'static s
             }
         }
         None => match format {
-            LogFormat::Json => builder.json().flatten_event(true).with_writer(std::io::stderr).try_init(),
+            LogFormat::Json => builder
+                .json()
+                .flatten_event(true)
+                .with_writer(std::io::stderr)
+                .try_init(),
             LogFormat::Text => builder.with_writer(std::io::stderr).try_init(),
         },
     }

@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use oci_cli::logging::{self, LogFormat};
 
 #[derive(Parser)]
-#[command(name = "ward", version, about = "ward: a user-space kernel sandbox for containers")]
+#[command(
+    name = "ward",
+    version,
+    about = "ward: a user-space kernel sandbox for containers"
+)]
 struct Cli {
     /// Log at debug level, and log every syscall of the sandbox with its arguments.
     #[arg(long, global = true)]

@@ -40,7 +40,16 @@ fn syscalls_stop_in_the_tracer_and_never_run_on_the_host() {
     let mut ctx = p.new_context().unwrap();
     let base = 0x40_0000u64;
     space
-        .map(base, 0x1000, Prot { read: true, write: false, exec: true }, 0)
+        .map(
+            base,
+            0x1000,
+            Prot {
+                read: true,
+                write: false,
+                exec: true,
+            },
+            0,
+        )
         .unwrap();
 
     let mut regs = Regs::for_entry(base, 0);
@@ -48,7 +57,10 @@ fn syscalls_stop_in_the_tracer_and_never_run_on_the_host() {
     assert_eq!(regs.syscall_nr(), 39);
     regs.set_return(4242);
     assert_eq!(ctx.switch(&*space, &mut regs).unwrap(), Stop::Syscall);
-    assert_eq!(regs.0.rbx, 4242, "the emulated getpid result reached the app");
+    assert_eq!(
+        regs.0.rbx, 4242,
+        "the emulated getpid result reached the app"
+    );
     assert_eq!(regs.syscall_nr(), 1);
     regs.set_return(0);
     assert_eq!(ctx.switch(&*space, &mut regs).unwrap(), Stop::Syscall);
@@ -71,7 +83,16 @@ fn a_bad_access_is_a_fault_with_its_address() {
     let space = p.new_address_space().unwrap();
     let mut ctx = p.new_context().unwrap();
     space
-        .map(0x40_0000, 0x1000, Prot { read: true, write: false, exec: true }, 0)
+        .map(
+            0x40_0000,
+            0x1000,
+            Prot {
+                read: true,
+                write: false,
+                exec: true,
+            },
+            0,
+        )
         .unwrap();
     let mut regs = Regs::for_entry(0x40_0000, 0);
     match ctx.switch(&*space, &mut regs).unwrap() {
@@ -97,6 +118,8 @@ fn a_stub_holds_nothing_but_its_own_page_and_what_was_mapped() {
     let lines: Vec<&str> = maps.lines().filter(|l| !l.contains("[vsyscall]")).collect();
     assert_eq!(lines.len(), 1, "stub maps: {maps}");
     assert!(lines[0].starts_with("7ff000000000-7ff000001000"), "{maps}");
-    let fds: Vec<_> = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().collect();
+    let fds: Vec<_> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .collect();
     assert_eq!(fds.len(), 1, "the stub holds only the memory file");
 }

@@ -90,7 +90,12 @@ pub fn run(cfg: SandboxConfig) -> Result<ExitStatus, BootError> {
     tracing::debug!(platform = platform.name(), "platform ready");
     let client = gofer::Client::new(cfg.gofer)?;
     let vfs = Vfs::new(client)?;
-    let kernel = Arc::new(Kernel::new(memfile.clone(), platform.clone(), vfs, cfg.strace));
+    let kernel = Arc::new(Kernel::new(
+        memfile.clone(),
+        platform.clone(),
+        vfs,
+        cfg.strace,
+    ));
 
     let fs = kernel
         .vfs

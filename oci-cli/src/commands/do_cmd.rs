@@ -23,7 +23,12 @@ pub struct DoArgs {
     #[arg(long = "env", value_name = "K=V")]
     env: Vec<OsString>,
     /// The program and its arguments.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
     cmd: Vec<OsString>,
 }
 

@@ -21,7 +21,8 @@ pub fn run(a: GoferArgs) -> Result<i32> {
     }
     // SAFETY: fd 3 is open (checked above) and was handed to this process to own.
     let sock = unsafe { OwnedFd::from_raw_fd(COMPONENT_FD) };
-    let root = gofer::open_root(&a.root).with_context(|| format!("opening root {}", a.root.display()))?;
+    let root =
+        gofer::open_root(&a.root).with_context(|| format!("opening root {}", a.root.display()))?;
     gofer::serve(root, sock).context("serving")?;
     Ok(0)
 }

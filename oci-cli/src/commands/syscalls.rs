@@ -27,7 +27,13 @@ pub fn run(a: SyscallsArgs) -> Result<i32> {
         if a.supported && e.handler.is_none() {
             continue;
         }
-        println!("{:>4}  {:<24} {:<12} {}", e.nr, e.name, e.support.as_str(), e.note);
+        println!(
+            "{:>4}  {:<24} {:<12} {}",
+            e.nr,
+            e.name,
+            e.support.as_str(),
+            e.note
+        );
     }
     println!("{full} full, {partial} partial");
     Ok(0)

@@ -14,7 +14,7 @@ use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 
-use crate::{AddressSpace, Context, PlatformError, Platform, Prot, Regs, Stop};
+use crate::{AddressSpace, Context, Platform, PlatformError, Prot, Regs, Stop};
 
 pub use stub::MEMFILE_FD as STUB_MEMFILE_FD;
 
@@ -29,7 +29,8 @@ impl PtracePlatform {
     pub fn new(memfile: BorrowedFd<'_>) -> Result<PtracePlatform, PlatformError> {
         let image = raw::memfd_create(c"ward-stub").map_err(PlatformError::StubImage)?;
         let mut f = std::fs::File::from(image);
-        f.write_all(&stub::image()).map_err(PlatformError::StubImage)?;
+        f.write_all(&stub::image())
+            .map_err(PlatformError::StubImage)?;
         let memfile = memfile
             .try_clone_to_owned()
             .map_err(PlatformError::StubImage)?;
@@ -101,11 +102,8 @@ impl PtraceAddressSpace {
             WaitStatus::Stopped(sig) => return Err(PlatformError::StubStart { pid, status: sig }),
             WaitStatus::Gone(status) => return Err(PlatformError::StubStart { pid, status }),
         }
-        raw::set_options(
-            pid,
-            libc::PTRACE_O_EXITKILL | libc::PTRACE_O_TRACESYSGOOD,
-        )
-        .map_err(ptrace_err("SETOPTIONS", pid))?;
+        raw::set_options(pid, libc::PTRACE_O_EXITKILL | libc::PTRACE_O_TRACESYSGOOD)
+            .map_err(ptrace_err("SETOPTIONS", pid))?;
         let cpu = raw::current_cpu();
         raw::pin_to_cpu(0, cpu).map_err(ptrace_err("pin tracer", pid))?;
         raw::pin_to_cpu(pid, cpu).map_err(ptrace_err("pin stub", pid))?;

@@ -37,7 +37,7 @@ fn code() -> Vec<u8> {
     put_u64(&mut c, STUB_BASE);
     c.extend_from_slice(&[0xb8, 11, 0, 0, 0]); // mov eax, SYS_munmap
     c.extend_from_slice(&[0x0f, 0x05]); // syscall
-    // munmap(STUB_END, TASK_SIZE - STUB_END)
+                                        // munmap(STUB_END, TASK_SIZE - STUB_END)
     c.extend_from_slice(&[0x48, 0xbf]); // mov rdi, imm64
     put_u64(&mut c, STUB_END);
     c.extend_from_slice(&[0x48, 0xbe]); // mov rsi, imm64
@@ -73,7 +73,7 @@ pub fn image() -> Vec<u8> {
     put_u16(&mut v, 64); // e_shentsize
     put_u16(&mut v, 0); // e_shnum
     put_u16(&mut v, 0); // e_shstrndx
-    // The one PT_LOAD: the whole file, read+execute, at STUB_BASE.
+                        // The one PT_LOAD: the whole file, read+execute, at STUB_BASE.
     put_u32(&mut v, 1); // PT_LOAD
     put_u32(&mut v, 5); // PF_R | PF_X
     put_u64(&mut v, 0); // p_offset
@@ -98,6 +98,9 @@ mod tests {
         let img = image();
         assert!(img.len() as u64 <= STUB_END - STUB_BASE);
         assert_eq!(&img[..4], b"\x7fELF");
-        assert_eq!(&img[SITE_OFFSET as usize..SITE_OFFSET as usize + 3], &[0x0f, 0x05, 0xcc]);
+        assert_eq!(
+            &img[SITE_OFFSET as usize..SITE_OFFSET as usize + 3],
+            &[0x0f, 0x05, 0xcc]
+        );
     }
 }

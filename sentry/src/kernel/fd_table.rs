@@ -58,7 +58,12 @@ impl FdTable {
     }
 
     /// Installs `file` at the lowest free fd >= `min`.
-    pub fn install_from(&self, min: i32, file: Arc<dyn FileDescription>, cloexec: bool) -> Result<i32, Errno> {
+    pub fn install_from(
+        &self,
+        min: i32,
+        file: Arc<dyn FileDescription>,
+        cloexec: bool,
+    ) -> Result<i32, Errno> {
         let mut g = self.lock();
         let mut fd = min.max(0);
         for (&k, _) in g.fds.range(fd..) {
@@ -80,7 +85,12 @@ impl FdTable {
     }
 
     /// Installs `file` at exactly `fd`, returning what was there (dup2).
-    pub fn install_at(&self, fd: i32, file: Arc<dyn FileDescription>, cloexec: bool) -> Result<Option<FdEntry>, Errno> {
+    pub fn install_at(
+        &self,
+        fd: i32,
+        file: Arc<dyn FileDescription>,
+        cloexec: bool,
+    ) -> Result<Option<FdEntry>, Errno> {
         let mut g = self.lock();
         if fd < 0 || fd as u64 >= g.limit {
             return Err(Errno::EBADF);

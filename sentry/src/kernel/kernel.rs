@@ -30,7 +30,12 @@ pub struct Kernel {
 }
 
 impl Kernel {
-    pub fn new(memfile: Arc<MemoryFile>, platform: Arc<dyn Platform>, vfs: Vfs, strace: bool) -> Kernel {
+    pub fn new(
+        memfile: Arc<MemoryFile>,
+        platform: Arc<dyn Platform>,
+        vfs: Vfs,
+        strace: bool,
+    ) -> Kernel {
         Kernel {
             memfile,
             platform,

@@ -154,7 +154,10 @@ mod tests {
         h[18] = 3;
         assert_eq!(parse_header(&h).unwrap_err(), Errno::ENOEXEC);
         assert_eq!(parse_header(&header(1, 1)).unwrap_err(), Errno::ENOEXEC);
-        assert_eq!(parse_header(&header(ET_EXEC, 0)).unwrap_err(), Errno::ENOEXEC);
+        assert_eq!(
+            parse_header(&header(ET_EXEC, 0)).unwrap_err(),
+            Errno::ENOEXEC
+        );
         let h = header(ET_EXEC, 1);
         for n in 0..64 {
             assert!(parse_header(&h[..n]).is_err());

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use platform::Prot;
 
-use super::elf::{self, ElfInfo, ProgramHeader, ET_DYN, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR};
+use super::elf::{
+    self, ElfInfo, ProgramHeader, ET_DYN, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR,
+};
 use crate::errno::Errno;
 use crate::mm::manager::{page_down, page_up};
 use crate::mm::{MapRequest, MemoryManager, Placement, Source};
@@ -73,7 +75,11 @@ pub fn load_image(
 ) -> Result<Image, Errno> {
     let info = read_info(f)?;
     let loads: Vec<&ProgramHeader> = info.phdrs.iter().filter(|p| p.kind == PT_LOAD).collect();
-    let lo = loads.iter().map(|p| page_down(p.vaddr)).min().ok_or(Errno::ENOEXEC)?;
+    let lo = loads
+        .iter()
+        .map(|p| page_down(p.vaddr))
+        .min()
+        .ok_or(Errno::ENOEXEC)?;
     let hi = loads
         .iter()
         .map(|p| page_up(p.vaddr + p.memsz))
@@ -176,7 +182,12 @@ pub fn load_image(
         None => None,
     };
 
-    tracing::debug!(path, bias = format_args!("{bias:#x}"), entry = format_args!("{:#x}", info.entry + bias), "loaded image");
+    tracing::debug!(
+        path,
+        bias = format_args!("{bias:#x}"),
+        entry = format_args!("{:#x}", info.entry + bias),
+        "loaded image"
+    );
     Ok(Image {
         entry: info.entry + bias,
         bias,

@@ -128,7 +128,8 @@ impl MemoryManager {
                 if !in_user_range(a, end) || a < MMAP_MIN {
                     return Err(Errno::ENOMEM);
                 }
-                if matches!(req.placement, Placement::FixedNoReplace(_)) && !st.vmas.is_free(a, end) {
+                if matches!(req.placement, Placement::FixedNoReplace(_)) && !st.vmas.is_free(a, end)
+                {
                     return Err(Errno::EEXIST);
                 }
                 a
@@ -136,7 +137,11 @@ impl MemoryManager {
             Placement::Hint(h) => {
                 let h = page_down(h);
                 match h.checked_add(len) {
-                    Some(end) if h >= MMAP_MIN && in_user_range(h, end) && st.vmas.is_free(h, end) => h,
+                    Some(end)
+                        if h >= MMAP_MIN && in_user_range(h, end) && st.vmas.is_free(h, end) =>
+                    {
+                        h
+                    }
                     _ => st
                         .vmas
                         .find_gap_below(len, MMAP_MIN, MMAP_TOP)
@@ -189,7 +194,7 @@ impl MemoryManager {
 
     /// munmap(2).
     pub fn unmap(&self, addr: u64, len: u64) -> Result<(), Errno> {
-        if addr % PAGE_SIZE != 0 || len == 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) || len == 0 {
             return Err(Errno::EINVAL);
         }
         let len = page_up(len).ok_or(Errno::EINVAL)?;
@@ -217,7 +222,7 @@ impl MemoryManager {
 
     /// mprotect(2).
     pub fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<(), Errno> {
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
@@ -266,7 +271,11 @@ impl MemoryManager {
                 write: true,
                 exec: false,
             };
-            if self.space.map(old_end, new_end - old_end, prot, mem_off).is_err() {
+            if self
+                .space
+                .map(old_end, new_end - old_end, prot, mem_off)
+                .is_err()
+            {
                 self.mf.release(mem_off, new_end - old_end);
                 return cur;
             }
@@ -286,8 +295,15 @@ impl MemoryManager {
     }
 
     /// mremap(2) without MREMAP_DONTUNMAP.
-    pub fn remap(&self, old: u64, old_len: u64, new_len: u64, may_move: bool, fixed: Option<u64>) -> Result<u64, Errno> {
-        if old % PAGE_SIZE != 0 {
+    pub fn remap(
+        &self,
+        old: u64,
+        old_len: u64,
+        new_len: u64,
+        may_move: bool,
+        fixed: Option<u64>,
+    ) -> Result<u64, Errno> {
+        if !old.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
@@ -308,7 +324,10 @@ impl MemoryManager {
             }
             // Grow in place when the VMA ends here and the space after is free.
             let new_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
-            if old_end == vma.end && in_user_range(old, new_end) && st.vmas.is_free(old_end, new_end) {
+            if old_end == vma.end
+                && in_user_range(old, new_end)
+                && st.vmas.is_free(old_end, new_end)
+            {
                 let extra = new_end - old_end;
                 let mem_off = self.mf.allocate(extra)?;
                 if let Err(e) = self.space.map(old_end, extra, vma.prot, mem_off) {
@@ -370,7 +389,7 @@ impl MemoryManager {
     /// madvise(MADV_DONTNEED): private anonymous pages read back as zero,
     /// private file pages as the file's contents again.
     pub fn dont_need(&self, addr: u64, len: u64) -> Result<(), Errno> {
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         let len = page_up(len).ok_or(Errno::EINVAL)?;
@@ -387,7 +406,12 @@ impl MemoryManager {
             let e = v.end.min(end);
             let off = v.mem_off + (s - v.start);
             self.mf.punch(off, e - s);
-            if let Backing::File { fd: Some(fd), offset, .. } = &v.backing {
+            if let Backing::File {
+                fd: Some(fd),
+                offset,
+                ..
+            } = &v.backing
+            {
                 self.mf
                     .fill_from_fd(fd.as_fd(), offset + (s - v.start), off, e - s)?;
             }
@@ -404,7 +428,12 @@ impl MemoryManager {
 
     /// Checks that `[addr, addr+len)` is mapped with the access wanted and
     /// returns the memory-file pieces that back it, in order.
-    pub fn translate(&self, addr: u64, len: usize, write: bool) -> Result<Vec<(u64, usize)>, Errno> {
+    pub fn translate(
+        &self,
+        addr: u64,
+        len: usize,
+        write: bool,
+    ) -> Result<Vec<(u64, usize)>, Errno> {
         let mut out = Vec::new();
         if len == 0 {
             return Ok(out);

@@ -88,12 +88,9 @@ impl MemoryFile {
 
     /// Allocates `len` bytes (a multiple of the page size), zero-filled.
     pub fn allocate(&self, len: u64) -> Result<u64, Errno> {
-        debug_assert!(len % PAGE_SIZE == 0 && len > 0);
+        debug_assert!(len.is_multiple_of(PAGE_SIZE) && len > 0);
         let mut free = self.free_map();
-        let found = free
-            .iter()
-            .find(|(_, &l)| l >= len)
-            .map(|(&s, &l)| (s, l));
+        let found = free.iter().find(|(_, &l)| l >= len).map(|(&s, &l)| (s, l));
         let Some((start, flen)) = found else {
             return Err(Errno::ENOMEM);
         };
@@ -142,7 +139,8 @@ impl MemoryFile {
 
     fn check(off: u64, len: usize) {
         assert!(
-            off.checked_add(len as u64).is_some_and(|e| e <= MEMFILE_SIZE),
+            off.checked_add(len as u64)
+                .is_some_and(|e| e <= MEMFILE_SIZE),
             "memory file access out of range"
         );
     }
@@ -183,7 +181,13 @@ impl MemoryFile {
 
     /// Reads `len` bytes of host file `fd` at `file_off` straight into the
     /// memory file at `off`; returns how many bytes were read (short at EOF).
-    pub fn fill_from_fd(&self, fd: BorrowedFd<'_>, file_off: u64, off: u64, len: u64) -> Result<u64, Errno> {
+    pub fn fill_from_fd(
+        &self,
+        fd: BorrowedFd<'_>,
+        file_off: u64,
+        off: u64,
+        len: u64,
+    ) -> Result<u64, Errno> {
         Self::check(off, len as usize);
         let mut done = 0u64;
         while done < len {

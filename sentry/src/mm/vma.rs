@@ -41,6 +41,10 @@ impl Vma {
         self.end - self.start
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+
     /// The part of this VMA from `at` on; `self` keeps the part before.
     fn split_off(&mut self, at: u64) -> Vma {
         debug_assert!(at > self.start && at < self.end);
@@ -89,7 +93,9 @@ impl VmaSet {
         self.split_at(start);
         self.split_at(end);
         let keys: Vec<u64> = self.map.range(start..end).map(|(&k, _)| k).collect();
-        keys.into_iter().filter_map(|k| self.map.remove(&k)).collect()
+        keys.into_iter()
+            .filter_map(|k| self.map.remove(&k))
+            .collect()
     }
 
     pub fn insert(&mut self, vma: Vma) {

@@ -95,7 +95,10 @@ fn absolute_remaining(ts: Timespec, realtime: bool) -> Duration {
     } else {
         libc::CLOCK_MONOTONIC
     };
-    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `now` is a valid, writable timespec.
     unsafe { libc::clock_gettime(clock, &mut now) };
     let target = ts.sec as i128 * 1_000_000_000 + ts.nsec as i128;

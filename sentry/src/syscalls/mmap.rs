@@ -10,9 +10,21 @@ use std::sync::Arc;
 
 pub fn register(t: &mut Table) {
     use Arg::*;
-    t.set(libc::SYS_mmap, mmap, Support::Full, &[Hex, Hex, Hex, Hex, Fd, Hex], "");
+    t.set(
+        libc::SYS_mmap,
+        mmap,
+        Support::Full,
+        &[Hex, Hex, Hex, Hex, Fd, Hex],
+        "",
+    );
     t.set(libc::SYS_munmap, munmap, Support::Full, &[Hex, Hex], "");
-    t.set(libc::SYS_mprotect, mprotect, Support::Full, &[Hex, Hex, Hex], "");
+    t.set(
+        libc::SYS_mprotect,
+        mprotect,
+        Support::Full,
+        &[Hex, Hex, Hex],
+        "",
+    );
     t.set(libc::SYS_brk, brk, Support::Full, &[Hex], "");
     t.set(
         libc::SYS_mremap,

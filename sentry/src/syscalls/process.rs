@@ -16,19 +16,82 @@ pub fn register(t: &mut Table) {
     t.set(libc::SYS_geteuid, geteuid, Support::Full, &[], "");
     t.set(libc::SYS_getgid, getgid, Support::Full, &[], "");
     t.set(libc::SYS_getegid, getegid, Support::Full, &[], "");
-    t.set(libc::SYS_getresuid, getresuid, Support::Full, &[Hex, Hex, Hex], "");
-    t.set(libc::SYS_getresgid, getresgid, Support::Full, &[Hex, Hex, Hex], "");
-    t.set(libc::SYS_getgroups, getgroups, Support::Full, &[Int, Hex], "");
+    t.set(
+        libc::SYS_getresuid,
+        getresuid,
+        Support::Full,
+        &[Hex, Hex, Hex],
+        "",
+    );
+    t.set(
+        libc::SYS_getresgid,
+        getresgid,
+        Support::Full,
+        &[Hex, Hex, Hex],
+        "",
+    );
+    t.set(
+        libc::SYS_getgroups,
+        getgroups,
+        Support::Full,
+        &[Int, Hex],
+        "",
+    );
     t.set(libc::SYS_exit, exit, Support::Full, &[Int], "");
     t.set(libc::SYS_exit_group, exit_group, Support::Full, &[Int], "");
-    t.set(libc::SYS_set_tid_address, set_tid_address, Support::Full, &[Hex], "");
-    t.set(libc::SYS_set_robust_list, set_robust_list, Support::Full, &[Hex, Int], "");
-    t.set(libc::SYS_get_robust_list, get_robust_list, Support::Full, &[Int, Hex, Hex], "");
-    t.set(libc::SYS_arch_prctl, arch_prctl, Support::Partial, &[Hex, Hex], "ARCH_SET_FS/GET_FS/SET_GS/GET_GS");
-    t.set(libc::SYS_prlimit64, prlimit64, Support::Partial, &[Int, Int, Hex, Hex], "only the calling process");
-    t.set(libc::SYS_getrlimit, getrlimit, Support::Full, &[Int, Hex], "");
-    t.set(libc::SYS_setrlimit, setrlimit, Support::Full, &[Int, Hex], "");
-    t.unsupported(libc::SYS_rseq, "restartable sequences are not offered; glibc falls back");
+    t.set(
+        libc::SYS_set_tid_address,
+        set_tid_address,
+        Support::Full,
+        &[Hex],
+        "",
+    );
+    t.set(
+        libc::SYS_set_robust_list,
+        set_robust_list,
+        Support::Full,
+        &[Hex, Int],
+        "",
+    );
+    t.set(
+        libc::SYS_get_robust_list,
+        get_robust_list,
+        Support::Full,
+        &[Int, Hex, Hex],
+        "",
+    );
+    t.set(
+        libc::SYS_arch_prctl,
+        arch_prctl,
+        Support::Partial,
+        &[Hex, Hex],
+        "ARCH_SET_FS/GET_FS/SET_GS/GET_GS",
+    );
+    t.set(
+        libc::SYS_prlimit64,
+        prlimit64,
+        Support::Partial,
+        &[Int, Int, Hex, Hex],
+        "only the calling process",
+    );
+    t.set(
+        libc::SYS_getrlimit,
+        getrlimit,
+        Support::Full,
+        &[Int, Hex],
+        "",
+    );
+    t.set(
+        libc::SYS_setrlimit,
+        setrlimit,
+        Support::Full,
+        &[Int, Hex],
+        "",
+    );
+    t.unsupported(
+        libc::SYS_rseq,
+        "restartable sequences are not offered; glibc falls back",
+    );
 }
 
 fn getpid(t: &mut Task, _: [u64; 6]) -> SysResult {
@@ -88,7 +151,12 @@ fn getgroups(t: &mut Task, a: [u64; 6]) -> SysResult {
     if (size as usize) < n {
         return Err(Errno::EINVAL);
     }
-    let bytes: Vec<u8> = t.creds.groups.iter().flat_map(|g| g.to_ne_bytes()).collect();
+    let bytes: Vec<u8> = t
+        .creds
+        .groups
+        .iter()
+        .flat_map(|g| g.to_ne_bytes())
+        .collect();
     t.mm.copy_out(a[1], &bytes)?;
     Ok(n as u64)
 }
@@ -212,7 +280,13 @@ fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult {
         set_limit(t, r, n)?;
     }
     if old != 0 {
-        t.write_struct(old, &Rlimit64 { cur: cur.0, max: cur.1 })?;
+        t.write_struct(
+            old,
+            &Rlimit64 {
+                cur: cur.0,
+                max: cur.1,
+            },
+        )?;
     }
     Ok(0)
 }

@@ -23,7 +23,13 @@ pub fn register(t: &mut Table) {
         &[Int, Hex, Hex, Int],
         "recorded; signals are not delivered yet",
     );
-    t.set(libc::SYS_rt_sigpending, rt_sigpending, Support::Full, &[Hex, Int], "");
+    t.set(
+        libc::SYS_rt_sigpending,
+        rt_sigpending,
+        Support::Full,
+        &[Hex, Int],
+        "",
+    );
     t.set(
         libc::SYS_kill,
         kill,

@@ -9,10 +9,28 @@ pub fn register(t: &mut Table) {
     use Arg::*;
     t.set(libc::SYS_uname, uname, Support::Full, &[Hex], "");
     t.set(libc::SYS_sysinfo, sysinfo, Support::Full, &[Hex], "");
-    t.set(libc::SYS_getrandom, getrandom, Support::Full, &[Hex, Int, Hex], "");
-    t.set(libc::SYS_sched_getaffinity, sched_getaffinity, Support::Full, &[Int, Int, Hex], "");
+    t.set(
+        libc::SYS_getrandom,
+        getrandom,
+        Support::Full,
+        &[Hex, Int, Hex],
+        "",
+    );
+    t.set(
+        libc::SYS_sched_getaffinity,
+        sched_getaffinity,
+        Support::Full,
+        &[Int, Int, Hex],
+        "",
+    );
     t.set(libc::SYS_sched_yield, sched_yield, Support::Full, &[], "");
-    t.set(libc::SYS_getcpu, getcpu, Support::Full, &[Hex, Hex, Hex], "");
+    t.set(
+        libc::SYS_getcpu,
+        getcpu,
+        Support::Full,
+        &[Hex, Hex, Hex],
+        "",
+    );
 }
 
 fn field(src: &[u8]) -> [u8; 65] {

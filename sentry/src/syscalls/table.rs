@@ -59,7 +59,14 @@ pub struct Table(Vec<Entry>);
 
 impl Table {
     /// Registers `handler` for `nr`.
-    pub fn set(&mut self, nr: i64, handler: Handler, support: Support, args: &'static [Arg], note: &'static str) {
+    pub fn set(
+        &mut self,
+        nr: i64,
+        handler: Handler,
+        support: Support,
+        args: &'static [Arg],
+        note: &'static str,
+    ) {
         if let Some(e) = self.0.get_mut(nr as usize) {
             e.handler = Some(handler);
             e.support = support;

@@ -9,11 +9,35 @@ use crate::kernel::Task;
 
 pub fn register(t: &mut Table) {
     use Arg::*;
-    t.set(libc::SYS_clock_gettime, clock_gettime, Support::Full, &[Int, Hex], "");
-    t.set(libc::SYS_clock_getres, clock_getres, Support::Full, &[Int, Hex], "");
-    t.set(libc::SYS_gettimeofday, gettimeofday, Support::Full, &[Hex, Hex], "");
+    t.set(
+        libc::SYS_clock_gettime,
+        clock_gettime,
+        Support::Full,
+        &[Int, Hex],
+        "",
+    );
+    t.set(
+        libc::SYS_clock_getres,
+        clock_getres,
+        Support::Full,
+        &[Int, Hex],
+        "",
+    );
+    t.set(
+        libc::SYS_gettimeofday,
+        gettimeofday,
+        Support::Full,
+        &[Hex, Hex],
+        "",
+    );
     t.set(libc::SYS_time, time, Support::Full, &[Hex], "");
-    t.set(libc::SYS_nanosleep, nanosleep, Support::Partial, &[Hex, Hex], "not interruptible yet");
+    t.set(
+        libc::SYS_nanosleep,
+        nanosleep,
+        Support::Partial,
+        &[Hex, Hex],
+        "not interruptible yet",
+    );
     t.set(
         libc::SYS_clock_nanosleep,
         clock_nanosleep,
@@ -44,13 +68,18 @@ fn host_clock(id: u64) -> Result<libc::clockid_t, Errno> {
         | libc::CLOCK_BOOTTIME_ALARM
         | libc::CLOCK_TAI => Ok(id),
         // The app's CPU time is approximated by the sentry thread's.
-        libc::CLOCK_PROCESS_CPUTIME_ID | libc::CLOCK_THREAD_CPUTIME_ID => Ok(libc::CLOCK_THREAD_CPUTIME_ID),
+        libc::CLOCK_PROCESS_CPUTIME_ID | libc::CLOCK_THREAD_CPUTIME_ID => {
+            Ok(libc::CLOCK_THREAD_CPUTIME_ID)
+        }
         _ => Err(Errno::EINVAL),
     }
 }
 
 fn now(clock: libc::clockid_t) -> Timespec {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid, writable timespec and `clock` a valid id.
     unsafe { libc::clock_gettime(clock, &mut ts) };
     Timespec {
@@ -69,7 +98,10 @@ fn clock_getres(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[1] == 0 {
         return Ok(0);
     }
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid, writable timespec and `c` a valid id.
     unsafe { libc::clock_getres(c, &mut ts) };
     t.write_struct(
