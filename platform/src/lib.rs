@@ -73,6 +73,30 @@ pub enum Stop {
     /// Any other signal the app's thread received (SIGFPE, SIGILL, SIGTRAP
     /// from int3, or an asynchronous signal sent to the stub).
     Signal { signo: i32, code: i32, addr: u64 },
+    /// The sentry kicked the thread out of app code (an `Interrupter`).
+    Interrupt,
+}
+
+/// A stub thread prepared by `AddressSpace::new_thread` for another host
+/// thread to bind.
+#[derive(Clone, Copy, Debug)]
+pub struct ThreadTicket(pub i32);
+
+/// Kicks one host thread's app code back into the sentry (`Stop::Interrupt`).
+#[derive(Clone, Copy, Debug)]
+pub struct Interrupter {
+    pub pid: i32,
+    pub tid: i32,
+    pub signal: i32,
+}
+
+impl Interrupter {
+    pub fn interrupt(&self) {
+        // SAFETY: tgkill takes plain integers; a gone thread is an ignored ESRCH.
+        unsafe {
+            libc::syscall(libc::SYS_tgkill, self.pid, self.tid, self.signal);
+        }
+    }
 }
 
 /// Errors of the platform itself (not of the app).
@@ -112,6 +136,20 @@ pub trait AddressSpace: Send + Sync {
     fn unmap(&self, addr: u64, len: u64) -> Result<(), PlatformError>;
     /// Changes the protection of `[addr, addr+len)`.
     fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<(), PlatformError>;
+    /// Prepares a thread in this address space for another host thread
+    /// (called by a thread already bound here).
+    fn new_thread(&self) -> Result<ThreadTicket, PlatformError>;
+    /// Binds the calling host thread to a thread from `new_thread`.
+    fn bind_thread(&self, ticket: ThreadTicket) -> Result<(), PlatformError>;
+    /// Ends the calling host thread's use of this address space (its task
+    /// exits or execs) without disturbing the other threads.
+    fn release_thread(&self);
+    /// How to interrupt the calling host thread's app code.
+    fn interrupter(&self) -> Option<Interrupter>;
+    /// The calling thread's app FP/vector state (XSAVE layout).
+    fn fp_state(&self) -> Result<Vec<u8>, PlatformError>;
+    /// Restores the calling thread's app FP/vector state.
+    fn set_fp_state(&self, state: &[u8]) -> Result<(), PlatformError>;
     /// For the platform's own contexts to find their concrete type.
     fn as_any(&self) -> &dyn std::any::Any;
 }
@@ -127,7 +165,7 @@ pub trait Context: Send {
 pub trait Platform: Send + Sync {
     /// The platform's name, as `--platform` spells it.
     fn name(&self) -> &'static str;
-    /// A new, empty address space.
+    /// A new, empty address space, bound to the calling host thread.
     fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>, PlatformError>;
     /// A context for the calling host thread.
     fn new_context(&self) -> Result<Box<dyn Context>, PlatformError>;

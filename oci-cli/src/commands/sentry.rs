@@ -3,7 +3,8 @@
 //! its arguments and the program's environment as its own.
 
 use std::ffi::OsString;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::io::Write;
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
@@ -36,6 +37,12 @@ fn take_fd(fd: i32) -> Result<OwnedFd> {
 
 pub fn run(a: SentryArgs, flags: &LogFlags) -> Result<i32> {
     let gofer = take_fd(COMPONENT_FD).context("gofer socket")?;
+    // Our own copy of stderr: fd 2 itself goes to the sandbox, and is closed
+    // with it, before we may need to report why the sandbox could not start.
+    let own_stderr = std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .context("duplicating stderr")?;
     let stdio = [take_fd(0)?, take_fd(1)?, take_fd(2)?];
     let envp: Vec<Vec<u8>> = std::env::vars_os()
         .map(|(k, v)| {
@@ -63,7 +70,8 @@ pub fn run(a: SentryArgs, flags: &LogFlags) -> Result<i32> {
         }
         Err(e) => {
             let code = e.exit_code();
-            eprintln!("ward: {e}");
+            let mut err = std::fs::File::from(own_stderr);
+            let _ = writeln!(err, "ward: {e}");
             Ok(code)
         }
     }

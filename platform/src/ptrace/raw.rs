@@ -146,3 +146,81 @@ pub fn memfd_create(name: &std::ffi::CStr) -> io::Result<std::os::fd::OwnedFd> {
     // SAFETY: `fd` was just returned by memfd_create and is owned by nobody else.
     Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) })
 }
+
+/// A ptrace request that takes no data (PTRACE_INTERRUPT, PTRACE_DETACH…).
+pub fn request(req: libc::c_uint, pid: i32, data: libc::c_long) -> io::Result<()> {
+    // SAFETY: these requests take no pointers; `data` is an integer.
+    let r = unsafe {
+        libc::ptrace(
+            req,
+            pid,
+            std::ptr::null_mut::<libc::c_void>(),
+            data as *mut libc::c_void,
+        )
+    };
+    check(r).map(|_| ())
+}
+
+/// PTRACE_SEIZE with options.
+pub fn seize(pid: i32, options: libc::c_int) -> io::Result<()> {
+    request(libc::PTRACE_SEIZE, pid, options as libc::c_long)
+}
+
+const NT_X86_XSTATE: libc::c_long = 0x202;
+/// Room for the XSAVE area of any x86-64 CPU this runs on.
+pub const XSTATE_MAX: usize = 8192;
+
+/// PTRACE_GETREGSET NT_X86_XSTATE: the thread's whole FP/vector state.
+pub fn get_xstate(pid: i32) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; XSTATE_MAX];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: `iov` describes `buf`, valid and writable for its length.
+    let r = unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETREGSET,
+            pid,
+            NT_X86_XSTATE as *mut libc::c_void,
+            &mut iov as *mut libc::iovec,
+        )
+    };
+    check(r)?;
+    buf.truncate(iov.iov_len);
+    Ok(buf)
+}
+
+/// PTRACE_SETREGSET NT_X86_XSTATE.
+pub fn set_xstate(pid: i32, state: &[u8]) -> io::Result<()> {
+    let mut iov = libc::iovec {
+        iov_base: state.as_ptr() as *mut libc::c_void,
+        iov_len: state.len(),
+    };
+    // SAFETY: `iov` describes `state`; the kernel only reads it for SETREGSET.
+    let r = unsafe {
+        libc::ptrace(
+            libc::PTRACE_SETREGSET,
+            pid,
+            NT_X86_XSTATE as *mut libc::c_void,
+            &mut iov as *mut libc::iovec,
+        )
+    };
+    check(r).map(|_| ())
+}
+
+/// tgkill(pid, tid, sig); errors (the thread is gone) are ignored.
+pub fn tgkill(pid: i32, tid: i32, sig: i32) {
+    // SAFETY: tgkill takes plain integers.
+    unsafe {
+        libc::syscall(libc::SYS_tgkill, pid, tid, sig);
+    }
+}
+
+/// waitpid(pid, WNOHANG|__WALL): whether `pid` was reaped.
+pub fn try_reap(pid: i32) -> bool {
+    let mut status = 0;
+    // SAFETY: `status` is a valid, writable int.
+    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG | libc::__WALL) };
+    r == pid || (r < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD))
+}

@@ -1,12 +1,18 @@
-//! Starting a stub process: a vfork-style clone (CLONE_VM | CLONE_VFORK |
-//! CLONE_UNTRACED) whose child asks to be traced by the calling thread and
-//! executes the stub image at once, so a stub never carries the sentry's
-//! memory. CLONE_UNTRACED keeps an outside tracer (strace -f) off the stubs.
+//! Starting stub processes. One long-lived factory thread starts them all
+//! with a vfork-style clone (CLONE_VM | CLONE_VFORK | CLONE_UNTRACED) whose
+//! child executes the stub image at once, so a stub never carries the
+//! sentry's memory and dies with the factory (PR_SET_PDEATHSIG), that is
+//! with the sentry. CLONE_UNTRACED keeps an outside tracer (strace -f) off
+//! the stubs. The factory also reaps stubs whose address space is gone.
 
 use std::ffi::CStr;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::sync::Mutex;
+use std::time::Duration;
 
+use super::raw;
 use super::stub::MEMFILE_FD;
 
 /// What the child needs, prepared by the parent so the child never allocates.
@@ -41,7 +47,6 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
         } else {
             libc::dup2(a.memfile_fd, MEMFILE_FD);
         }
-        libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0);
         libc::syscall(
             libc::SYS_execveat,
             a.image_fd,
@@ -54,9 +59,8 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     }
 }
 
-/// Starts a stub traced by the calling thread; returns its pid. The stub is
-/// stopped at its post-exec SIGTRAP when this returns (not yet waited for).
-pub fn spawn_stub(image: BorrowedFd<'_>, memfile: BorrowedFd<'_>) -> io::Result<i32> {
+/// Starts one stub (on the factory thread); it waits in pause() to be seized.
+fn spawn_stub(image: &OwnedFd, memfile: &OwnedFd) -> io::Result<i32> {
     let args = ChildArgs {
         image_fd: image.as_raw_fd(),
         memfile_fd: memfile.as_raw_fd(),
@@ -82,4 +86,64 @@ pub fn spawn_stub(image: BorrowedFd<'_>, memfile: BorrowedFd<'_>) -> io::Result<
     }
     drop(stack);
     Ok(pid)
+}
+
+enum Request {
+    Spawn(Sender<io::Result<i32>>),
+    Reap(i32),
+}
+
+/// The factory thread's mailbox.
+pub struct Factory {
+    tx: Mutex<Sender<Request>>,
+}
+
+impl Factory {
+    pub fn start(image: OwnedFd, memfile: OwnedFd) -> io::Result<Factory> {
+        let (tx, rx) = channel::<Request>();
+        std::thread::Builder::new()
+            .name("stub-factory".into())
+            .spawn(move || {
+                let mut zombies: Vec<i32> = Vec::new();
+                loop {
+                    let req = if zombies.is_empty() {
+                        rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
+                    } else {
+                        rx.recv_timeout(Duration::from_millis(50))
+                    };
+                    match req {
+                        Ok(Request::Spawn(reply)) => {
+                            let _ = reply.send(spawn_stub(&image, &memfile));
+                        }
+                        Ok(Request::Reap(pid)) => zombies.push(pid),
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                    zombies.retain(|&pid| !raw::try_reap(pid));
+                }
+            })?;
+        Ok(Factory { tx: Mutex::new(tx) })
+    }
+
+    fn send(&self, r: Request) -> io::Result<()> {
+        let tx = match self.tx.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        tx.send(r)
+            .map_err(|_| io::Error::other("the stub factory thread is gone"))
+    }
+
+    /// A new stub process, waiting to be seized.
+    pub fn spawn(&self) -> io::Result<i32> {
+        let (tx, rx) = channel();
+        self.send(Request::Spawn(tx))?;
+        rx.recv()
+            .map_err(|_| io::Error::other("the stub factory thread is gone"))?
+    }
+
+    /// Hands a killed stub to the factory (its parent) to reap.
+    pub fn reap(&self, pid: i32) {
+        let _ = self.send(Request::Reap(pid));
+    }
 }

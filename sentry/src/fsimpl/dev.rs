@@ -95,7 +95,12 @@ impl Inode for CharDev {
         Ok(st)
     }
 
-    fn open(&self, _ctx: &Ctx<'_>, dentry: &Arc<Dentry>, flags: i32) -> Result<Arc<dyn FileDescription>, Errno> {
+    fn open(
+        &self,
+        _ctx: &Ctx<'_>,
+        dentry: &Arc<Dentry>,
+        flags: i32,
+    ) -> Result<Arc<dyn FileDescription>, Errno> {
         Ok(Arc::new(DevFile {
             dentry: Arc::clone(dentry),
             device: self.device,
@@ -164,7 +169,8 @@ impl FileDescription for DevFile {
     }
 
     fn set_flags(&self, flags: i32) {
-        self.flags.store(with_setfl(self.flags(), flags), Ordering::Relaxed);
+        self.flags
+            .store(with_setfl(self.flags(), flags), Ordering::Relaxed);
     }
 
     fn path(&self) -> String {
@@ -185,7 +191,13 @@ mod tests {
     fn devices_have_linux_numbers() {
         let root = Dentry::new_root(new());
         let ctx = Ctx::kernel();
-        for (name, minor) in [("null", 3), ("zero", 5), ("full", 7), ("random", 8), ("urandom", 9)] {
+        for (name, minor) in [
+            ("null", 3),
+            ("zero", 5),
+            ("full", 7),
+            ("random", 8),
+            ("urandom", 9),
+        ] {
             let d = walk::lookup(&ctx, &root, &root, name.as_bytes(), true).unwrap();
             let st = d.stat(&ctx).unwrap();
             assert_eq!(st.rdev, libc::makedev(1, minor), "{name}");

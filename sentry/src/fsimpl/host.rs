@@ -42,7 +42,9 @@ impl HostFile {
     pub fn new(fd: OwnedFd, path: &str) -> Arc<dyn FileDescription> {
         let fd = Arc::new(fd);
         let flags = raw::get_status_flags(fd.as_fd()).unwrap_or(libc::O_RDWR) & !libc::O_CLOEXEC;
-        let inode = Arc::new(HostInode { fd: Arc::clone(&fd) });
+        let inode = Arc::new(HostInode {
+            fd: Arc::clone(&fd),
+        });
         let dentry = Dentry::new_anon(path.as_bytes(), inode);
         Arc::new(HostFile {
             fd,
@@ -98,7 +100,8 @@ impl FileDescription for HostFile {
     }
 
     fn set_flags(&self, flags: i32) {
-        self.flags.store(with_setfl(self.flags(), flags), Ordering::Relaxed);
+        self.flags
+            .store(with_setfl(self.flags(), flags), Ordering::Relaxed);
     }
 
     fn host_fd(&self) -> Option<Arc<OwnedFd>> {
@@ -137,7 +140,12 @@ impl Inode for HostInode {
         Ok(Stat::from_host(&raw::fstat(self.fd.as_fd())?))
     }
 
-    fn open(&self, _ctx: &Ctx<'_>, dentry: &Arc<Dentry>, flags: i32) -> Result<Arc<dyn FileDescription>, Errno> {
+    fn open(
+        &self,
+        _ctx: &Ctx<'_>,
+        dentry: &Arc<Dentry>,
+        flags: i32,
+    ) -> Result<Arc<dyn FileDescription>, Errno> {
         Ok(Arc::new(HostFile {
             fd: Arc::clone(&self.fd),
             flags: AtomicI32::new(description_flags(flags)),

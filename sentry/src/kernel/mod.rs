@@ -6,6 +6,7 @@ pub mod fd_table;
 pub mod kernel;
 pub mod signal;
 pub mod task;
+pub mod waiter;
 
 pub use kernel::Kernel;
 pub use task::Task;

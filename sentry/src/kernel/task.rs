@@ -147,6 +147,8 @@ impl Task {
                     );
                     return ExitStatus::Signaled(signo);
                 }
+                // Nothing to deliver yet: go back to the app.
+                Stop::Interrupt => {}
                 Stop::Signal { signo, code, addr } => {
                     tracing::info!(
                         tid = self.tid,

@@ -158,7 +158,11 @@ impl Dentry {
     }
 
     /// The child `name` of this directory, from the cache or the file system.
-    pub fn lookup_child(self: &Arc<Self>, ctx: &Ctx<'_>, name: &[u8]) -> Result<Arc<Dentry>, Errno> {
+    pub fn lookup_child(
+        self: &Arc<Self>,
+        ctx: &Ctx<'_>,
+        name: &[u8],
+    ) -> Result<Arc<Dentry>, Errno> {
         let cacheable = self.inode.cache_children();
         let mut kids = lock(&self.children);
         if let Some(d) = kids.get(name) {
@@ -376,7 +380,10 @@ pub(crate) mod tests {
         assert!(kids.contains_key(b"dev".as_slice()));
         assert!(kids.len() <= 4);
         drop(kids);
-        assert!(Arc::ptr_eq(&root.lookup_child(&ctx, b"held").unwrap(), &held));
+        assert!(Arc::ptr_eq(
+            &root.lookup_child(&ctx, b"held").unwrap(),
+            &held
+        ));
         assert!(Arc::ptr_eq(&root.lookup_child(&ctx, b"dev").unwrap(), &dev));
     }
 }

@@ -14,13 +14,19 @@ use crate::errno::Errno;
 use crate::mm::Segments;
 
 /// Status flags F_SETFL may change.
-pub const SETFL_MASK: i32 = libc::O_APPEND | libc::O_NONBLOCK | libc::O_ASYNC | libc::O_DIRECT | libc::O_NOATIME;
+pub const SETFL_MASK: i32 =
+    libc::O_APPEND | libc::O_NONBLOCK | libc::O_ASYNC | libc::O_DIRECT | libc::O_NOATIME;
+
+/// The kernel's O_LARGEFILE (libc's is 0 on x86-64, where glibc never
+/// passes it; the kernel sets it on every open file and F_GETFL shows it).
+pub const O_LARGEFILE: i32 = 0o100_000;
 
 /// The flags an open file description keeps from open(2)'s (as F_GETFL
 /// reports them): creation flags and O_CLOEXEC dropped, O_LARGEFILE added.
 pub fn description_flags(open_flags: i32) -> i32 {
-    (open_flags & !(libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_TRUNC | libc::O_CLOEXEC))
-        | libc::O_LARGEFILE
+    (open_flags
+        & !(libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_TRUNC | libc::O_CLOEXEC))
+        | O_LARGEFILE
 }
 
 /// F_SETFL applied to `old`.
@@ -71,7 +77,12 @@ impl DirFile {
         Ok(entries)
     }
 
-    fn iterate(&self, ctx: &Ctx<'_>, st: &mut DirState, emit: &mut dyn FnMut(&DirEntry, u64) -> bool) -> Result<(), Errno> {
+    fn iterate(
+        &self,
+        ctx: &Ctx<'_>,
+        st: &mut DirState,
+        emit: &mut dyn FnMut(&DirEntry, u64) -> bool,
+    ) -> Result<(), Errno> {
         if st.entries.is_none() {
             st.entries = Some(self.list(ctx)?);
         }
@@ -122,7 +133,11 @@ impl FileDescription for DirFile {
         self.dentry.stat(&Ctx::kernel())
     }
 
-    fn readdir(&self, pos: u64, emit: &mut dyn FnMut(&DirEntry, u64) -> bool) -> Result<u64, Errno> {
+    fn readdir(
+        &self,
+        pos: u64,
+        emit: &mut dyn FnMut(&DirEntry, u64) -> bool,
+    ) -> Result<u64, Errno> {
         let entries = self.list(&Ctx::kernel())?;
         let start = usize::try_from(pos).unwrap_or(usize::MAX);
         let mut at = pos;
@@ -135,7 +150,11 @@ impl FileDescription for DirFile {
         Ok(at)
     }
 
-    fn getdents(&self, ctx: &Ctx<'_>, emit: &mut dyn FnMut(&DirEntry, u64) -> bool) -> Result<(), Errno> {
+    fn getdents(
+        &self,
+        ctx: &Ctx<'_>,
+        emit: &mut dyn FnMut(&DirEntry, u64) -> bool,
+    ) -> Result<(), Errno> {
         let mut st = self.lock();
         self.iterate(ctx, &mut st, emit)
     }
@@ -169,7 +188,7 @@ impl PathFile {
         let keep = libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW;
         Arc::new(PathFile {
             dentry,
-            flags: (flags & keep) | libc::O_LARGEFILE,
+            flags: flags & keep,
         })
     }
 }
@@ -199,7 +218,11 @@ impl FileDescription for PathFile {
         String::from_utf8_lossy(&self.dentry.path()).into_owned()
     }
 
-    fn getdents(&self, _ctx: &Ctx<'_>, _emit: &mut dyn FnMut(&DirEntry, u64) -> bool) -> Result<(), Errno> {
+    fn getdents(
+        &self,
+        _ctx: &Ctx<'_>,
+        _emit: &mut dyn FnMut(&DirEntry, u64) -> bool,
+    ) -> Result<(), Errno> {
         Err(Errno::EBADF)
     }
 

@@ -46,7 +46,11 @@ pub trait FileDescription: Send + Sync {
 
     /// The entries of a directory from position `pos` on: calls `emit(entry,
     /// next_pos)` until it returns false; returns the new position.
-    fn readdir(&self, _pos: u64, _emit: &mut dyn FnMut(&DirEntry, u64) -> bool) -> Result<u64, Errno> {
+    fn readdir(
+        &self,
+        _pos: u64,
+        _emit: &mut dyn FnMut(&DirEntry, u64) -> bool,
+    ) -> Result<u64, Errno> {
         Err(Errno::ENOTDIR)
     }
 
@@ -74,7 +78,11 @@ pub trait FileDescription: Send + Sync {
     /// `emit(entry, d_off)` until it returns false, advancing the position
     /// past each entry `emit` accepted. `ctx` is the calling task, for file
     /// systems whose listing depends on it (procfs).
-    fn getdents(&self, _ctx: &Ctx<'_>, _emit: &mut dyn FnMut(&DirEntry, u64) -> bool) -> Result<(), Errno> {
+    fn getdents(
+        &self,
+        _ctx: &Ctx<'_>,
+        _emit: &mut dyn FnMut(&DirEntry, u64) -> bool,
+    ) -> Result<(), Errno> {
         Err(Errno::ENOTDIR)
     }
 

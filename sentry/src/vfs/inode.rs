@@ -48,7 +48,12 @@ pub trait Inode: Send + Sync {
 
     /// Opens this non-directory, non-symlink node; `flags` have passed the
     /// VFS's checks (access mode against the file type, permissions, EROFS).
-    fn open(&self, _ctx: &Ctx<'_>, _dentry: &Arc<Dentry>, _flags: i32) -> Result<Arc<dyn FileDescription>, Errno> {
+    fn open(
+        &self,
+        _ctx: &Ctx<'_>,
+        _dentry: &Arc<Dentry>,
+        _flags: i32,
+    ) -> Result<Arc<dyn FileDescription>, Errno> {
         Err(Errno::ENXIO)
     }
 

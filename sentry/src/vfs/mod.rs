@@ -108,7 +108,11 @@ impl Vfs {
 
     /// Opens `path` (relative to `fs`'s cwd) for execve as the kernel
     /// (root): see `open_exec_as`.
-    pub fn open_exec(&self, fs: &FsContext, path: &[u8]) -> Result<(Arc<dyn FileDescription>, Stat, String), Errno> {
+    pub fn open_exec(
+        &self,
+        fs: &FsContext,
+        path: &[u8],
+    ) -> Result<(Arc<dyn FileDescription>, Stat, String), Errno> {
         self.open_exec_as(&Ctx::kernel(), fs, path)
     }
 
@@ -116,7 +120,12 @@ impl Vfs {
     /// regular file with an execute bit the caller may use (a directory or
     /// no x bit is EACCES), and is opened read-only. Returns the file, its
     /// attributes and its absolute sandbox path.
-    pub fn open_exec_as(&self, ctx: &Ctx<'_>, fs: &FsContext, path: &[u8]) -> Result<(Arc<dyn FileDescription>, Stat, String), Errno> {
+    pub fn open_exec_as(
+        &self,
+        ctx: &Ctx<'_>,
+        fs: &FsContext,
+        path: &[u8],
+    ) -> Result<(Arc<dyn FileDescription>, Stat, String), Errno> {
         let (file, st, d) = open::open_exec(ctx, &fs.root, &fs.cwd, path)?;
         let (abs, _) = d.path_from(&fs.root);
         Ok((file, st, String::from_utf8_lossy(&abs).into_owned()))
@@ -130,3 +139,10 @@ impl Drop for Vfs {
         self.root.clear_cache();
     }
 }
+
+/// Every task thread shares the kernel's one Vfs.
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Vfs>();
+    send_sync::<FsContext>();
+};

@@ -45,7 +45,13 @@ pub fn may_open(ctx: &Ctx<'_>, d: &Arc<Dentry>, st: &Stat, flags: i32) -> Result
 }
 
 /// Opens `path` (from `start`, or `root` if absolute) with open(2) `flags`.
-pub fn open(ctx: &Ctx<'_>, root: &Arc<Dentry>, start: &Arc<Dentry>, path: &[u8], flags: i32) -> Result<Arc<dyn FileDescription>, Errno> {
+pub fn open(
+    ctx: &Ctx<'_>,
+    root: &Arc<Dentry>,
+    start: &Arc<Dentry>,
+    path: &[u8],
+    flags: i32,
+) -> Result<Arc<dyn FileDescription>, Errno> {
     let follow = flags & libc::O_NOFOLLOW == 0;
     if flags & libc::O_PATH != 0 {
         let d = walk::lookup(ctx, root, start, path, follow)?;
@@ -68,7 +74,9 @@ pub fn open(ctx: &Ctx<'_>, root: &Arc<Dentry>, start: &Arc<Dentry>, path: &[u8],
             allow_missing: true,
         };
         match walk::walk(ctx, root, start, path, opts)? {
-            Found::Missing { parent, must_dir, .. } => {
+            Found::Missing {
+                parent, must_dir, ..
+            } => {
                 if must_dir {
                     return Err(Errno::EISDIR);
                 }
@@ -120,7 +128,13 @@ fn create_error(ctx: &Ctx<'_>, parent: &Arc<Dentry>) -> Errno {
 
 /// O_TMPFILE: an unnamed file in a directory, which no file system here
 /// supports: EINVAL without write access, EROFS on a read-only one.
-fn open_tmpfile(ctx: &Ctx<'_>, root: &Arc<Dentry>, start: &Arc<Dentry>, path: &[u8], flags: i32) -> Result<Arc<dyn FileDescription>, Errno> {
+fn open_tmpfile(
+    ctx: &Ctx<'_>,
+    root: &Arc<Dentry>,
+    start: &Arc<Dentry>,
+    path: &[u8],
+    flags: i32,
+) -> Result<Arc<dyn FileDescription>, Errno> {
     if flags & libc::O_ACCMODE == libc::O_RDONLY {
         return Err(Errno::EINVAL);
     }
@@ -140,7 +154,12 @@ pub type ExecFile = (Arc<dyn FileDescription>, Stat, Arc<Dentry>);
 
 /// Opens `path` for execve: a regular file with an execute bit the caller
 /// may use, read-only.
-pub fn open_exec(ctx: &Ctx<'_>, root: &Arc<Dentry>, cwd: &Arc<Dentry>, path: &[u8]) -> Result<ExecFile, Errno> {
+pub fn open_exec(
+    ctx: &Ctx<'_>,
+    root: &Arc<Dentry>,
+    cwd: &Arc<Dentry>,
+    path: &[u8],
+) -> Result<ExecFile, Errno> {
     let d = walk::lookup(ctx, root, cwd, path, true)?;
     let st = d.stat(ctx)?;
     if !st.is_regular() {

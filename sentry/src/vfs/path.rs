@@ -18,7 +18,10 @@ pub struct Component {
 /// "//" and a leading '/') are dropped; "." and ".." are kept for the walk.
 pub fn push_components(stack: &mut Vec<Component>, path: &[u8], slash_after: bool) {
     let ends_with_slash = path.last() == Some(&b'/');
-    let parts: Vec<&[u8]> = path.split(|&b| b == b'/').filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&[u8]> = path
+        .split(|&b| b == b'/')
+        .filter(|p| !p.is_empty())
+        .collect();
     let n = parts.len();
     for (i, part) in parts.into_iter().enumerate().rev() {
         let last = i + 1 == n;
@@ -51,13 +54,20 @@ mod tests {
     fn splits_in_order_and_marks_inner_slashes() {
         assert_eq!(
             names(b"/usr//lib/x", false),
-            vec![("usr".into(), true), ("lib".into(), true), ("x".into(), false)]
+            vec![
+                ("usr".into(), true),
+                ("lib".into(), true),
+                ("x".into(), false)
+            ]
         );
     }
 
     #[test]
     fn trailing_slash_marks_the_last() {
-        assert_eq!(names(b"a/b/", false), vec![("a".into(), true), ("b".into(), true)]);
+        assert_eq!(
+            names(b"a/b/", false),
+            vec![("a".into(), true), ("b".into(), true)]
+        );
     }
 
     #[test]

@@ -63,7 +63,10 @@ mod tests {
 
     #[test]
     fn root_needs_an_execute_bit_on_files() {
-        assert_eq!(check(&file(0o644, 0, 0), &Cred::ROOT, MAY_EXEC), Err(Errno::EACCES));
+        assert_eq!(
+            check(&file(0o644, 0, 0), &Cred::ROOT, MAY_EXEC),
+            Err(Errno::EACCES)
+        );
         assert_eq!(check(&file(0o001, 5, 5), &Cred::ROOT, MAY_EXEC), Ok(()));
     }
 

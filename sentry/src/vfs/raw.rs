@@ -28,17 +28,30 @@ fn retry<F: FnMut() -> isize>(mut f: F) -> Result<usize, Errno> {
 /// (None). Transfers in batches of IOV_MAX iovecs; a positional read goes
 /// on while batches come back full, a streaming one stops after the first
 /// (the next could block with data already in hand).
-pub fn read_segments(fd: BorrowedFd<'_>, dst: &Segments, offset: Option<u64>) -> Result<usize, Errno> {
+pub fn read_segments(
+    fd: BorrowedFd<'_>,
+    dst: &Segments,
+    offset: Option<u64>,
+) -> Result<usize, Errno> {
     transfer(fd, dst, offset, false)
 }
 
 /// Host write from `src`, as `read_segments`; a write goes on through every
 /// batch until one comes back short.
-pub fn write_segments(fd: BorrowedFd<'_>, src: &Segments, offset: Option<u64>) -> Result<usize, Errno> {
+pub fn write_segments(
+    fd: BorrowedFd<'_>,
+    src: &Segments,
+    offset: Option<u64>,
+) -> Result<usize, Errno> {
     transfer(fd, src, offset, true)
 }
 
-fn transfer(fd: BorrowedFd<'_>, segs: &Segments, offset: Option<u64>, write: bool) -> Result<usize, Errno> {
+fn transfer(
+    fd: BorrowedFd<'_>,
+    segs: &Segments,
+    offset: Option<u64>,
+    write: bool,
+) -> Result<usize, Errno> {
     let iovs = segs.iovecs();
     let mut done = 0usize;
     for batch in iovs.chunks(IOV_MAX) {
@@ -142,7 +155,13 @@ pub fn tiocgwinsz(fd: BorrowedFd<'_>) -> Result<libc::winsize, Errno> {
         ws_ypixel: 0,
     };
     // SAFETY: TIOCGWINSZ writes one `struct winsize` to the live `w`.
-    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, &mut w as *mut libc::winsize) };
+    let r = unsafe {
+        libc::ioctl(
+            fd.as_raw_fd(),
+            libc::TIOCGWINSZ,
+            &mut w as *mut libc::winsize,
+        )
+    };
     if r < 0 {
         return Err(Errno::last());
     }
@@ -155,7 +174,9 @@ pub fn getrandom(buf: &mut [u8]) -> Result<(), Errno> {
     while done < buf.len() {
         let rest = &mut buf[done..];
         // SAFETY: `rest` is a live, writable sentry buffer.
-        let n = retry(|| unsafe { libc::getrandom(rest.as_mut_ptr() as *mut libc::c_void, rest.len(), 0) })?;
+        let n = retry(|| unsafe {
+            libc::getrandom(rest.as_mut_ptr() as *mut libc::c_void, rest.len(), 0)
+        })?;
         done += n;
     }
     Ok(())

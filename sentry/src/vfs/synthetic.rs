@@ -21,7 +21,9 @@ use crate::mm::Segments;
 pub fn boot_time() -> (i64, i64) {
     static T: OnceLock<(i64, i64)> = OnceLock::new();
     *T.get_or_init(|| {
-        let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let d = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         (d.as_secs() as i64, i64::from(d.subsec_nanos()))
     })
 }
@@ -43,7 +45,11 @@ impl Node {
             dev: self.dev,
             ino: self.ino,
             mode: self.mode,
-            nlink: if self.mode & libc::S_IFMT == libc::S_IFDIR { 2 } else { 1 },
+            nlink: if self.mode & libc::S_IFMT == libc::S_IFDIR {
+                2
+            } else {
+                1
+            },
             uid: 0,
             gid: 0,
             rdev: 0,
@@ -180,7 +186,12 @@ impl Inode for GenFile {
         Ok(self.node.stat(0))
     }
 
-    fn open(&self, ctx: &Ctx<'_>, dentry: &Arc<Dentry>, flags: i32) -> Result<Arc<dyn FileDescription>, Errno> {
+    fn open(
+        &self,
+        ctx: &Ctx<'_>,
+        dentry: &Arc<Dentry>,
+        flags: i32,
+    ) -> Result<Arc<dyn FileDescription>, Errno> {
         if access_of(flags) & MAY_WRITE != 0 {
             return Err(Errno::EACCES);
         }
@@ -212,7 +223,9 @@ impl SnapshotFile {
     }
 
     fn slice_at(&self, off: u64) -> &[u8] {
-        let start = usize::try_from(off).unwrap_or(usize::MAX).min(self.data.len());
+        let start = usize::try_from(off)
+            .unwrap_or(usize::MAX)
+            .min(self.data.len());
         &self.data[start..]
     }
 }
@@ -245,7 +258,10 @@ impl FileDescription for SnapshotFile {
             libc::SEEK_END => self.data.len() as i64,
             _ => return Err(Errno::EINVAL),
         };
-        let new = base.checked_add(offset).filter(|n| *n >= 0).ok_or(Errno::EINVAL)?;
+        let new = base
+            .checked_add(offset)
+            .filter(|n| *n >= 0)
+            .ok_or(Errno::EINVAL)?;
         *pos = new as u64;
         Ok(new as u64)
     }
@@ -259,7 +275,8 @@ impl FileDescription for SnapshotFile {
     }
 
     fn set_flags(&self, flags: i32) {
-        self.flags.store(with_setfl(self.flags(), flags), Ordering::Relaxed);
+        self.flags
+            .store(with_setfl(self.flags(), flags), Ordering::Relaxed);
     }
 
     fn path(&self) -> String {

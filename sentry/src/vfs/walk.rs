@@ -61,7 +61,13 @@ fn dotdot(d: &Arc<Dentry>, root: &Arc<Dentry>) -> Arc<Dentry> {
 
 /// Resolves `path` from `start` (relative paths) or `root` (absolute paths
 /// and absolute symlink targets). An empty path is ENOENT.
-pub fn walk(ctx: &Ctx<'_>, root: &Arc<Dentry>, start: &Arc<Dentry>, path: &[u8], opts: WalkOpts) -> Result<Found, Errno> {
+pub fn walk(
+    ctx: &Ctx<'_>,
+    root: &Arc<Dentry>,
+    start: &Arc<Dentry>,
+    path: &[u8],
+    opts: WalkOpts,
+) -> Result<Found, Errno> {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -133,7 +139,13 @@ pub fn walk(ctx: &Ctx<'_>, root: &Arc<Dentry>, start: &Arc<Dentry>, path: &[u8],
 }
 
 /// `walk` for an existing file: the dentry itself.
-pub fn lookup(ctx: &Ctx<'_>, root: &Arc<Dentry>, start: &Arc<Dentry>, path: &[u8], follow: bool) -> Result<Arc<Dentry>, Errno> {
+pub fn lookup(
+    ctx: &Ctx<'_>,
+    root: &Arc<Dentry>,
+    start: &Arc<Dentry>,
+    path: &[u8],
+    follow: bool,
+) -> Result<Arc<Dentry>, Errno> {
     let opts = if follow {
         WalkOpts::FOLLOW
     } else {
@@ -243,7 +255,10 @@ mod tests {
     #[test]
     fn dot_and_dotdot() {
         let r = tree();
-        assert_eq!(resolve(&r, "/usr/./bin/../bin/ls", true).unwrap(), b"/usr/bin/ls");
+        assert_eq!(
+            resolve(&r, "/usr/./bin/../bin/ls", true).unwrap(),
+            b"/usr/bin/ls"
+        );
         assert_eq!(resolve(&r, "/../../usr", true).unwrap(), b"/usr");
         assert_eq!(resolve(&r, "/", true).unwrap(), b"/");
     }
@@ -289,7 +304,11 @@ mod tests {
             allow_missing: true,
         };
         match walk(&ctx, &r, &r, b"/dangling", opts).unwrap() {
-            Found::Missing { parent, name, must_dir } => {
+            Found::Missing {
+                parent,
+                name,
+                must_dir,
+            } => {
                 assert_eq!(parent.path(), b"/");
                 assert_eq!(name, b"nowhere");
                 assert!(!must_dir);

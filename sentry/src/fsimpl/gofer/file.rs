@@ -55,20 +55,21 @@ impl FileDescription for GoferFile {
     }
 
     fn seek(&self, offset: i64, whence: i32) -> Result<u64, Errno> {
+        // The host fd's own offset is never used for I/O, so the host may
+        // seek it: it applies its file system's limits (s_maxbytes) and
+        // SEEK_DATA/SEEK_HOLE exactly; the result becomes our position.
         let mut pos = self.pos.lock().unwrap_or_else(|p| p.into_inner());
-        let new = match whence {
-            libc::SEEK_SET => Some(offset),
-            libc::SEEK_CUR => (*pos as i64).checked_add(offset),
-            libc::SEEK_END => raw::fstat(self.fd.as_fd())?.st_size.checked_add(offset),
-            // The host fd's own offset is unused, so the host may seek it.
-            libc::SEEK_DATA | libc::SEEK_HOLE => {
-                Some(raw::lseek(self.fd.as_fd(), offset, whence)? as i64)
+        let (offset, whence) = match whence {
+            libc::SEEK_CUR => {
+                let to = (*pos as i64).checked_add(offset).ok_or(Errno::EINVAL)?;
+                (to, libc::SEEK_SET)
             }
+            libc::SEEK_SET | libc::SEEK_END | libc::SEEK_DATA | libc::SEEK_HOLE => (offset, whence),
             _ => return Err(Errno::EINVAL),
         };
-        let new = new.filter(|n| *n >= 0).ok_or(Errno::EINVAL)?;
-        *pos = new as u64;
-        Ok(new as u64)
+        let new = raw::lseek(self.fd.as_fd(), offset, whence)?;
+        *pos = new;
+        Ok(new)
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
@@ -80,7 +81,8 @@ impl FileDescription for GoferFile {
     }
 
     fn set_flags(&self, flags: i32) {
-        self.flags.store(with_setfl(self.flags(), flags), Ordering::Relaxed);
+        self.flags
+            .store(with_setfl(self.flags(), flags), Ordering::Relaxed);
     }
 
     fn host_fd(&self) -> Option<Arc<OwnedFd>> {

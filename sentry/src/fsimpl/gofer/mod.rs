@@ -124,7 +124,12 @@ impl Inode for GoferInode {
         Ok(t)
     }
 
-    fn open(&self, _ctx: &Ctx<'_>, dentry: &Arc<Dentry>, flags: i32) -> Result<Arc<dyn FileDescription>, Errno> {
+    fn open(
+        &self,
+        _ctx: &Ctx<'_>,
+        dentry: &Arc<Dentry>,
+        flags: i32,
+    ) -> Result<Arc<dyn FileDescription>, Errno> {
         match self.file_type() {
             libc::S_IFREG => {}
             libc::S_IFLNK => return Err(Errno::ELOOP),

@@ -103,15 +103,33 @@ fn read_only_and_type_errors() {
     let root = Arc::clone(vfs.root());
     let err = |path: &[u8], flags| open::open(&ctx, &root, &root, path, flags).err();
     assert_eq!(err(b"/etc/passwd", libc::O_WRONLY), Some(Errno::EROFS));
-    assert_eq!(err(b"/etc/passwd", libc::O_RDONLY | libc::O_TRUNC), Some(Errno::EROFS));
-    assert_eq!(err(b"/etc/new", libc::O_RDWR | libc::O_CREAT), Some(Errno::EROFS));
-    assert_eq!(err(b"/etc/passwd", libc::O_RDONLY | libc::O_CREAT | libc::O_EXCL), Some(Errno::EEXIST));
+    assert_eq!(
+        err(b"/etc/passwd", libc::O_RDONLY | libc::O_TRUNC),
+        Some(Errno::EROFS)
+    );
+    assert_eq!(
+        err(b"/etc/new", libc::O_RDWR | libc::O_CREAT),
+        Some(Errno::EROFS)
+    );
+    assert_eq!(
+        err(
+            b"/etc/passwd",
+            libc::O_RDONLY | libc::O_CREAT | libc::O_EXCL
+        ),
+        Some(Errno::EEXIST)
+    );
     assert_eq!(err(b"/etc/passwd", libc::O_RDONLY | libc::O_CREAT), None);
     assert_eq!(err(b"/etc", libc::O_WRONLY), Some(Errno::EISDIR));
-    assert_eq!(err(b"/etc/", libc::O_RDONLY | libc::O_CREAT), Some(Errno::EISDIR));
+    assert_eq!(
+        err(b"/etc/", libc::O_RDONLY | libc::O_CREAT),
+        Some(Errno::EISDIR)
+    );
     assert_eq!(err(b"/etc/passwd", libc::O_DIRECTORY), Some(Errno::ENOTDIR));
     assert_eq!(err(b"/rel", libc::O_NOFOLLOW), Some(Errno::ELOOP));
-    assert_eq!(err(b"/nope/x", libc::O_RDONLY | libc::O_CREAT), Some(Errno::ENOENT));
+    assert_eq!(
+        err(b"/nope/x", libc::O_RDONLY | libc::O_CREAT),
+        Some(Errno::ENOENT)
+    );
     assert_eq!(err(b"/dev/null", libc::O_WRONLY), None);
 }
 

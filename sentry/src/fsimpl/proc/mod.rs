@@ -49,7 +49,11 @@ pub(crate) fn parse_number(name: &[u8]) -> Option<u32> {
     if name.is_empty() || (name.len() > 1 && name[0] == b'0') {
         return None;
     }
-    std::str::from_utf8(name).ok()?.parse().ok().filter(|_| name.iter().all(u8::is_ascii_digit))
+    std::str::from_utf8(name)
+        .ok()?
+        .parse()
+        .ok()
+        .filter(|_| name.iter().all(u8::is_ascii_digit))
 }
 
 struct ProcRoot {
@@ -72,7 +76,9 @@ impl Inode for ProcRoot {
             _ => {}
         }
         match (parse_number(name), ctx.task()) {
-            (Some(n), Some(task)) if i64::from(n) == i64::from(task.tgid) => Ok(pid::PidDir::of(task)),
+            (Some(n), Some(task)) if i64::from(n) == i64::from(task.tgid) => {
+                Ok(pid::PidDir::of(task))
+            }
             _ => Err(Errno::ENOENT),
         }
     }

@@ -1,9 +1,11 @@
 //! /proc/<tgid>: `exe` (a link to the executable's path), `cwd` and `root`
 //! (magic links to the task's directories), and `fd/` (a magic link per
 //! open fd: readlink gives the file's path, following it gives the open
-//! file's own node). Built from the task at lookup time.
+//! file's own node). Built from the task at lookup time. The fd table is
+//! held weakly: an open /proc/self/fd (a file in that very table) must not
+//! keep its table alive.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use super::{node, parse_number, FS};
 use crate::errno::Errno;
@@ -11,7 +13,7 @@ use crate::kernel::fd_table::FdTable;
 use crate::kernel::Task;
 use crate::vfs::ctx::Ctx;
 use crate::vfs::dentry::Dentry;
-use crate::vfs::file::DirEntry;
+use crate::vfs::file::{DirEntry, FileDescription};
 use crate::vfs::inode::{FsInfo, Inode};
 use crate::vfs::stat::Stat;
 use crate::vfs::synthetic::{dot_entries, dt_of, Symlink};
@@ -38,7 +40,7 @@ pub(super) struct PidDir {
     exe: String,
     cwd: Arc<Dentry>,
     root: Arc<Dentry>,
-    fds: Arc<FdTable>,
+    fds: Weak<FdTable>,
 }
 
 impl PidDir {
@@ -49,13 +51,18 @@ impl PidDir {
             exe: task.exe.clone(),
             cwd: fs.cwd,
             root: fs.root,
-            fds: Arc::clone(&task.fds),
+            fds: Arc::downgrade(&task.fds),
         })
     }
 
     fn child(&self, name: &[u8]) -> Option<Arc<dyn Inode>> {
         Some(match name {
-            b"exe" => Symlink::new(super::devnums::PROC, ino(self.tgid, EXE), FS, self.exe.as_bytes()),
+            b"exe" => Symlink::new(
+                super::devnums::PROC,
+                ino(self.tgid, EXE),
+                FS,
+                self.exe.as_bytes(),
+            ),
             b"cwd" => Arc::new(DirLink {
                 ino: ino(self.tgid, CWD),
                 to: Arc::clone(&self.cwd),
@@ -68,7 +75,7 @@ impl PidDir {
             }),
             b"fd" => Arc::new(FdDir {
                 tgid: self.tgid,
-                fds: Arc::clone(&self.fds),
+                fds: Weak::clone(&self.fds),
             }),
             _ => return None,
         })
@@ -136,7 +143,12 @@ impl Inode for DirLink {
 /// /proc/<tgid>/fd.
 struct FdDir {
     tgid: i32,
-    fds: Arc<FdTable>,
+    fds: Weak<FdTable>,
+}
+
+/// The table, or ENOENT once its task is gone.
+fn table(fds: &Weak<FdTable>) -> Result<Arc<FdTable>, Errno> {
+    fds.upgrade().ok_or(Errno::ENOENT)
 }
 
 impl Inode for FdDir {
@@ -148,17 +160,17 @@ impl Inode for FdDir {
         let fd = parse_number(name)
             .and_then(|n| i32::try_from(n).ok())
             .ok_or(Errno::ENOENT)?;
-        self.fds.get(fd).map_err(|_| Errno::ENOENT)?;
+        table(&self.fds)?.get(fd).map_err(|_| Errno::ENOENT)?;
         Ok(Arc::new(FdLink {
             tgid: self.tgid,
             fd,
-            fds: Arc::clone(&self.fds),
+            fds: Weak::clone(&self.fds),
         }))
     }
 
     fn readdir(&self, _ctx: &Ctx<'_>) -> Result<Vec<DirEntry>, Errno> {
         let mut out = dot_entries(ino(self.tgid, FD_DIR), dir_ino(self.tgid));
-        for fd in self.fds.fds() {
+        for fd in table(&self.fds)?.fds() {
             out.push(DirEntry {
                 ino: ino(self.tgid, FD_BASE + fd as u64),
                 kind: libc::DT_LNK,
@@ -181,33 +193,37 @@ impl Inode for FdDir {
 struct FdLink {
     tgid: i32,
     fd: i32,
-    fds: Arc<FdTable>,
+    fds: Weak<FdTable>,
+}
+
+impl FdLink {
+    fn file(&self) -> Result<Arc<dyn FileDescription>, Errno> {
+        table(&self.fds)?.get(self.fd).map_err(|_| Errno::ENOENT)
+    }
 }
 
 impl Inode for FdLink {
     fn stat(&self, _ctx: &Ctx<'_>) -> Result<Stat, Errno> {
-        let file = self.fds.get(self.fd).map_err(|_| Errno::ENOENT)?;
+        let file = self.file()?;
         // Owner bits as the open mode: r for reading, w for writing, x.
         let perm = match file.flags() & libc::O_ACCMODE {
             libc::O_RDONLY => 0o500,
             libc::O_WRONLY => 0o300,
             _ => 0o700,
         };
-        Ok(node(ino(self.tgid, FD_BASE + self.fd as u64), libc::S_IFLNK | perm).stat(64))
+        Ok(node(
+            ino(self.tgid, FD_BASE + self.fd as u64),
+            libc::S_IFLNK | perm,
+        )
+        .stat(64))
     }
 
     fn readlink(&self, _ctx: &Ctx<'_>) -> Result<Vec<u8>, Errno> {
-        let file = self.fds.get(self.fd).map_err(|_| Errno::ENOENT)?;
-        Ok(file.path().into_bytes())
+        Ok(self.file()?.path().into_bytes())
     }
 
     fn follow_magic(&self, _ctx: &Ctx<'_>) -> Option<Result<Arc<Dentry>, Errno>> {
-        Some(
-            self.fds
-                .get(self.fd)
-                .map_err(|_| Errno::ENOENT)
-                .and_then(|f| f.dentry().ok_or(Errno::ENOENT)),
-        )
+        Some(self.file().and_then(|f| f.dentry().ok_or(Errno::ENOENT)))
     }
 
     fn fs_info(&self) -> FsInfo {

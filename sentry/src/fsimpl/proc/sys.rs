@@ -23,7 +23,10 @@ fn line(s: &[u8]) -> Vec<u8> {
 fn from_kernel(pick: fn(&crate::kernel::Kernel) -> &Mutex<Vec<u8>>) -> Generator {
     Box::new(move |ctx: &Ctx<'_>| {
         let task = ctx.task().ok_or(Errno::ENOENT)?;
-        let v = pick(&task.kernel).lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let v = pick(&task.kernel)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         Ok(line(&v))
     })
 }
@@ -39,9 +42,21 @@ pub(super) fn new() -> Arc<dyn Inode> {
         vec![
             (b"domainname", file(5, from_kernel(|k| &k.domainname))),
             (b"hostname", file(6, from_kernel(|k| &k.hostname))),
-            (b"osrelease", file(7, Box::new(|_: &Ctx<'_>| Ok(line(UNAME_RELEASE.as_bytes()))))),
-            (b"ostype", file(8, Box::new(|_: &Ctx<'_>| Ok(line(b"Linux"))))),
+            (
+                b"osrelease",
+                file(
+                    7,
+                    Box::new(|_: &Ctx<'_>| Ok(line(UNAME_RELEASE.as_bytes()))),
+                ),
+            ),
+            (
+                b"ostype",
+                file(8, Box::new(|_: &Ctx<'_>| Ok(line(b"Linux")))),
+            ),
         ],
     );
-    StaticDir::new(node(SYS_INO, libc::S_IFDIR | 0o555), vec![(b"kernel", kernel as Arc<dyn Inode>)])
+    StaticDir::new(
+        node(SYS_INO, libc::S_IFDIR | 0o555),
+        vec![(b"kernel", kernel as Arc<dyn Inode>)],
+    )
 }

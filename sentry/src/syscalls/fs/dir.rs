@@ -10,8 +10,20 @@ use crate::vfs::Ctx;
 
 pub(super) fn register(t: &mut Table) {
     use Arg::*;
-    t.set(libc::SYS_getdents64, getdents64, Support::Full, &[Fd, Hex, Int], "");
-    t.set(libc::SYS_getdents, getdents, Support::Full, &[Fd, Hex, Int], "");
+    t.set(
+        libc::SYS_getdents64,
+        getdents64,
+        Support::Full,
+        &[Fd, Hex, Int],
+        "",
+    );
+    t.set(
+        libc::SYS_getdents,
+        getdents,
+        Support::Full,
+        &[Fd, Hex, Int],
+        "",
+    );
 }
 
 fn do_getdents(t: &Task, a: [u64; 6], layout: Layout) -> SysResult {
@@ -26,7 +38,11 @@ fn do_getdents(t: &Task, a: [u64; 6], layout: Layout) -> SysResult {
     })?;
     if packer.buf.is_empty() {
         // Not even one entry fit: the buffer is too small.
-        return if overflowed { Err(Errno::EINVAL) } else { Ok(0) };
+        return if overflowed {
+            Err(Errno::EINVAL)
+        } else {
+            Ok(0)
+        };
     }
     t.mm.copy_out(buf, &packer.buf)?;
     Ok(packer.buf.len() as u64)

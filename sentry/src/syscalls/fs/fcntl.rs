@@ -25,7 +25,13 @@ pub(super) fn register(t: &mut Table) {
     );
     t.set(libc::SYS_dup, dup, Support::Full, &[Fd], "");
     t.set(libc::SYS_dup2, dup2, Support::Full, &[Fd, Fd], "");
-    t.set(libc::SYS_dup3, dup3, Support::Full, &[Fd, Fd, OpenFlags], "");
+    t.set(
+        libc::SYS_dup3,
+        dup3,
+        Support::Full,
+        &[Fd, Fd, OpenFlags],
+        "",
+    );
 }
 
 /// struct flock on x86-64: l_type, l_whence (i16), l_start, l_len (i64), l_pid (i32).
@@ -45,7 +51,11 @@ fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult {
             let cloexec = cmd == libc::F_DUPFD_CLOEXEC;
             Ok(t.fds.install_from(min as i32, file, cloexec)? as u64)
         }
-        libc::F_GETFD => Ok(if entry.cloexec { libc::FD_CLOEXEC as u64 } else { 0 }),
+        libc::F_GETFD => Ok(if entry.cloexec {
+            libc::FD_CLOEXEC as u64
+        } else {
+            0
+        }),
         libc::F_SETFD => {
             t.fds.set_cloexec(fd, a[2] as i32 & libc::FD_CLOEXEC != 0)?;
             Ok(0)
@@ -56,7 +66,12 @@ fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult {
             file.set_flags(a[2] as i32);
             Ok(0)
         }
-        libc::F_GETLK | libc::F_SETLK | libc::F_SETLKW | libc::F_OFD_GETLK | libc::F_OFD_SETLK | libc::F_OFD_SETLKW => {
+        libc::F_GETLK
+        | libc::F_SETLK
+        | libc::F_SETLKW
+        | libc::F_OFD_GETLK
+        | libc::F_OFD_SETLK
+        | libc::F_OFD_SETLKW => {
             check_not_path(&*file)?;
             record_lock(t, file.flags(), cmd, a[2])
         }
@@ -72,11 +87,17 @@ fn record_lock(t: &Task, flags: i32, cmd: i32, addr: u64) -> SysResult {
     let l_type = i16::from_ne_bytes([raw[0], raw[1]]);
     let l_whence = i16::from_ne_bytes([raw[2], raw[3]]);
     let l_pid = i32::from_ne_bytes([raw[24], raw[25], raw[26], raw[27]]);
-    let ofd = matches!(cmd, libc::F_OFD_GETLK | libc::F_OFD_SETLK | libc::F_OFD_SETLKW);
+    let ofd = matches!(
+        cmd,
+        libc::F_OFD_GETLK | libc::F_OFD_SETLK | libc::F_OFD_SETLKW
+    );
     if ofd && l_pid != 0 {
         return Err(Errno::EINVAL);
     }
-    if !matches!(i32::from(l_whence), libc::SEEK_SET | libc::SEEK_CUR | libc::SEEK_END) {
+    if !matches!(
+        i32::from(l_whence),
+        libc::SEEK_SET | libc::SEEK_CUR | libc::SEEK_END
+    ) {
         return Err(Errno::EINVAL);
     }
     let acc = flags & libc::O_ACCMODE;

@@ -14,7 +14,13 @@ pub(super) fn register(t: &mut Table) {
     t.set(libc::SYS_fdatasync, fsync, Support::Full, &[Fd], "");
     t.set(libc::SYS_syncfs, fsync, Support::Full, &[Fd], "");
     t.set(libc::SYS_sync, sync, Support::Full, &[], "");
-    t.set(libc::SYS_fadvise64, fadvise64, Support::Full, &[Fd, Int, Int, Int], "advice accepted and ignored");
+    t.set(
+        libc::SYS_fadvise64,
+        fadvise64,
+        Support::Full,
+        &[Fd, Int, Int, Int],
+        "advice accepted and ignored",
+    );
     t.set(
         libc::SYS_flock,
         flock,
@@ -23,12 +29,48 @@ pub(super) fn register(t: &mut Table) {
         "always granted (one process per sandbox for now)",
     );
     let xnote = "no extended attributes: EOPNOTSUPP (lists are empty)";
-    t.set(libc::SYS_getxattr, getxattr, Support::Partial, &[Path, Path, Hex, Int], xnote);
-    t.set(libc::SYS_lgetxattr, lgetxattr, Support::Partial, &[Path, Path, Hex, Int], xnote);
-    t.set(libc::SYS_fgetxattr, fgetxattr, Support::Partial, &[Fd, Path, Hex, Int], xnote);
-    t.set(libc::SYS_listxattr, listxattr, Support::Partial, &[Path, Hex, Int], xnote);
-    t.set(libc::SYS_llistxattr, llistxattr, Support::Partial, &[Path, Hex, Int], xnote);
-    t.set(libc::SYS_flistxattr, flistxattr, Support::Partial, &[Fd, Hex, Int], xnote);
+    t.set(
+        libc::SYS_getxattr,
+        getxattr,
+        Support::Partial,
+        &[Path, Path, Hex, Int],
+        xnote,
+    );
+    t.set(
+        libc::SYS_lgetxattr,
+        lgetxattr,
+        Support::Partial,
+        &[Path, Path, Hex, Int],
+        xnote,
+    );
+    t.set(
+        libc::SYS_fgetxattr,
+        fgetxattr,
+        Support::Partial,
+        &[Fd, Path, Hex, Int],
+        xnote,
+    );
+    t.set(
+        libc::SYS_listxattr,
+        listxattr,
+        Support::Partial,
+        &[Path, Hex, Int],
+        xnote,
+    );
+    t.set(
+        libc::SYS_llistxattr,
+        llistxattr,
+        Support::Partial,
+        &[Path, Hex, Int],
+        xnote,
+    );
+    t.set(
+        libc::SYS_flistxattr,
+        flistxattr,
+        Support::Partial,
+        &[Fd, Hex, Int],
+        xnote,
+    );
 }
 
 fn fsync(t: &mut Task, a: [u64; 6]) -> SysResult {

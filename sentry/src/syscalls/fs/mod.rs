@@ -61,7 +61,11 @@ pub(super) fn root_and_cwd(t: &Task) -> (Arc<Dentry>, Arc<Dentry>) {
 /// Where a walk of `path` relative to `dirfd` starts, with the root: an
 /// absolute path ignores `dirfd`; AT_FDCWD is the working directory; any
 /// other must be an open fd (EBADF) with a place in the tree (ENOTDIR).
-pub(super) fn walk_start(t: &Task, dirfd: i32, path: &[u8]) -> Result<(Arc<Dentry>, Arc<Dentry>), Errno> {
+pub(super) fn walk_start(
+    t: &Task,
+    dirfd: i32,
+    path: &[u8],
+) -> Result<(Arc<Dentry>, Arc<Dentry>), Errno> {
     let (root, cwd) = root_and_cwd(t);
     if path.is_empty() {
         return Err(Errno::ENOENT);
@@ -103,7 +107,12 @@ pub(super) fn read_path_or_null(t: &Task, addr: u64, empty_ok: bool) -> Result<V
 /// (Linux's access_ok); a range only partly mapped is cut to its mapped
 /// prefix (the transfer comes out short, as Linux's does when it faults
 /// midway), and is EFAULT if none of it is mapped.
-pub(super) fn user_pieces(t: &Task, addr: u64, len: usize, write: bool) -> Result<Vec<(u64, usize)>, Errno> {
+pub(super) fn user_pieces(
+    t: &Task,
+    addr: u64,
+    len: usize,
+    write: bool,
+) -> Result<Vec<(u64, usize)>, Errno> {
     if len as u64 > TASK_SIZE || addr > TASK_SIZE - len as u64 {
         return Err(Errno::EFAULT);
     }

@@ -26,23 +26,47 @@ pub(super) fn register(t: &mut Table) {
     t.set(libc::SYS_symlink, symlink, p, &[Path, Path], NOTE);
     t.set(libc::SYS_symlinkat, symlinkat, p, &[Path, Fd, Path], NOTE);
     t.set(libc::SYS_link, link, p, &[Path, Path], NOTE);
-    t.set(libc::SYS_linkat, linkat, p, &[Fd, Path, Fd, Path, Hex], NOTE);
+    t.set(
+        libc::SYS_linkat,
+        linkat,
+        p,
+        &[Fd, Path, Fd, Path, Hex],
+        NOTE,
+    );
     t.set(libc::SYS_unlink, unlink, p, &[Path], NOTE);
     t.set(libc::SYS_unlinkat, unlinkat, p, &[Fd, Path, Hex], NOTE);
     t.set(libc::SYS_rmdir, rmdir, p, &[Path], NOTE);
     t.set(libc::SYS_rename, rename, p, &[Path, Path], NOTE);
     t.set(libc::SYS_renameat, renameat, p, &[Fd, Path, Fd, Path], NOTE);
-    t.set(libc::SYS_renameat2, renameat2, p, &[Fd, Path, Fd, Path, Hex], NOTE);
+    t.set(
+        libc::SYS_renameat2,
+        renameat2,
+        p,
+        &[Fd, Path, Fd, Path, Hex],
+        NOTE,
+    );
     t.set(libc::SYS_chmod, chmod, p, &[Path, Mode], NOTE);
     t.set(libc::SYS_fchmod, fchmod, p, &[Fd, Mode], NOTE);
     t.set(libc::SYS_fchmodat, fchmodat, p, &[Fd, Path, Mode], NOTE);
     t.set(libc::SYS_chown, chown, p, &[Path, Int, Int], NOTE);
     t.set(libc::SYS_lchown, lchown, p, &[Path, Int, Int], NOTE);
     t.set(libc::SYS_fchown, fchown, p, &[Fd, Int, Int], NOTE);
-    t.set(libc::SYS_fchownat, fchownat, p, &[Fd, Path, Int, Int, Hex], NOTE);
+    t.set(
+        libc::SYS_fchownat,
+        fchownat,
+        p,
+        &[Fd, Path, Int, Int, Hex],
+        NOTE,
+    );
     t.set(libc::SYS_truncate, truncate, p, &[Path, Int], NOTE);
     t.set(libc::SYS_ftruncate, ftruncate, p, &[Fd, Int], NOTE);
-    t.set(libc::SYS_utimensat, utimensat, p, &[Fd, Path, Hex, Hex], NOTE);
+    t.set(
+        libc::SYS_utimensat,
+        utimensat,
+        p,
+        &[Fd, Path, Hex, Hex],
+        NOTE,
+    );
 }
 
 /// The error for changing something on `d`'s file system.
@@ -142,7 +166,9 @@ fn mkdirat(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 fn check_mknod_mode(mode: u32) -> Result<(), Errno> {
     match mode & libc::S_IFMT {
-        0 | libc::S_IFREG | libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO | libc::S_IFSOCK => Ok(()),
+        0 | libc::S_IFREG | libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO | libc::S_IFSOCK => {
+            Ok(())
+        }
         libc::S_IFDIR => Err(Errno::EPERM),
         _ => Err(Errno::EINVAL),
     }
@@ -184,7 +210,13 @@ fn do_link(t: &Task, olddir: i32, old: u64, newdir: i32, new: u64, flags: i32) -
         t.fds.get(olddir)?.dentry().ok_or(Errno::ENOENT)?
     } else {
         let (root, start) = walk_start(t, olddir, &old_path)?;
-        walk::lookup(&ctx, &root, &start, &old_path, flags & libc::AT_SYMLINK_FOLLOW != 0)?
+        walk::lookup(
+            &ctx,
+            &root,
+            &start,
+            &old_path,
+            flags & libc::AT_SYMLINK_FOLLOW != 0,
+        )?
     };
     let p = parent_of(t, newdir, new)?;
     if p.existing.is_some() {
@@ -227,7 +259,11 @@ fn remove(t: &Task, dirfd: i32, path: u64, dir: bool) -> SysResult {
         return Err(Errno::ENOTDIR);
     }
     if !dir && (is_dir || p.slash) {
-        return Err(if is_dir { Errno::EISDIR } else { Errno::ENOTDIR });
+        return Err(if is_dir {
+            Errno::EISDIR
+        } else {
+            Errno::ENOTDIR
+        });
     }
     Err(change_error(&p.dir))
 }
@@ -251,7 +287,8 @@ fn rmdir(t: &mut Task, a: [u64; 6]) -> SysResult {
 fn do_rename(t: &Task, a: [u64; 6], flags: u32) -> SysResult {
     let known = libc::RENAME_NOREPLACE | libc::RENAME_EXCHANGE | libc::RENAME_WHITEOUT;
     if flags & !known != 0
-        || (flags & libc::RENAME_EXCHANGE != 0 && flags & (libc::RENAME_NOREPLACE | libc::RENAME_WHITEOUT) != 0)
+        || (flags & libc::RENAME_EXCHANGE != 0
+            && flags & (libc::RENAME_NOREPLACE | libc::RENAME_WHITEOUT) != 0)
     {
         return Err(Errno::EINVAL);
     }
@@ -291,7 +328,13 @@ fn change_path(t: &Task, dirfd: i32, path_addr: u64, flags: i32) -> SysResult {
         t.fds.get(dirfd)?.dentry().ok_or(Errno::EPERM)?
     } else {
         let (root, start) = walk_start(t, dirfd, &path)?;
-        walk::lookup(&Ctx::of(t), &root, &start, &path, flags & libc::AT_SYMLINK_NOFOLLOW == 0)?
+        walk::lookup(
+            &Ctx::of(t),
+            &root,
+            &start,
+            &path,
+            flags & libc::AT_SYMLINK_NOFOLLOW == 0,
+        )?
     };
     Err(change_error(&d))
 }

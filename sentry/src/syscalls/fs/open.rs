@@ -11,8 +11,20 @@ use crate::vfs::{self, Ctx};
 
 pub(super) fn register(t: &mut Table) {
     use Arg::*;
-    t.set(libc::SYS_openat, openat, Support::Full, &[Fd, Path, OpenFlags, Mode], "");
-    t.set(libc::SYS_open, open, Support::Full, &[Path, OpenFlags, Mode], "");
+    t.set(
+        libc::SYS_openat,
+        openat,
+        Support::Full,
+        &[Fd, Path, OpenFlags, Mode],
+        "",
+    );
+    t.set(
+        libc::SYS_open,
+        open,
+        Support::Full,
+        &[Path, OpenFlags, Mode],
+        "",
+    );
     t.set(
         libc::SYS_creat,
         creat,
@@ -21,7 +33,13 @@ pub(super) fn register(t: &mut Table) {
         "no file system creates files yet: EROFS on the root",
     );
     t.set(libc::SYS_close, close, Support::Full, &[Fd], "");
-    t.set(libc::SYS_close_range, close_range, Support::Full, &[Int, Int, Hex], "");
+    t.set(
+        libc::SYS_close_range,
+        close_range,
+        Support::Full,
+        &[Int, Int, Hex],
+        "",
+    );
 }
 
 /// Opens `path` relative to `dirfd` and installs the new file.
@@ -42,7 +60,12 @@ fn open(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 fn creat(t: &mut Task, a: [u64; 6]) -> SysResult {
-    do_open(t, libc::AT_FDCWD, a[0], libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC)
+    do_open(
+        t,
+        libc::AT_FDCWD,
+        a[0],
+        libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC,
+    )
 }
 
 fn close(t: &mut Task, a: [u64; 6]) -> SysResult {

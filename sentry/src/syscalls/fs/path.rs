@@ -13,10 +13,34 @@ use crate::vfs::{walk, Ctx, Dentry};
 
 pub(super) fn register(t: &mut Table) {
     use Arg::*;
-    t.set(libc::SYS_readlinkat, readlinkat, Support::Full, &[Fd, Path, Hex, Int], "");
-    t.set(libc::SYS_readlink, readlink, Support::Full, &[Path, Hex, Int], "");
-    t.set(libc::SYS_faccessat, faccessat, Support::Full, &[Fd, Path, Int], "");
-    t.set(libc::SYS_faccessat2, faccessat2, Support::Full, &[Fd, Path, Int, Hex], "");
+    t.set(
+        libc::SYS_readlinkat,
+        readlinkat,
+        Support::Full,
+        &[Fd, Path, Hex, Int],
+        "",
+    );
+    t.set(
+        libc::SYS_readlink,
+        readlink,
+        Support::Full,
+        &[Path, Hex, Int],
+        "",
+    );
+    t.set(
+        libc::SYS_faccessat,
+        faccessat,
+        Support::Full,
+        &[Fd, Path, Int],
+        "",
+    );
+    t.set(
+        libc::SYS_faccessat2,
+        faccessat2,
+        Support::Full,
+        &[Fd, Path, Int, Hex],
+        "",
+    );
     t.set(libc::SYS_access, access, Support::Full, &[Path, Int], "");
     t.set(libc::SYS_getcwd, getcwd, Support::Full, &[Hex, Int], "");
     t.set(libc::SYS_chdir, chdir, Support::Full, &[Path], "");

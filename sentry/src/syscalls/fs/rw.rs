@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use super::{check_not_path, check_readable, check_writable, fd_arg, segments, user_pieces, MAX_RW_COUNT};
+use super::{
+    check_not_path, check_readable, check_writable, fd_arg, segments, user_pieces, MAX_RW_COUNT,
+};
 use crate::errno::{Errno, SysResult};
 use crate::kernel::Task;
 use crate::mm::Segments;
@@ -14,13 +16,43 @@ use crate::vfs::file::FileDescription;
 pub(super) fn register(t: &mut Table) {
     use Arg::*;
     t.set(libc::SYS_read, read, Support::Full, &[Fd, Buf(2), Int], "");
-    t.set(libc::SYS_write, write, Support::Full, &[Fd, Buf(2), Int], "");
-    t.set(libc::SYS_pread64, pread64, Support::Full, &[Fd, Buf(2), Int, Int], "");
-    t.set(libc::SYS_pwrite64, pwrite64, Support::Full, &[Fd, Buf(2), Int, Int], "");
+    t.set(
+        libc::SYS_write,
+        write,
+        Support::Full,
+        &[Fd, Buf(2), Int],
+        "",
+    );
+    t.set(
+        libc::SYS_pread64,
+        pread64,
+        Support::Full,
+        &[Fd, Buf(2), Int, Int],
+        "",
+    );
+    t.set(
+        libc::SYS_pwrite64,
+        pwrite64,
+        Support::Full,
+        &[Fd, Buf(2), Int, Int],
+        "",
+    );
     t.set(libc::SYS_readv, readv, Support::Full, &[Fd, Hex, Int], "");
     t.set(libc::SYS_writev, writev, Support::Full, &[Fd, Hex, Int], "");
-    t.set(libc::SYS_preadv, preadv, Support::Full, &[Fd, Hex, Int, Int, Int], "");
-    t.set(libc::SYS_pwritev, pwritev, Support::Full, &[Fd, Hex, Int, Int, Int], "");
+    t.set(
+        libc::SYS_preadv,
+        preadv,
+        Support::Full,
+        &[Fd, Hex, Int, Int, Int],
+        "",
+    );
+    t.set(
+        libc::SYS_pwritev,
+        pwritev,
+        Support::Full,
+        &[Fd, Hex, Int, Int, Int],
+        "",
+    );
     t.set(
         libc::SYS_preadv2,
         preadv2,
@@ -60,7 +92,12 @@ fn file_for(t: &Task, fd: u64, dir: Dir) -> Result<Arc<dyn FileDescription>, Err
     Ok(file)
 }
 
-fn transfer(file: &dyn FileDescription, segs: &Segments, dir: Dir, offset: Option<u64>) -> SysResult {
+fn transfer(
+    file: &dyn FileDescription,
+    segs: &Segments,
+    dir: Dir,
+    offset: Option<u64>,
+) -> SysResult {
     let n = match dir {
         Dir::Read => file.read(segs, offset)?,
         Dir::Write => file.write(segs, offset)?,
@@ -79,7 +116,12 @@ fn rw(t: &Task, a: [u64; 6], dir: Dir, offset: Option<i64>) -> SysResult {
         // A directory is EISDIR whatever the buffer (Linux checks only
         // the range before the file says so).
         Err(e) => {
-            transfer(&*file, &segments(t, Vec::new()), dir, offset.map(|o| o as u64))?;
+            transfer(
+                &*file,
+                &segments(t, Vec::new()),
+                dir,
+                offset.map(|o| o as u64),
+            )?;
             return Err(e);
         }
     };

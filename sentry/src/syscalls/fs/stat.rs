@@ -13,7 +13,13 @@ pub(super) fn register(t: &mut Table) {
     t.set(libc::SYS_fstat, fstat, Support::Full, &[Fd, Hex], "");
     t.set(libc::SYS_stat, stat, Support::Full, &[Path, Hex], "");
     t.set(libc::SYS_lstat, lstat, Support::Full, &[Path, Hex], "");
-    t.set(libc::SYS_newfstatat, newfstatat, Support::Full, &[Fd, Path, Hex, Hex], "");
+    t.set(
+        libc::SYS_newfstatat,
+        newfstatat,
+        Support::Full,
+        &[Fd, Path, Hex, Hex],
+        "",
+    );
     t.set(
         libc::SYS_statx,
         statx,
@@ -85,7 +91,10 @@ fn newfstatat(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 fn statx(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (dirfd, path, flags, mask, buf) = (fd_arg(a[0]), a[1], a[2] as i32, a[3] as u32, a[4]);
-    let known = libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH | libc::AT_NO_AUTOMOUNT | libc::AT_STATX_SYNC_TYPE;
+    let known = libc::AT_SYMLINK_NOFOLLOW
+        | libc::AT_EMPTY_PATH
+        | libc::AT_NO_AUTOMOUNT
+        | libc::AT_STATX_SYNC_TYPE;
     if flags & !known != 0 || flags & libc::AT_STATX_SYNC_TYPE == libc::AT_STATX_SYNC_TYPE {
         return Err(Errno::EINVAL);
     }
@@ -126,7 +135,12 @@ fn put_statfs(t: &Task, addr: u64, info: FsInfo) -> SysResult {
         f_bsize: 4096,
         f_namelen: 255,
         f_frsize: 4096,
-        f_flags: ST_VALID | if info.read_only { libc::ST_RDONLY as i64 } else { 0 },
+        f_flags: ST_VALID
+            | if info.read_only {
+                libc::ST_RDONLY as i64
+            } else {
+                0
+            },
         ..LinuxStatfs::default()
     };
     t.write_struct(addr, &s)?;
@@ -154,4 +168,3 @@ fn fstatfs(t: &mut Task, a: [u64; 6]) -> SysResult {
     };
     put_statfs(t, a[1], info)
 }
-
