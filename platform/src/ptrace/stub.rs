@@ -109,7 +109,7 @@ mod tests {
     #[test]
     fn image_fits_in_the_stub_page() {
         let img = image();
-        assert!(img.len() as u64 <= STUB_END - STUB_BASE);
+        assert!(img.len() as u64 <= crate::STUB_END - STUB_BASE);
         assert_eq!(&img[..4], b"\x7fELF");
         assert_eq!(
             &img[SITE_OFFSET as usize..SITE_OFFSET as usize + 3],
