@@ -123,3 +123,28 @@ fn a_stub_holds_nothing_but_its_own_page_and_what_was_mapped() {
         .collect();
     assert_eq!(fds.len(), 1, "the stub holds only the memory file");
 }
+
+/// Not a test of behaviour: prints the cost of one emulated syscall round
+/// trip on this machine (`cargo test --release -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn round_trip_cost() {
+    let mem = memfile(1 << 20);
+    // loop: syscall; jmp loop
+    let code: &[u8] = &[0x0f, 0x05, 0xeb, 0xfc];
+    let mut f = std::fs::File::from(mem.try_clone().unwrap());
+    f.write_all(code).unwrap();
+    let p = platform::create("ptrace", mem.as_fd()).unwrap();
+    let space = p.new_address_space().unwrap();
+    let mut ctx = p.new_context().unwrap();
+    space
+        .map(0x40_0000, 0x1000, Prot { read: true, write: false, exec: true }, 0)
+        .unwrap();
+    let mut regs = Regs::for_entry(0x40_0000, 0);
+    let n = 100_000;
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        ctx.switch(&*space, &mut regs).unwrap();
+    }
+    println!("round trip: {:?}", start.elapsed() / n);
+}
