@@ -138,7 +138,16 @@ fn round_trip_cost() {
     let space = p.new_address_space().unwrap();
     let mut ctx = p.new_context().unwrap();
     space
-        .map(0x40_0000, 0x1000, Prot { read: true, write: false, exec: true }, 0)
+        .map(
+            0x40_0000,
+            0x1000,
+            Prot {
+                read: true,
+                write: false,
+                exec: true,
+            },
+            0,
+        )
         .unwrap();
     let mut regs = Regs::for_entry(0x40_0000, 0);
     let n = 100_000;

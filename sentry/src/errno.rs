@@ -73,6 +73,19 @@ errnos!(
 );
 
 impl Errno {
+    /// Interrupted by a signal: restart the syscall if the handler has
+    /// SA_RESTART (or there is no handler), else EINTR. Never seen by the app.
+    pub const ERESTARTSYS: Errno = Errno(512);
+    /// Interrupted: restart unless a handler runs, then EINTR.
+    pub const ERESTARTNOHAND: Errno = Errno(514);
+    /// Interrupted: restart through restart_syscall (nanosleep, clock_nanosleep).
+    pub const ERESTART_RESTARTBLOCK: Errno = Errno(516);
+
+    /// Whether this is one of the internal restart codes.
+    pub fn is_restart(self) -> bool {
+        matches!(self.0, 512..=516)
+    }
+
     /// The value placed in rax: `-errno` as an unsigned register.
     pub fn as_return(self) -> u64 {
         (-(self.0 as i64)) as u64

@@ -10,6 +10,7 @@ use platform::{Context, Regs, Stop};
 use super::fd_table::FdTable;
 use super::kernel::Kernel;
 use super::signal::SignalState;
+use super::waiter::Waker;
 use crate::errno::Errno;
 use crate::mm::MemoryManager;
 use crate::vfs::FsContext;
@@ -83,6 +84,8 @@ pub struct Task {
     pub exe: String,
     /// Set by exit and exit_group; ends the run loop.
     pub exit: Option<ExitStatus>,
+    /// What this task sleeps on when it blocks in the sentry.
+    pub waker: Arc<Waker>,
     ctx: Box<dyn Context>,
 }
 
@@ -112,8 +115,33 @@ impl Task {
             robust_list: (0, 0),
             exe: String::new(),
             exit: None,
+            waker: Waker::new(),
             ctx,
         }
+    }
+
+    /// Whether a signal is pending that the task does not block.
+    pub fn signal_pending(&self) -> bool {
+        self.signals.pending & !self.signals.mask != 0
+    }
+
+    /// Sleeps until the waker moves past `seen` (an object the task
+    /// registered with was notified), a signal arrives, or `deadline`.
+    /// Ok(true): woken; Ok(false): deadline passed; Err(ERESTARTSYS): a
+    /// signal is pending, the syscall must unwind (the signal code turns it
+    /// into EINTR or a restart).
+    ///
+    /// The pattern: `let seen = t.waker.seq();` register on the queues,
+    /// check the condition, then `t.block(seen, deadline)?` and loop.
+    pub fn block(&self, seen: u64, deadline: Option<std::time::Instant>) -> Result<bool, Errno> {
+        if self.signal_pending() {
+            return Err(Errno::ERESTARTSYS);
+        }
+        let woken = self.waker.sleep(seen, deadline);
+        if self.signal_pending() {
+            return Err(Errno::ERESTARTSYS);
+        }
+        Ok(woken)
     }
 
     /// Runs the task until it exits or dies.

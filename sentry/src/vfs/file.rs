@@ -26,6 +26,29 @@ pub trait FileDescription: Send + Sync {
         Err(Errno::EINVAL)
     }
 
+    /// read(2) by task `t`: files that can block (pipes, sockets, eventfd)
+    /// override this and sleep with `t.block`; others just read.
+    fn read_task(&self, _t: &Task, dst: &Segments, offset: Option<u64>) -> Result<usize, Errno> {
+        self.read(dst, offset)
+    }
+
+    /// write(2) by task `t`, as `read_task`.
+    fn write_task(&self, _t: &Task, src: &Segments, offset: Option<u64>) -> Result<usize, Errno> {
+        self.write(src, offset)
+    }
+
+    /// The poll events (POLLIN, POLLOUT, POLLHUP, POLLERR…) ready now,
+    /// among `mask`. Regular files are always ready.
+    fn readiness(&self, mask: u32) -> u32 {
+        mask & (libc::POLLIN | libc::POLLOUT | libc::POLLRDNORM | libc::POLLWRNORM) as u32
+    }
+
+    /// The queue notified when readiness changes; None for files that are
+    /// always ready.
+    fn wait_queue(&self) -> Option<&crate::kernel::waiter::WaitQueue> {
+        None
+    }
+
     /// Reads into a sentry buffer at `offset` (the ELF loader, /proc readers).
     fn read_at(&self, _buf: &mut [u8], _offset: u64) -> Result<usize, Errno> {
         Err(Errno::EINVAL)

@@ -93,14 +93,15 @@ fn file_for(t: &Task, fd: u64, dir: Dir) -> Result<Arc<dyn FileDescription>, Err
 }
 
 fn transfer(
+    t: &Task,
     file: &dyn FileDescription,
     segs: &Segments,
     dir: Dir,
     offset: Option<u64>,
 ) -> SysResult {
     let n = match dir {
-        Dir::Read => file.read(segs, offset)?,
-        Dir::Write => file.write(segs, offset)?,
+        Dir::Read => file.read_task(t, segs, offset)?,
+        Dir::Write => file.write_task(t, segs, offset)?,
     };
     Ok(n as u64)
 }
@@ -117,6 +118,7 @@ fn rw(t: &Task, a: [u64; 6], dir: Dir, offset: Option<i64>) -> SysResult {
         // the range before the file says so).
         Err(e) => {
             transfer(
+                t,
                 &*file,
                 &segments(t, Vec::new()),
                 dir,
@@ -125,7 +127,13 @@ fn rw(t: &Task, a: [u64; 6], dir: Dir, offset: Option<i64>) -> SysResult {
             return Err(e);
         }
     };
-    transfer(&*file, &segments(t, pieces), dir, offset.map(|o| o as u64))
+    transfer(
+        t,
+        &*file,
+        &segments(t, pieces),
+        dir,
+        offset.map(|o| o as u64),
+    )
 }
 
 fn read(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -202,7 +210,7 @@ fn rwv(t: &Task, a: [u64; 6], dir: Dir, offset: Option<i64>) -> SysResult {
     if segs.is_empty() {
         return Ok(0);
     }
-    transfer(&*file, &segs, dir, offset.map(|o| o as u64))
+    transfer(t, &*file, &segs, dir, offset.map(|o| o as u64))
 }
 
 fn readv(t: &mut Task, a: [u64; 6]) -> SysResult {
