@@ -80,6 +80,10 @@ fn hand_over(cmd: &mut Command, fd: RawFd) {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            // Start with no blocked signals, whatever ward blocks.
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
             Ok(())
         });
     }
@@ -119,8 +123,21 @@ pub fn run_do(req: &DoRequest, flags: &LogFlags) -> Result<i32> {
     cmd.env_clear();
     cmd.envs(req.env.iter().map(|(k, v)| (k, v)));
     hand_over(&mut cmd, sock.as_raw_fd());
+    // Signals sent to ward go on to the sentry, which passes them to the
+    // sandbox's init; ward itself lives on to report the exit status.
+    crate::signals::block(&crate::signals::FORWARDED).context("blocking signals")?;
     let mut sentry = cmd.spawn().context("starting the sentry")?;
     drop(sock);
+    let sentry_pid = sentry.id() as i32;
+    crate::signals::watch(&crate::signals::FORWARDED, move |sig, from_kernel| {
+        if !from_kernel {
+            // SAFETY: kill takes plain integers; the sentry is our child.
+            unsafe {
+                libc::kill(sentry_pid, sig);
+            }
+        }
+    })
+    .context("starting the signal thread")?;
     let status = sentry.wait().context("waiting for the sentry")?;
     // The gofer exits when the sentry's end of the socket closes.
     let _ = gofer.wait();

@@ -5,3 +5,4 @@
 
 pub mod launch;
 pub mod logging;
+pub mod signals;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use crate::errno::Errno;
 use crate::fsimpl::host::HostFile;
 use crate::kernel::fd_table::FdTable;
+use crate::kernel::signal::{SigAction, NSIG};
 use crate::kernel::task::{Creds, ExitStatus};
 use crate::kernel::{Kernel, Task};
 use crate::mm::{MemoryFile, MemoryManager};
@@ -153,9 +154,68 @@ pub fn run(cfg: SandboxConfig) -> Result<ExitStatus, BootError> {
     let ctx = platform
         .new_context()
         .map_err(|e| BootError::Platform(e.to_string()))?;
-    let mut task = Task::new(kernel, ctx, mm, fds, Arc::new(Mutex::new(fs)), 1);
-    task.creds = creds;
-    task.exe = loaded.path;
-    task.regs = platform::Regs::for_entry(loaded.entry, loaded.sp);
-    Ok(task.run())
+    let table = crate::kernel::kernel::tasks();
+    let actions = Arc::new(Mutex::new([SigAction::default(); NSIG]));
+    let tg = table.new_group(1, 0, 1, 1, actions);
+    {
+        let mut st = tg.lock();
+        st.exe = loaded.path.clone();
+        st.argv = cfg
+            .argv
+            .iter()
+            .flat_map(|a| a.iter().copied().chain([0]))
+            .collect();
+        st.envp = cfg
+            .envp
+            .iter()
+            .flat_map(|a| a.iter().copied().chain([0]))
+            .collect();
+    }
+    let comm: Vec<u8> = loaded
+        .path
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .bytes()
+        .take(15)
+        .collect();
+    let shared = table.add_task(1, &tg, comm);
+    let mut task = Task {
+        kernel,
+        regs: platform::Regs::for_entry(loaded.entry, loaded.sp),
+        mm,
+        fds,
+        fs: Arc::new(Mutex::new(fs)),
+        creds,
+        signals: Default::default(),
+        rlimits: Default::default(),
+        tid: 1,
+        tgid: 1,
+        waker: shared.waker.clone(),
+        shared,
+        clear_child_tid: 0,
+        robust_list: (0, 0),
+        pdeathsig: 0,
+        nice: 0,
+        exe: loaded.path,
+        exit: None,
+        restart: None,
+        vfork_parent: None,
+        ctx,
+    };
+    let status = task.run();
+    crate::kernel::exit::finish(task, status);
+    // The sandbox ends with init's process: wait for every other task.
+    table.wait_all_gone();
+    let status = tg.lock().exit.unwrap_or(status);
+    Ok(status)
+}
+
+/// Sends `sig` from outside the sandbox to its init process (the signals
+/// `ward` forwards). Before init exists it is dropped.
+pub fn signal_init(sig: i32) {
+    if let Some(init) = crate::kernel::kernel::tasks().group(1) {
+        let info = crate::arch::siginfo::SigInfo::kill(sig, 0, 0, 0);
+        crate::kernel::signal::send_to_group(&init, info);
+    }
 }

@@ -6,6 +6,7 @@
 //! paths on the app's behalf (DESIGN.md invariant 2), and never crash on app
 //! input: a bad argument is an errno, never a panic.
 
+pub mod arch;
 pub mod errno;
 pub mod fsimpl;
 pub mod kernel;
@@ -16,5 +17,5 @@ pub mod vfs;
 
 mod boot;
 
-pub use boot::{run, BootError, SandboxConfig};
+pub use boot::{run, signal_init, BootError, SandboxConfig};
 pub use kernel::task::ExitStatus;

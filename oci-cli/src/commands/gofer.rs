@@ -19,6 +19,9 @@ pub fn run(a: GoferArgs) -> Result<i32> {
     if unsafe { libc::fcntl(COMPONENT_FD, libc::F_GETFD) } < 0 {
         anyhow::bail!("fd {COMPONENT_FD} is not open: the gofer must be started by ward");
     }
+    // A terminal's ^C or hang-up is meant for the sandboxed program; the
+    // gofer ends when the sentry closes its socket.
+    oci_cli::signals::ignore(&[libc::SIGINT, libc::SIGQUIT, libc::SIGHUP]);
     // SAFETY: fd 3 is open (checked above) and was handed to this process to own.
     let sock = unsafe { OwnedFd::from_raw_fd(COMPONENT_FD) };
     let root =

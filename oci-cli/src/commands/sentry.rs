@@ -63,6 +63,11 @@ pub fn run(a: SentryArgs, flags: &LogFlags) -> Result<i32> {
         uid: a.uid,
         gid: a.gid,
     };
+    oci_cli::signals::block(&oci_cli::signals::INTO_SANDBOX).context("blocking signals")?;
+    oci_cli::signals::watch(&oci_cli::signals::INTO_SANDBOX, |sig, _| {
+        sentry::signal_init(sig);
+    })
+    .context("starting the signal thread")?;
     match sentry::run(cfg) {
         Ok(status) => {
             tracing::debug!(?status, "sandbox init exited");

@@ -9,17 +9,29 @@
 //! | `dev`   | devfs: null, zero, full, random, urandom, stdio links        |
 //! | `proc`  | procfs: self, PID dirs with exe and fd, sys/kernel           |
 //! | `sys`   | an empty read-only /sys                                      |
+//! | `pipe`  | anonymous pipes: a ring of pages shared by a read and a write end |
+//! | `eventfd` | eventfd counters                                           |
+//! | `timerfd` | timerfd timers, fired by one sentry alarm thread           |
+//! | `epoll` | epoll instances: interest lists, level and edge triggering   |
+//! | `anon`  | the anonymous inode eventfd, timerfd and epoll files share   |
 
+pub mod anon;
 pub mod dev;
+pub mod epoll;
+pub mod eventfd;
 pub mod gofer;
 pub mod host;
+pub mod pipe;
 pub mod proc;
 pub mod sys;
+pub mod timerfd;
 
 /// Anonymous device numbers of the sentry's own file systems (major 0, as
 /// Linux gives virtual file systems).
 pub(crate) mod devnums {
     pub const DEV: u64 = 5;
+    pub const PIPE: u64 = 15;
+    pub const ANON: u64 = 16;
     pub const PROC: u64 = 22;
     pub const SYS: u64 = 23;
 }

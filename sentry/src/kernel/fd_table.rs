@@ -112,6 +112,33 @@ impl FdTable {
         Ok(())
     }
 
+    /// A copy for a forked process: the same open file descriptions.
+    pub fn fork(&self) -> FdTable {
+        let g = self.lock();
+        FdTable {
+            inner: Mutex::new(Inner {
+                fds: g.fds.clone(),
+                limit: g.limit,
+            }),
+        }
+    }
+
+    /// Closes every close-on-exec fd (execve).
+    pub fn close_on_exec(&self) {
+        let gone: Vec<FdEntry> = {
+            let mut g = self.lock();
+            let keys: Vec<i32> = g
+                .fds
+                .iter()
+                .filter(|(_, e)| e.cloexec)
+                .map(|(&k, _)| k)
+                .collect();
+            keys.into_iter().filter_map(|k| g.fds.remove(&k)).collect()
+        };
+        // Dropped outside the lock: a file's Drop may take other locks.
+        drop(gone);
+    }
+
     pub fn set_limit(&self, limit: u64) {
         self.lock().limit = limit;
     }

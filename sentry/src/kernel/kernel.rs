@@ -8,12 +8,21 @@ use std::time::Instant;
 
 use platform::Platform;
 
+use super::futex::FutexTable;
+use super::process::TaskTable;
 use crate::mm::MemoryFile;
 use crate::vfs::Vfs;
 
 /// The kernel release the sandbox reports: a current long-term kernel.
 pub const UNAME_RELEASE: &str = "6.12.0";
 pub const UNAME_VERSION: &str = "#1 SMP PREEMPT_DYNAMIC ward";
+
+/// The sandbox's tasks. One sentry process runs one sandbox, so the table
+/// is process-wide.
+pub fn tasks() -> &'static TaskTable {
+    static TASKS: std::sync::OnceLock<TaskTable> = std::sync::OnceLock::new();
+    TASKS.get_or_init(TaskTable::new)
+}
 
 pub struct Kernel {
     pub memfile: Arc<MemoryFile>,
@@ -26,6 +35,7 @@ pub struct Kernel {
     pub strace: bool,
     /// Host CPUs the sandbox reports (read at start, before any pinning).
     pub ncpus: usize,
+    pub futexes: FutexTable,
     unknown_logged: Mutex<HashSet<u64>>,
 }
 
@@ -45,6 +55,7 @@ impl Kernel {
             domainname: Mutex::new(b"(none)".to_vec()),
             strace,
             ncpus: host_cpus(),
+            futexes: FutexTable::default(),
             unknown_logged: Mutex::new(HashSet::new()),
         }
     }

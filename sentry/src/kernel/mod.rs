@@ -1,10 +1,17 @@
 //! The kernel proper: the sandbox-wide state, tasks and their run loop, fd
 //! tables, credentials, and (recorded) signal dispositions.
 
+pub mod clone;
+pub mod deliver;
+pub mod exec;
+pub mod exit;
 pub mod fd_table;
+pub mod futex;
 #[allow(clippy::module_inception)]
 pub mod kernel;
+pub mod process;
 pub mod signal;
+pub mod signal_hooks;
 pub mod task;
 pub mod waiter;
 

@@ -1,7 +1,7 @@
-//! A task: one app thread, run by one sentry host thread. The run loop calls
-//! the platform's `switch()`, answers each syscall from the table, and turns
-//! faults and signals into the task's end (delivery to handlers comes with
-//! the process model).
+//! A task: one app thread, run by one sentry host thread. The run loop
+//! delivers pending signals, calls the platform's `switch()`, answers each
+//! syscall from the table, and turns faults into signals (or copy-on-write
+//! breaks). Everything other tasks may touch lives in `TaskShared`.
 
 use std::sync::{Arc, Mutex};
 
@@ -9,6 +9,7 @@ use platform::{Context, Regs, Stop};
 
 use super::fd_table::FdTable;
 use super::kernel::Kernel;
+use super::process::{TaskShared, ThreadGroup};
 use super::signal::SignalState;
 use super::waiter::Waker;
 use crate::errno::Errno;
@@ -28,6 +29,29 @@ impl ExitStatus {
         match self {
             ExitStatus::Exited(c) => c & 0xff,
             ExitStatus::Signaled(s) => 128 + s,
+        }
+    }
+
+    /// The status word wait4 reports.
+    pub fn wait_status(self) -> i32 {
+        match self {
+            ExitStatus::Exited(c) => (c & 0xff) << 8,
+            ExitStatus::Signaled(s) => {
+                let core = matches!(
+                    s,
+                    libc::SIGQUIT
+                        | libc::SIGILL
+                        | libc::SIGTRAP
+                        | libc::SIGABRT
+                        | libc::SIGBUS
+                        | libc::SIGFPE
+                        | libc::SIGSEGV
+                        | libc::SIGXCPU
+                        | libc::SIGXFSZ
+                        | libc::SIGSYS
+                );
+                s | if core { 0x80 } else { 0 }
+            }
         }
     }
 }
@@ -77,52 +101,40 @@ pub struct Task {
     /// Sandbox thread id and thread-group id.
     pub tid: i32,
     pub tgid: i32,
-    pub ppid: i32,
+    pub shared: Arc<TaskShared>,
     pub clear_child_tid: u64,
     pub robust_list: (u64, u64),
-    /// The executable's sandbox path and argv, for /proc.
+    pub pdeathsig: i32,
+    pub nice: i32,
+    /// The executable's sandbox path, for /proc.
     pub exe: String,
-    /// Set by exit and exit_group; ends the run loop.
+    /// Set when this thread must end (exit, exit_group, a fatal signal).
     pub exit: Option<ExitStatus>,
-    /// What this task sleeps on when it blocks in the sentry.
+    /// What this task sleeps on when it blocks in the sentry (= shared.waker).
     pub waker: Arc<Waker>,
-    ctx: Box<dyn Context>,
+    /// The restart code of the last syscall, if it was interrupted.
+    pub restart: Option<Errno>,
+    /// A vfork child's parent, released at exec or exit.
+    pub vfork_parent: Option<Arc<ThreadGroup>>,
+    pub(crate) ctx: Box<dyn Context>,
 }
 
 impl Task {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        kernel: Arc<Kernel>,
-        ctx: Box<dyn Context>,
-        mm: Arc<MemoryManager>,
-        fds: Arc<FdTable>,
-        fs: Arc<Mutex<FsContext>>,
-        tid: i32,
-    ) -> Task {
-        Task {
-            kernel,
-            regs: Regs::default(),
-            mm,
-            fds,
-            fs,
-            creds: Creds::default(),
-            signals: SignalState::default(),
-            rlimits: Rlimits::default(),
-            tid,
-            tgid: tid,
-            ppid: 0,
-            clear_child_tid: 0,
-            robust_list: (0, 0),
-            exe: String::new(),
-            exit: None,
-            waker: Waker::new(),
-            ctx,
-        }
+    /// The thread group this task belongs to.
+    pub fn tg(&self) -> &Arc<ThreadGroup> {
+        &self.shared.tg
+    }
+
+    /// The parent process's pid (0 for the sandbox's init).
+    pub fn ppid(&self) -> i32 {
+        self.tg().lock().parent
     }
 
     /// Whether a signal is pending that the task does not block.
     pub fn signal_pending(&self) -> bool {
-        self.signals.pending & !self.signals.mask != 0
+        let pending = self.shared.pending.bits() | self.tg().pending.bits();
+        pending & !self.signals.mask != 0
+            || self.shared.kill.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Sleeps until the waker moves past `seen` (an object the task
@@ -144,14 +156,36 @@ impl Task {
         Ok(woken)
     }
 
-    /// Runs the task until it exits or dies.
+    /// Publishes what other tasks need to see of this one's state.
+    fn publish(&self) {
+        self.shared
+            .mask
+            .store(self.signals.mask, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Makes this task reachable by `kick()` while it runs app code.
+    pub fn refresh_interrupter(&self) {
+        *super::process::lock(&self.shared.interrupter) = self.mm.space().interrupter();
+    }
+
+    /// Runs the task until it exits; returns how it ended.
     pub fn run(&mut self) -> ExitStatus {
+        self.refresh_interrupter();
         loop {
+            if let Some(status) = self.exit_check() {
+                return status;
+            }
+            super::deliver::deliver_signals(self);
+            if let Some(status) = self.exit_check() {
+                return status;
+            }
+            self.publish();
             let stop = match self.ctx.switch(&**self.mm.space(), &mut self.regs) {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::error!(tid = self.tid, "platform failed: {e}");
-                    return ExitStatus::Signaled(libc::SIGKILL);
+                    super::exit::group_exit(self, ExitStatus::Signaled(libc::SIGKILL));
+                    continue;
                 }
             };
             match stop {
@@ -159,34 +193,47 @@ impl Task {
                     let nr = self.regs.syscall_nr();
                     let args = self.regs.syscall_args();
                     let ret = crate::syscalls::dispatch(self, nr, args);
-                    if let Some(status) = self.exit {
-                        return status;
+                    if self.exit.is_some() {
+                        continue;
                     }
+                    self.restart = match ret {
+                        Err(e) if e.is_restart() => Some(e),
+                        _ => None,
+                    };
                     self.regs.set_return(match ret {
                         Ok(v) => v,
                         Err(e) => e.as_return(),
                     });
                 }
-                Stop::Fault { signo, code, addr } => {
-                    tracing::info!(
-                        tid = self.tid,
-                        "fatal fault: signal {signo} code {code} at {addr:#x}, ip {:#x}",
-                        self.regs.ip()
-                    );
-                    return ExitStatus::Signaled(signo);
-                }
-                // Nothing to deliver yet: go back to the app.
                 Stop::Interrupt => {}
+                Stop::Fault { signo, code, addr } => {
+                    if signo == libc::SIGSEGV && self.mm.handle_fault(addr).is_ok() {
+                        continue;
+                    }
+                    super::deliver::force_fault(self, signo, code, addr);
+                }
                 Stop::Signal { signo, code, addr } => {
-                    tracing::info!(
-                        tid = self.tid,
-                        "fatal signal {signo} code {code} addr {addr:#x}, ip {:#x}",
-                        self.regs.ip()
-                    );
-                    return ExitStatus::Signaled(signo);
+                    super::deliver::force_fault(self, signo, code, addr);
                 }
             }
         }
+    }
+
+    /// Whether this thread must stop running: its own exit, or the group's.
+    fn exit_check(&mut self) -> Option<ExitStatus> {
+        if let Some(s) = self.exit {
+            return Some(s);
+        }
+        if self.shared.kill.load(std::sync::atomic::Ordering::SeqCst) {
+            let status = self
+                .tg()
+                .lock()
+                .exit
+                .unwrap_or(ExitStatus::Signaled(libc::SIGKILL));
+            self.exit = Some(status);
+            return Some(status);
+        }
+        None
     }
 
     /// Reads a path argument: NUL-terminated, at most PATH_MAX bytes.

@@ -12,6 +12,17 @@ pub struct Waker {
     /// Bumped on every wake; a sleeper compares it with what it saw.
     seq: Mutex<u64>,
     cv: Condvar,
+    /// Threads asleep in `sleep` (what /proc shows as state S).
+    sleepers: std::sync::atomic::AtomicU32,
+}
+
+/// Counts a sleeper for as long as it lives.
+struct Asleep<'a>(&'a std::sync::atomic::AtomicU32);
+
+impl Drop for Asleep<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -31,6 +42,11 @@ impl Waker {
         *lock(&self.seq)
     }
 
+    /// Whether the task is asleep in the sentry (for /proc's state).
+    pub fn is_sleeping(&self) -> bool {
+        self.sleepers.load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+
     pub fn wake(&self) {
         *lock(&self.seq) += 1;
         self.cv.notify_all();
@@ -38,6 +54,9 @@ impl Waker {
 
     /// Sleeps until woken after `seen` or until `deadline`; returns false on timeout.
     pub fn sleep(&self, seen: u64, deadline: Option<Instant>) -> bool {
+        self.sleepers
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let _asleep = Asleep(&self.sleepers);
         let mut g = lock(&self.seq);
         while *g == seen {
             match deadline {

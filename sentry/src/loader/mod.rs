@@ -39,7 +39,26 @@ pub fn load(
     creds: &Creds,
 ) -> Result<Loaded, Errno> {
     let (file, stat, abs) = kernel.vfs.open_exec(fs, path)?;
-    let main = load::load_image(mm, &*file, &stat, &abs, true)?;
+    load_file(kernel, fs, mm, &*file, &stat, abs, path, argv, envp, creds)
+}
+
+/// Loads an already opened executable (`abs` its sandbox path, `execfn` the
+/// name it was executed by) into `mm`.
+#[allow(clippy::too_many_arguments)]
+pub fn load_file(
+    kernel: &Kernel,
+    fs: &FsContext,
+    mm: &MemoryManager,
+    file: &dyn crate::vfs::file::FileDescription,
+    stat: &crate::vfs::stat::Stat,
+    abs: String,
+    execfn: &[u8],
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    creds: &Creds,
+) -> Result<Loaded, Errno> {
+    let path = execfn;
+    let main = load::load_image(mm, file, stat, &abs, true)?;
     let mut entry = main.entry;
     let mut base = 0;
     if let Some(interp) = &main.interp {

@@ -63,6 +63,13 @@ pub struct MapRequest<'a> {
     pub backing: Option<Backing>,
 }
 
+/// A forked address space, before the child maps it.
+pub struct MmImage {
+    vmas: Vec<Vma>,
+    brk_start: u64,
+    brk: u64,
+}
+
 struct MmState {
     vmas: VmaSet,
     brk_start: u64,
@@ -188,6 +195,7 @@ impl MemoryManager {
             shared: req.shared,
             mem_off,
             backing,
+            cow: false,
         });
         Ok(addr)
     }
@@ -236,10 +244,23 @@ impl MemoryManager {
         }
         st.vmas.split_at(addr);
         st.vmas.split_at(end);
+        let mut any_cow = false;
         for v in st.vmas.within_mut(addr, end) {
             v.prot = prot;
+            any_cow |= v.cow;
         }
-        self.space.protect(addr, len, prot).map_err(platform_err)
+        if !any_cow {
+            return self.space.protect(addr, len, prot).map_err(platform_err);
+        }
+        let pieces: Vec<(u64, u64, Prot)> = st
+            .vmas
+            .overlapping(addr, end)
+            .map(|v| (v.start, v.len(), v.effective_prot()))
+            .collect();
+        for (s, l, p) in pieces {
+            self.space.protect(s, l, p).map_err(platform_err)?;
+        }
+        Ok(())
     }
 
     /// Sets the initial program break (just past the loaded executable).
@@ -286,6 +307,7 @@ impl MemoryManager {
                 shared: false,
                 mem_off,
                 backing: Backing::Heap,
+                cow: false,
             });
         } else if new_end < old_end && self.unmap_locked(&mut st, new_end, old_end).is_err() {
             return cur;
@@ -335,6 +357,7 @@ impl MemoryManager {
                     return Err(platform_err(e));
                 }
                 let mut tail = vma.clone();
+                tail.cow = false;
                 tail.start = old_end;
                 tail.end = new_end;
                 tail.mem_off = mem_off;
@@ -370,7 +393,8 @@ impl MemoryManager {
         let keep = old_len.min(new_len);
         let src_off = vma.mem_off + (old - vma.start);
         self.mf.copy_within(src_off, mem_off, keep);
-        if let Err(e) = self.space.map(dest, new_len, vma.prot, mem_off) {
+        let grow_prot = vma.prot;
+        if let Err(e) = self.space.map(dest, new_len, grow_prot, mem_off) {
             self.mf.release(mem_off, new_len);
             return Err(platform_err(e));
         }
@@ -382,6 +406,7 @@ impl MemoryManager {
         moved.start = dest;
         moved.end = dest + new_len;
         moved.mem_off = mem_off;
+        moved.cow = false;
         st.vmas.insert(moved);
         Ok(dest)
     }
@@ -394,9 +419,20 @@ impl MemoryManager {
         }
         let len = page_up(len).ok_or(Errno::EINVAL)?;
         let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
-        let st = self.lock();
+        let mut st = self.lock();
         if !st.vmas.is_covered(addr, end) {
             return Err(Errno::ENOMEM);
+        }
+        // Pages shared with another process get a private copy first, so
+        // dropping them does not touch the other's memory.
+        let cow: Vec<(u64, u64)> = st
+            .vmas
+            .overlapping(addr, end)
+            .filter(|v| !v.shared && self.mf.is_shared(v.mem_off, v.len()))
+            .map(|v| (v.start.max(addr), v.end.min(end)))
+            .collect();
+        for (s, e) in cow {
+            self.break_cow(&mut st, s, e)?;
         }
         for v in st.vmas.overlapping(addr, end) {
             if v.shared {
@@ -439,7 +475,23 @@ impl MemoryManager {
             return Ok(out);
         }
         let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
-        let st = self.lock();
+        let mut st = self.lock();
+        if write {
+            let cow: Vec<(u64, u64)> = st
+                .vmas
+                .overlapping(addr, end)
+                .filter(|v| v.cow && v.prot.write)
+                .map(|v| {
+                    (
+                        page_down(v.start.max(addr)),
+                        v.end.min(page_up(end).unwrap_or(v.end)),
+                    )
+                })
+                .collect();
+            for (s, e) in cow {
+                self.break_cow(&mut st, s, e)?;
+            }
+        }
         let mut at = addr;
         while at < end {
             let v = st.vmas.find(at).ok_or(Errno::EFAULT)?;
@@ -482,7 +534,21 @@ impl MemoryManager {
     /// filling read-only pages, the kernel building a stack).
     pub fn poke(&self, addr: u64, buf: &[u8]) -> Result<(), Errno> {
         let end = addr.checked_add(buf.len() as u64).ok_or(Errno::EFAULT)?;
-        let st = self.lock();
+        let mut st = self.lock();
+        let cow: Vec<(u64, u64)> = st
+            .vmas
+            .overlapping(addr, end)
+            .filter(|v| v.cow)
+            .map(|v| {
+                (
+                    page_down(v.start.max(addr)),
+                    v.end.min(page_up(end).unwrap_or(v.end)),
+                )
+            })
+            .collect();
+        for (s, e) in cow {
+            self.break_cow(&mut st, s, e)?;
+        }
         let mut at = addr;
         while at < end {
             let v = st.vmas.find(at).ok_or(Errno::EFAULT)?;
@@ -518,6 +584,105 @@ impl MemoryManager {
             }
             at += chunk as u64;
         }
+    }
+
+    /// Gives `[start, end)` (page-aligned, mapped) private pages: pages
+    /// still shared with another process are copied, the rest just become
+    /// writable again.
+    fn break_cow(&self, st: &mut MmState, start: u64, end: u64) -> Result<(), Errno> {
+        st.vmas.split_at(start);
+        st.vmas.split_at(end);
+        let pieces: Vec<u64> = st.vmas.overlapping(start, end).map(|v| v.start).collect();
+        for s in pieces {
+            let Some(v) = st.vmas.within_mut(s, s + 1).next() else {
+                continue;
+            };
+            let len = v.len();
+            if self.mf.is_shared(v.mem_off, len) {
+                let new = self.mf.allocate(len)?;
+                self.mf.copy_within(v.mem_off, new, len);
+                if let Err(e) = self.space.map(v.start, len, v.prot, new) {
+                    self.mf.release(new, len);
+                    return Err(platform_err(e));
+                }
+                self.mf.release(v.mem_off, len);
+                v.mem_off = new;
+            } else if v.cow {
+                self.space
+                    .protect(v.start, len, v.prot)
+                    .map_err(platform_err)?;
+            }
+            v.cow = false;
+        }
+        Ok(())
+    }
+
+    /// A write fault at `addr`: handled when it hit a copy-on-write page
+    /// (copied, in a 64 KiB chunk around it); Err when it is a real fault.
+    pub fn handle_fault(&self, addr: u64) -> Result<(), Errno> {
+        const CHUNK: u64 = 16 * PAGE_SIZE;
+        let mut st = self.lock();
+        let (vs, ve) = match st.vmas.find(addr) {
+            Some(v) if v.cow && v.prot.write => (v.start, v.end),
+            _ => return Err(Errno::EFAULT),
+        };
+        let s = (addr & !(CHUNK - 1)).max(vs);
+        let e = ((addr & !(CHUNK - 1)) + CHUNK).min(ve);
+        self.break_cow(&mut st, s, e)
+    }
+
+    /// Forks this address space: every page is shared with the child and
+    /// private writable pages become copy-on-write on both sides. Returns
+    /// the child's VMAs and break, to be mapped by `from_image` on the
+    /// child's own thread.
+    pub fn fork_image(&self) -> Result<MmImage, Errno> {
+        let mut st = self.lock();
+        let mut protect = Vec::new();
+        let starts: Vec<u64> = st.vmas.iter().map(|v| v.start).collect();
+        for s in starts {
+            let Some(v) = st.vmas.within_mut(s, s + 1).next() else {
+                continue;
+            };
+            self.mf.share(v.mem_off, v.len());
+            if !v.shared && v.prot.write && !v.cow {
+                v.cow = true;
+                protect.push((v.start, v.len(), v.effective_prot()));
+            }
+        }
+        for (s, l, p) in protect {
+            self.space.protect(s, l, p).map_err(platform_err)?;
+        }
+        Ok(MmImage {
+            vmas: st.vmas.iter().cloned().collect(),
+            brk_start: st.brk_start,
+            brk: st.brk,
+        })
+    }
+
+    /// A child's memory manager over `space`, mapping every VMA of `image`.
+    pub fn from_image(
+        mf: Arc<MemoryFile>,
+        space: Arc<dyn AddressSpace>,
+        image: MmImage,
+    ) -> Result<MemoryManager, Errno> {
+        let mut vmas = VmaSet::default();
+        for v in &image.vmas {
+            space
+                .map(v.start, v.len(), v.effective_prot(), v.mem_off)
+                .map_err(platform_err)?;
+        }
+        for v in image.vmas {
+            vmas.insert(v);
+        }
+        Ok(MemoryManager {
+            mf,
+            space,
+            state: Mutex::new(MmState {
+                vmas,
+                brk_start: image.brk_start,
+                brk: image.brk,
+            }),
+        })
     }
 
     /// A copy of the VMA list (for /proc/PID/maps and diagnostics).

@@ -30,6 +30,9 @@ pub struct MemoryFile {
     base: *mut u8,
     /// Free ranges: start → length.
     free: Mutex<BTreeMap<u64, u64>>,
+    /// Ranges referenced more than once (after fork): start → (end, count
+    /// beyond the first). A range not listed has exactly one reference.
+    refs: Mutex<BTreeMap<u64, (u64, u32)>>,
 }
 
 // SAFETY: `base` points to a shared mapping that lives as long as the
@@ -72,6 +75,7 @@ impl MemoryFile {
             fd,
             base: base as *mut u8,
             free: Mutex::new(free),
+            refs: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -101,8 +105,87 @@ impl MemoryFile {
         Ok(start)
     }
 
-    /// Returns `[off, off+len)` to the allocator and releases its pages.
+    fn refs_map(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, (u64, u32)>> {
+        match self.refs.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Adds a reference to every page of `[off, off+len)` (a fork sharing it).
+    pub fn share(&self, off: u64, len: u64) {
+        let end = off + len;
+        let mut refs = self.refs_map();
+        split_refs(&mut refs, off);
+        split_refs(&mut refs, end);
+        let mut at = off;
+        let inside: Vec<(u64, u64, u32)> = refs
+            .range(off..end)
+            .map(|(&s, &(e, c))| (s, e, c))
+            .collect();
+        for (s, e, c) in inside {
+            if s > at {
+                refs.insert(at, (s, 1));
+            }
+            refs.insert(s, (e, c + 1));
+            at = e;
+        }
+        if at < end {
+            refs.insert(at, (end, 1));
+        }
+    }
+
+    /// Whether any page of `[off, off+len)` has more than one reference.
+    pub fn is_shared(&self, off: u64, len: u64) -> bool {
+        let end = off + len;
+        let refs = self.refs_map();
+        if let Some((_, &(e, _))) = refs.range(..=off).next_back() {
+            if e > off {
+                return true;
+            }
+        }
+        refs.range(off..end).next().is_some()
+    }
+
+    /// Drops one reference to every page of `[off, off+len)`; pages left
+    /// with none go back to the allocator.
     pub fn release(&self, off: u64, len: u64) {
+        if len == 0 {
+            return;
+        }
+        let end = off + len;
+        let mut to_free = Vec::new();
+        {
+            let mut refs = self.refs_map();
+            split_refs(&mut refs, off);
+            split_refs(&mut refs, end);
+            let mut at = off;
+            let inside: Vec<(u64, u64, u32)> = refs
+                .range(off..end)
+                .map(|(&s, &(e, c))| (s, e, c))
+                .collect();
+            for (s, e, c) in inside {
+                if s > at {
+                    to_free.push((at, s - at));
+                }
+                if c <= 1 {
+                    refs.remove(&s);
+                } else {
+                    refs.insert(s, (e, c - 1));
+                }
+                at = e;
+            }
+            if at < end {
+                to_free.push((at, end - at));
+            }
+        }
+        for (o, l) in to_free {
+            self.free_range(o, l);
+        }
+    }
+
+    /// Returns `[off, off+len)` to the allocator and releases its pages.
+    fn free_range(&self, off: u64, len: u64) {
         if len == 0 {
             return;
         }
@@ -224,6 +307,19 @@ impl MemoryFile {
     }
 }
 
+/// Splits the reference interval containing `at` so one starts there.
+fn split_refs(refs: &mut BTreeMap<u64, (u64, u32)>, at: u64) {
+    let hit = refs
+        .range(..at)
+        .next_back()
+        .filter(|(_, &(e, _))| e > at)
+        .map(|(&s, &(e, c))| (s, e, c));
+    if let Some((s, e, c)) = hit {
+        refs.insert(s, (at, c));
+        refs.insert(at, (e, c));
+    }
+}
+
 impl Drop for MemoryFile {
     fn drop(&mut self) {
         // SAFETY: unmapping the mapping made in `new`; no references into it remain.
@@ -246,6 +342,26 @@ mod tests {
         m.release(a, PAGE_SIZE);
         m.release(b, 2 * PAGE_SIZE);
         assert_eq!(m.allocate(3 * PAGE_SIZE).unwrap(), a);
+    }
+
+    #[test]
+    fn shared_pages_survive_one_release_and_go_with_the_last() {
+        let m = MemoryFile::new().unwrap();
+        let a = m.allocate(4 * PAGE_SIZE).unwrap();
+        m.write(a + PAGE_SIZE, b"kept");
+        m.share(a + PAGE_SIZE, 2 * PAGE_SIZE);
+        assert!(m.is_shared(a, 2 * PAGE_SIZE));
+        assert!(!m.is_shared(a, PAGE_SIZE));
+        m.release(a, 4 * PAGE_SIZE);
+        let mut buf = [0u8; 4];
+        m.read(a + PAGE_SIZE, &mut buf);
+        assert_eq!(&buf, b"kept");
+        assert!(!m.is_shared(a, 4 * PAGE_SIZE));
+        // The unshared pages were freed and are handed out again.
+        assert_eq!(m.allocate(PAGE_SIZE).unwrap(), a);
+        m.release(a + PAGE_SIZE, 2 * PAGE_SIZE);
+        m.read(a + PAGE_SIZE, &mut buf);
+        assert_eq!(buf, [0; 4]);
     }
 
     #[test]

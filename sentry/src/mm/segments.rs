@@ -51,6 +51,48 @@ impl Segments {
         done
     }
 
+    /// Copies `data` into the range starting `at` bytes in; returns bytes
+    /// copied (fewer when the range ends first).
+    pub fn fill_at(&self, at: usize, data: &[u8]) -> usize {
+        let mut skip = at;
+        let mut done = 0;
+        for &(off, len) in &self.segs {
+            if done == data.len() {
+                break;
+            }
+            if skip >= len {
+                skip -= len;
+                continue;
+            }
+            let n = (len - skip).min(data.len() - done);
+            self.mf.write(off + skip as u64, &data[done..done + n]);
+            done += n;
+            skip = 0;
+        }
+        done
+    }
+
+    /// Copies bytes of the range starting `at` bytes in into `buf`; returns
+    /// bytes copied (fewer when the range ends first).
+    pub fn read_at(&self, at: usize, buf: &mut [u8]) -> usize {
+        let mut skip = at;
+        let mut done = 0;
+        for &(off, len) in &self.segs {
+            if done == buf.len() {
+                break;
+            }
+            if skip >= len {
+                skip -= len;
+                continue;
+            }
+            let n = (len - skip).min(buf.len() - done);
+            self.mf.read(off + skip as u64, &mut buf[done..done + n]);
+            done += n;
+            skip = 0;
+        }
+        done
+    }
+
     /// Copies the whole range out into a sentry buffer.
     pub fn to_vec(&self) -> Vec<u8> {
         let mut out = vec![0u8; self.len()];

@@ -34,9 +34,20 @@ pub struct Vma {
     /// Memory-file offset backing `start`.
     pub mem_off: u64,
     pub backing: Backing,
+    /// Copy-on-write: the pages may be shared with another process, so the
+    /// stub maps them read-only and a write fault copies them first.
+    pub cow: bool,
 }
 
 impl Vma {
+    /// The protection the stub actually maps: no write while copy-on-write.
+    pub fn effective_prot(&self) -> Prot {
+        Prot {
+            write: self.prot.write && !self.cow,
+            ..self.prot
+        }
+    }
+
     pub fn len(&self) -> u64 {
         self.end - self.start
     }
@@ -179,6 +190,7 @@ mod tests {
             shared: false,
             mem_off: start * 10,
             backing: Backing::Anon,
+            cow: false,
         }
     }
 

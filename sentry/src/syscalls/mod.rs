@@ -10,9 +10,12 @@ pub mod table;
 mod fs;
 mod futex;
 mod mmap;
+mod pipe;
+mod poll;
 mod process;
 mod signal;
 mod sys;
+mod task;
 mod time;
 
 pub use table::{dispatch, table, Arg, Entry, Support};

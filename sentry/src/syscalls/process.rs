@@ -103,7 +103,7 @@ fn gettid(t: &mut Task, _: [u64; 6]) -> SysResult {
 }
 
 fn getppid(t: &mut Task, _: [u64; 6]) -> SysResult {
-    Ok(t.ppid as u64)
+    Ok(t.ppid() as u64)
 }
 
 fn getuid(t: &mut Task, _: [u64; 6]) -> SysResult {
@@ -162,13 +162,13 @@ fn getgroups(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 fn exit(t: &mut Task, a: [u64; 6]) -> SysResult {
-    // One thread per process for now: a thread exit ends the process.
+    // This thread only; the process ends with its last thread.
     t.exit = Some(ExitStatus::Exited((a[0] & 0xff) as i32));
     Ok(0)
 }
 
 fn exit_group(t: &mut Task, a: [u64; 6]) -> SysResult {
-    t.exit = Some(ExitStatus::Exited((a[0] & 0xff) as i32));
+    crate::kernel::exit::group_exit(t, ExitStatus::Exited((a[0] & 0xff) as i32));
     Ok(0)
 }
 

@@ -1,10 +1,16 @@
-//! Signal syscalls. Dispositions and masks are recorded with Linux's
-//! validation; delivery comes with the process model.
+//! Signal syscalls: dispositions, masks, pending sets, waiting for signals,
+//! sending them (kill, tkill, tgkill, rt_sigqueueinfo), the alternate stack
+//! and the return from a handler.
+
+use std::time::{Duration, Instant};
 
 use super::table::{Arg, Support, Table};
+use crate::arch::siginfo::SigInfo;
+use crate::arch::signal_frame::{restore_frame, AltStack};
 use crate::errno::{Errno, SysResult};
-use crate::kernel::signal::{sig_bit, SigAction, NSIG, UNBLOCKABLE};
-use crate::kernel::task::ExitStatus;
+use crate::kernel::kernel::tasks;
+use crate::kernel::process::lock;
+use crate::kernel::signal::{send_to_group, send_to_task, sig_bit, SigAction, NSIG, UNBLOCKABLE};
 use crate::kernel::Task;
 
 pub fn register(t: &mut Table) {
@@ -12,16 +18,16 @@ pub fn register(t: &mut Table) {
     t.set(
         libc::SYS_rt_sigaction,
         rt_sigaction,
-        Support::Partial,
+        Support::Full,
         &[Int, Hex, Hex, Int],
-        "recorded; signals are not delivered yet",
+        "",
     );
     t.set(
         libc::SYS_rt_sigprocmask,
         rt_sigprocmask,
-        Support::Partial,
+        Support::Full,
         &[Int, Hex, Hex, Int],
-        "recorded; signals are not delivered yet",
+        "",
     );
     t.set(
         libc::SYS_rt_sigpending,
@@ -31,26 +37,51 @@ pub fn register(t: &mut Table) {
         "",
     );
     t.set(
-        libc::SYS_kill,
-        kill,
-        Support::Partial,
-        &[Int, Int],
-        "to the caller only; default actions apply, handlers are not run yet",
+        libc::SYS_rt_sigsuspend,
+        rt_sigsuspend,
+        Support::Full,
+        &[Hex, Int],
+        "",
     );
     t.set(
-        libc::SYS_tkill,
-        tkill,
-        Support::Partial,
-        &[Int, Int],
-        "to the caller only; default actions apply, handlers are not run yet",
+        libc::SYS_rt_sigtimedwait,
+        rt_sigtimedwait,
+        Support::Full,
+        &[Hex, Hex, Hex, Int],
+        "",
     );
+    t.set(
+        libc::SYS_rt_sigqueueinfo,
+        rt_sigqueueinfo,
+        Support::Full,
+        &[Int, Int, Hex],
+        "",
+    );
+    t.set(
+        libc::SYS_rt_tgsigqueueinfo,
+        rt_tgsigqueueinfo,
+        Support::Full,
+        &[Int, Int, Int, Hex],
+        "",
+    );
+    t.set(
+        libc::SYS_sigaltstack,
+        sigaltstack,
+        Support::Full,
+        &[Hex, Hex],
+        "",
+    );
+    t.set(libc::SYS_rt_sigreturn, rt_sigreturn, Support::Full, &[], "");
+    t.set(libc::SYS_kill, kill, Support::Full, &[Int, Int], "");
+    t.set(libc::SYS_tkill, tkill, Support::Full, &[Int, Int], "");
     t.set(
         libc::SYS_tgkill,
         tgkill,
-        Support::Partial,
+        Support::Full,
         &[Int, Int, Int],
-        "to the caller only; default actions apply, handlers are not run yet",
+        "",
     );
+    t.set(libc::SYS_pause, pause, Support::Full, &[], "");
 }
 
 const SIGSET_SIZE: u64 = 8;
@@ -64,12 +95,21 @@ struct KSigAction {
     mask: u64,
 }
 
+fn valid_sig(sig: u64) -> Result<i32, Errno> {
+    if sig == 0 || sig > NSIG as u64 {
+        Err(Errno::EINVAL)
+    } else {
+        Ok(sig as i32)
+    }
+}
+
 fn rt_sigaction(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (sig, act, oact, size) = (a[0], a[1], a[2], a[3]);
-    if size != SIGSET_SIZE || sig == 0 || sig > NSIG as u64 {
+    if size != SIGSET_SIZE {
         return Err(Errno::EINVAL);
     }
-    if act != 0 && (sig == libc::SIGKILL as u64 || sig == libc::SIGSTOP as u64) {
+    let sig = valid_sig(sig)?;
+    if act != 0 && (sig == libc::SIGKILL || sig == libc::SIGSTOP) {
         return Err(Errno::EINVAL);
     }
     let new = if act != 0 {
@@ -77,8 +117,7 @@ fn rt_sigaction(t: &mut Task, a: [u64; 6]) -> SysResult {
     } else {
         None
     };
-    let idx = (sig - 1) as usize;
-    let old = t.signals.actions[idx];
+    let old = t.tg().action(sig);
     if oact != 0 {
         t.write_struct(
             oact,
@@ -91,12 +130,26 @@ fn rt_sigaction(t: &mut Task, a: [u64; 6]) -> SysResult {
         )?;
     }
     if let Some(n) = new {
-        t.signals.actions[idx] = SigAction {
+        let act = SigAction {
             handler: n.handler,
             flags: n.flags,
             restorer: n.restorer,
             mask: n.mask & !UNBLOCKABLE,
         };
+        lock(&t.tg().actions)[(sig - 1) as usize] = act;
+        // Setting SIG_IGN (or SIG_DFL for a default-ignored signal) drops
+        // what is pending.
+        let ignore = act.handler == libc::SIG_IGN as u64
+            || (act.handler == libc::SIG_DFL as u64
+                && crate::kernel::signal::default_action(sig)
+                    == crate::kernel::signal::Default_::Ignore);
+        if ignore {
+            let bit = sig_bit(sig as u64);
+            t.tg().pending.discard(bit);
+            for th in t.tg().lock().threads.iter() {
+                th.pending.discard(bit);
+            }
+        }
     }
     Ok(0)
 }
@@ -123,75 +176,288 @@ fn rt_sigprocmask(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-/// What a signal does when its disposition is SIG_DFL.
-fn default_kills(sig: i32) -> bool {
-    !matches!(
-        sig,
-        libc::SIGCHLD
-            | libc::SIGCONT
-            | libc::SIGURG
-            | libc::SIGWINCH
-            | libc::SIGSTOP
-            | libc::SIGTSTP
-            | libc::SIGTTIN
-            | libc::SIGTTOU
-    )
-}
-
-/// Sends `sig` to the calling task itself.
-fn send_self(t: &mut Task, sig: u64) -> SysResult {
-    if sig > NSIG as u64 {
-        return Err(Errno::EINVAL);
-    }
-    if sig == 0 {
-        return Ok(0);
-    }
-    let blocked = t.signals.mask & sig_bit(sig) != 0;
-    let handler = t.signals.actions[(sig - 1) as usize].handler;
-    let dfl = handler == libc::SIG_DFL as u64;
-    if (dfl && !blocked && default_kills(sig as i32)) || sig == libc::SIGKILL as u64 {
-        t.exit = Some(ExitStatus::Signaled(sig as i32));
-    } else if blocked && handler != libc::SIG_IGN as u64 {
-        t.signals.pending |= sig_bit(sig);
-    }
-    Ok(0)
-}
-
-fn kill(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let pid = a[0] as i32;
-    if pid == t.tgid || pid == 0 || pid == -1 || pid == -t.tgid {
-        send_self(t, a[1])
-    } else {
-        Err(Errno::ESRCH)
-    }
-}
-
-fn tkill(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let tid = a[0] as i32;
-    if tid <= 0 {
-        return Err(Errno::EINVAL);
-    }
-    if tid != t.tid {
-        return Err(Errno::ESRCH);
-    }
-    send_self(t, a[1])
-}
-
-fn tgkill(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let (tgid, tid) = (a[0] as i32, a[1] as i32);
-    if tgid <= 0 || tid <= 0 {
-        return Err(Errno::EINVAL);
-    }
-    if tgid != t.tgid || tid != t.tid {
-        return Err(Errno::ESRCH);
-    }
-    send_self(t, a[2])
-}
-
 fn rt_sigpending(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[1] != SIGSET_SIZE {
         return Err(Errno::EINVAL);
     }
-    let pending = t.signals.pending;
+    let pending = (t.shared.pending.bits() | t.tg().pending.bits()) & t.signals.mask;
     t.write_struct(a[0], &pending).map(|_| 0)
+}
+
+fn rt_sigsuspend(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[1] != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let mask: u64 = t.read_struct(a[0])?;
+    t.signals.saved_mask = Some(t.signals.mask);
+    t.signals.mask = mask & !UNBLOCKABLE;
+    loop {
+        let seen = t.waker.seq();
+        if let Err(e) = t.block(seen, None) {
+            if e == Errno::ERESTARTSYS {
+                return Err(Errno::ERESTARTNOHAND);
+            }
+            return Err(e);
+        }
+    }
+}
+
+fn pause(t: &mut Task, _a: [u64; 6]) -> SysResult {
+    loop {
+        let seen = t.waker.seq();
+        if let Err(e) = t.block(seen, None) {
+            if e == Errno::ERESTARTSYS {
+                return Err(Errno::ERESTARTNOHAND);
+            }
+            return Err(e);
+        }
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+#[repr(C)]
+struct Timespec {
+    sec: i64,
+    nsec: i64,
+}
+
+fn rt_sigtimedwait(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (set, info, timeout, size) = (a[0], a[1], a[2], a[3]);
+    if size != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let set: u64 = t.read_struct(set)?;
+    let set = set & !UNBLOCKABLE;
+    let deadline = if timeout != 0 {
+        let ts: Timespec = t.read_struct(timeout)?;
+        if ts.sec < 0 || !(0..1_000_000_000).contains(&ts.nsec) {
+            return Err(Errno::EINVAL);
+        }
+        Some(Instant::now() + Duration::new(ts.sec as u64, ts.nsec as u32))
+    } else {
+        None
+    };
+    // While waiting, the awaited signals are taken here, not by handlers.
+    let saved = t.signals.mask;
+    t.signals.mask &= !set;
+    let got = loop {
+        let seen = t.waker.seq();
+        if let Some(i) = t
+            .shared
+            .pending
+            .take(set)
+            .or_else(|| t.tg().pending.take(set))
+        {
+            break Ok(i);
+        }
+        match t.block(seen, deadline) {
+            Ok(true) => {}
+            Ok(false) => break Err(Errno::EAGAIN),
+            Err(_) => break Err(Errno::EINTR),
+        }
+    };
+    t.signals.mask = saved;
+    let i = got?;
+    if info != 0 {
+        t.mm.copy_out(info, &i.to_bytes())?;
+    }
+    Ok(i.signo as u64)
+}
+
+fn sender_info(t: &Task, sig: i32, code: i32) -> SigInfo {
+    SigInfo::kill(sig, code, t.tgid, t.creds.uid)
+}
+
+const SI_USER: i32 = 0;
+const SI_TKILL: i32 = -6;
+
+fn kill(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (pid, sig) = (a[0] as i32, a[1]);
+    if sig > NSIG as u64 {
+        return Err(Errno::EINVAL);
+    }
+    let sig = sig as i32;
+    let table = tasks();
+    let targets: Vec<_> = match pid {
+        p if p > 0 => vec![table
+            .group(p)
+            .filter(|g| !g.lock().zombie)
+            .ok_or(Errno::ESRCH)?],
+        _ => {
+            let pgid = match pid {
+                0 => Some(t.tg().lock().pgid),
+                -1 => None,
+                p => Some(-p),
+            };
+            let gs: Vec<_> = table
+                .groups()
+                .into_iter()
+                .filter(|g| {
+                    let st = g.lock();
+                    !st.zombie
+                        && match pgid {
+                            Some(pg) => st.pgid == pg,
+                            // kill(-1): everyone but init and the caller.
+                            None => g.tgid != 1 && g.tgid != t.tgid,
+                        }
+                })
+                .collect();
+            if gs.is_empty() {
+                return Err(Errno::ESRCH);
+            }
+            gs
+        }
+    };
+    if sig == 0 {
+        return Ok(0);
+    }
+    for g in targets {
+        send_to_group(&g, sender_info(t, sig, SI_USER));
+    }
+    Ok(0)
+}
+
+fn send_thread(t: &Task, tgid: Option<i32>, tid: i32, sig: u64) -> SysResult {
+    if tid <= 0 || tgid.is_some_and(|g| g <= 0) || sig > NSIG as u64 {
+        return Err(Errno::EINVAL);
+    }
+    let target = tasks().task(tid).ok_or(Errno::ESRCH)?;
+    if tgid.is_some_and(|g| g != target.tg.tgid) {
+        return Err(Errno::ESRCH);
+    }
+    if sig == 0 {
+        return Ok(0);
+    }
+    send_to_task(&target, sender_info(t, sig as i32, SI_TKILL));
+    Ok(0)
+}
+
+fn tkill(t: &mut Task, a: [u64; 6]) -> SysResult {
+    send_thread(t, None, a[0] as i32, a[1])
+}
+
+fn tgkill(t: &mut Task, a: [u64; 6]) -> SysResult {
+    send_thread(t, Some(a[0] as i32), a[1] as i32, a[2])
+}
+
+fn queue_info(t: &Task, sig: i32, uinfo: u64) -> Result<SigInfo, Errno> {
+    let mut raw = [0u8; 128];
+    t.mm.copy_in(uinfo, &mut raw)?;
+    let mut info = SigInfo::from_bytes(&raw);
+    // Only negative codes (or SI_TKILL for self) may be forged by users.
+    if (info.code >= 0 || info.code == SI_TKILL) && t.creds.euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    info.signo = sig;
+    Ok(info)
+}
+
+fn rt_sigqueueinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (pid, sig) = (a[0] as i32, valid_sig(a[1])?);
+    let info = queue_info(t, sig, a[2])?;
+    let g = tasks().group(pid).ok_or(Errno::ESRCH)?;
+    send_to_group(&g, info);
+    Ok(0)
+}
+
+fn rt_tgsigqueueinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (tgid, tid, sig) = (a[0] as i32, a[1] as i32, valid_sig(a[2])?);
+    if tgid <= 0 || tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let info = queue_info(t, sig, a[3])?;
+    let target = tasks().task(tid).ok_or(Errno::ESRCH)?;
+    if target.tg.tgid != tgid {
+        return Err(Errno::ESRCH);
+    }
+    send_to_task(&target, info);
+    Ok(0)
+}
+
+#[derive(Clone, Copy, Default)]
+#[repr(C)]
+struct StackT {
+    sp: u64,
+    flags: i32,
+    pad: i32,
+    size: u64,
+}
+
+const SS_ONSTACK: i32 = 1;
+const SS_DISABLE: i32 = 2;
+const SS_AUTODISARM: i32 = 1 << 31;
+const MINSIGSTKSZ: u64 = 2048;
+
+fn sigaltstack(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (ss, old) = (a[0], a[1]);
+    let cur = t.signals.altstack;
+    let on = cur.on_stack(t.regs.sp());
+    if old != 0 {
+        let flags = if cur.flags & SS_DISABLE != 0 || cur.size == 0 {
+            SS_DISABLE
+        } else if on {
+            SS_ONSTACK
+        } else {
+            cur.flags & SS_AUTODISARM
+        };
+        t.write_struct(
+            old,
+            &StackT {
+                sp: cur.sp,
+                flags,
+                pad: 0,
+                size: cur.size,
+            },
+        )?;
+    }
+    if ss != 0 {
+        let n: StackT = t.read_struct(ss)?;
+        if on {
+            return Err(Errno::EPERM);
+        }
+        let mode = n.flags & !SS_AUTODISARM;
+        if mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK {
+            return Err(Errno::EINVAL);
+        }
+        if mode == SS_DISABLE {
+            t.signals.altstack = AltStack {
+                sp: 0,
+                size: 0,
+                flags: SS_DISABLE,
+            };
+        } else {
+            if n.size < MINSIGSTKSZ {
+                return Err(Errno::ENOMEM);
+            }
+            t.signals.altstack = AltStack {
+                sp: n.sp,
+                size: n.size,
+                flags: n.flags & SS_AUTODISARM,
+            };
+        }
+    }
+    Ok(0)
+}
+
+fn rt_sigreturn(t: &mut Task, _a: [u64; 6]) -> SysResult {
+    let fp_len = t.mm.space().fp_state().map(|f| f.len()).unwrap_or(0);
+    match restore_frame(&t.mm, &mut t.regs, fp_len) {
+        Ok(r) => {
+            t.signals.mask = r.mask & !UNBLOCKABLE;
+            if let Some(fp) = r.fpstate {
+                if t.mm.space().set_fp_state(&fp).is_err() {
+                    crate::kernel::deliver::force_fault(t, libc::SIGSEGV, 0x80, 0);
+                }
+            }
+            if r.stack.flags & SS_DISABLE == 0 && r.stack.size >= MINSIGSTKSZ {
+                t.signals.altstack = r.stack;
+            }
+            // Keep the restored rax: it is the interrupted code's.
+            Ok(t.regs.0.rax)
+        }
+        Err(_) => {
+            crate::kernel::deliver::force_fault(t, libc::SIGSEGV, 0x80, 0);
+            Ok(t.regs.0.rax)
+        }
+    }
 }

@@ -109,6 +109,13 @@ pub trait FileDescription: Send + Sync {
         Err(Errno::ENOTDIR)
     }
 
+    /// The concrete file, for the syscalls that act on one kind only
+    /// (epoll_ctl on an epoll, timerfd_settime, F_SETPIPE_SZ on a pipe);
+    /// None for files no such syscall needs to find.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
+
     /// The dentry this file was opened at: the start of a dirfd-relative
     /// walk, fchdir's target, what /proc/PID/fd/N leads to. None for files
     /// with no place in the tree.

@@ -4,6 +4,7 @@
 
 use super::{check_not_path, fd_arg};
 use crate::errno::{Errno, SysResult};
+use crate::fsimpl::pipe::pipe_of;
 use crate::kernel::Task;
 use crate::syscalls::table::{Arg, Support, Table};
 
@@ -14,7 +15,7 @@ pub(super) fn register(t: &mut Table) {
         fcntl,
         Support::Partial,
         &[Fd, Int, Hex],
-        "F_DUPFD(_CLOEXEC), F_GETFD/F_SETFD, F_GETFL/F_SETFL; record locks always granted (one process); others EINVAL",
+        "F_DUPFD(_CLOEXEC), F_GETFD/F_SETFD, F_GETFL/F_SETFL, F_GETPIPE_SZ/F_SETPIPE_SZ; record locks always granted (one process); others EINVAL",
     );
     t.set(
         libc::SYS_ioctl,
@@ -74,6 +75,10 @@ fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult {
         | libc::F_OFD_SETLKW => {
             check_not_path(&*file)?;
             record_lock(t, file.flags(), cmd, a[2])
+        }
+        libc::F_GETPIPE_SZ => Ok(pipe_of(&*file).ok_or(Errno::EBADF)?.size() as u64),
+        libc::F_SETPIPE_SZ => {
+            Ok(pipe_of(&*file).ok_or(Errno::EBADF)?.set_size(a[2] as u32)? as u64)
         }
         _ => Err(Errno::EINVAL),
     }
