@@ -85,6 +85,8 @@ fn candidates(argv0: &[u8], envp: &[Vec<u8>]) -> Vec<Vec<u8>> {
 
 /// Runs the sandbox until its init exits; returns how it ended.
 pub fn run(cfg: SandboxConfig) -> Result<ExitStatus, BootError> {
+    // What /proc shows of the host is read now, while host paths still open.
+    crate::fsimpl::proc::capture_host();
     let memfile = Arc::new(MemoryFile::new()?);
     let platform = platform::create(&cfg.platform, memfile.fd())
         .map_err(|e| BootError::Platform(e.to_string()))?;
@@ -197,12 +199,14 @@ pub fn run(cfg: SandboxConfig) -> Result<ExitStatus, BootError> {
         robust_list: (0, 0),
         pdeathsig: 0,
         nice: 0,
+        affinity: None,
         exe: loaded.path,
         exit: None,
         restart: None,
         vfork_parent: None,
         ctx,
     };
+    crate::fsimpl::proc::publish(&task);
     let status = task.run();
     crate::kernel::exit::finish(task, status);
     // The sandbox ends with init's process: wait for every other task.

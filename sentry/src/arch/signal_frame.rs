@@ -717,3 +717,1073 @@ fn get_u64(b: &[u8], off: usize) -> u64 {
     v.copy_from_slice(&b[off..off + 8]);
     u64::from_le_bytes(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::any::Any;
+    use std::mem::{offset_of, size_of};
+    use std::sync::Arc;
+
+    use platform::{AddressSpace, Interrupter, PlatformError, Prot, ThreadTicket};
+
+    use crate::arch::siginfo::{SI_TKILL, SI_USER};
+    use crate::mm::{MapRequest, MemoryFile, Placement, Source, PAGE_SIZE};
+
+    /// An address space that maps nothing: the sentry's own view of memory
+    /// (the memory file and the VMA set) is all these tests need.
+    struct NoSpace;
+
+    impl AddressSpace for NoSpace {
+        fn map(&self, _: u64, _: u64, _: Prot, _: u64) -> Result<(), PlatformError> {
+            Ok(())
+        }
+        fn unmap(&self, _: u64, _: u64) -> Result<(), PlatformError> {
+            Ok(())
+        }
+        fn protect(&self, _: u64, _: u64, _: Prot) -> Result<(), PlatformError> {
+            Ok(())
+        }
+        fn new_thread(&self) -> Result<ThreadTicket, PlatformError> {
+            Ok(ThreadTicket(0))
+        }
+        fn bind_thread(&self, _: ThreadTicket) -> Result<(), PlatformError> {
+            Ok(())
+        }
+        fn release_thread(&self) {}
+        fn interrupter(&self) -> Option<Interrupter> {
+            None
+        }
+        fn fp_state(&self) -> Result<Vec<u8>, PlatformError> {
+            Ok(Vec::new())
+        }
+        fn set_fp_state(&self, _: &[u8]) -> Result<(), PlatformError> {
+            Ok(())
+        }
+        fn as_any(&self) -> &dyn Any {
+            self
+        }
+    }
+
+    const STACK: u64 = 0x10_0000_0000;
+    const STACK_LEN: u64 = 0x10000;
+    const ALT: u64 = 0x20_0000_0000;
+    const ALT_LEN: u64 = 0x8000;
+    const HANDLER: u64 = 0x40_1000;
+    const RESTORER: u64 = 0x40_2000;
+    const MASK: u64 = 0x0000_8000_0000_4a02;
+
+    fn new_mm() -> MemoryManager {
+        let mf = MemoryFile::new().expect("memory file");
+        MemoryManager::new(Arc::new(mf), Arc::new(NoSpace))
+    }
+
+    fn map(mm: &MemoryManager, addr: u64, len: u64, write: bool) {
+        mm.map(MapRequest {
+            placement: Placement::Fixed(addr),
+            len,
+            prot: Prot {
+                read: true,
+                write,
+                exec: false,
+            },
+            shared: false,
+            source: Source::Anon,
+            backing: None,
+        })
+        .expect("map");
+    }
+
+    /// A memory manager with the main stack and the alternate stack mapped.
+    fn stacks() -> MemoryManager {
+        let mm = new_mm();
+        map(&mm, STACK, STACK_LEN, true);
+        map(&mm, ALT, ALT_LEN, true);
+        mm
+    }
+
+    fn read(mm: &MemoryManager, addr: u64, len: usize) -> Vec<u8> {
+        let mut b = vec![0u8; len];
+        mm.copy_in(addr, &mut b).expect("read app memory");
+        b
+    }
+
+    fn write(mm: &MemoryManager, addr: u64, b: &[u8]) {
+        mm.copy_out(addr, b).expect("write app memory");
+    }
+
+    fn act(flags: u64) -> SigAction {
+        SigAction {
+            handler: HANDLER,
+            flags: flags | SA_RESTORER,
+            restorer: RESTORER,
+            mask: 0,
+        }
+    }
+
+    /// Registers with a distinct value everywhere, every FIX_EFLAGS bit set.
+    fn sample_regs(sp: u64) -> Regs {
+        let mut r = Regs::for_entry(0x40_0abc, sp);
+        let g = &mut r.0;
+        (g.r8, g.r9, g.r10, g.r11) = (0x0808, 0x0909, 0x1010, 0x1111);
+        (g.r12, g.r13, g.r14, g.r15) = (0x1212, 0x1313, 0x1414, 0x1515);
+        (g.rdi, g.rsi, g.rbp, g.rbx) = (0xd1d1, 0x5151, 0xb0b0, 0xbbbb);
+        (g.rdx, g.rax, g.rcx) = (0xdddd, u64::MAX - 3, 0xcccc);
+        g.eflags |= FIX_EFLAGS;
+        g.orig_rax = 7;
+        g.fs_base = 0x7000_0000;
+        g.gs_base = 0x7100_0000;
+        r
+    }
+
+    /// Every field of the registers, in a comparable form.
+    fn all(r: &Regs) -> [u64; 27] {
+        let g = &r.0;
+        [
+            g.r15, g.r14, g.r13, g.r12, g.rbp, g.rbx, g.r11, g.r10, g.r9, g.r8, g.rax, g.rcx,
+            g.rdx, g.rsi, g.rdi, g.orig_rax, g.rip, g.cs, g.eflags, g.rsp, g.ss, g.fs_base,
+            g.gs_base, g.ds, g.es, g.fs, g.gs,
+        ]
+    }
+
+    /// An NT_X86_XSTATE regset of this machine's size, as the kernel fills
+    /// one: every register byte distinct, a valid MXCSR, XCR0 in the
+    /// software bytes, every frame component live in the header.
+    fn sample_fpstate() -> Vec<u8> {
+        let x = xsave();
+        let mut b: Vec<u8> = (0..x.user_size).map(|i| (i * 7 + 3) as u8).collect();
+        put_u32(&mut b, FX_MXCSR, 0x9fa0);
+        put_u32(&mut b, FX_MXCSR_MASK, 0xffff);
+        b[FX_XMM_END..FXSAVE_SIZE].fill(0);
+        put_u64(&mut b, FX_SW, x.xcr0);
+        b[XSAVE_HEADER..XSAVE_MIN].fill(0);
+        put_u64(&mut b, XSAVE_HEADER, x.user);
+        b
+    }
+
+    /// setup_frame of SIGUSR1 with `sample_fpstate` and a handler with `flags`.
+    fn setup(
+        mm: &MemoryManager,
+        regs: &mut Regs,
+        flags: u64,
+        mask: u64,
+        alt: &AltStack,
+    ) -> Result<(), Errno> {
+        setup_frame(mm, regs, &sample_fpstate(), &usr1(), &act(flags), mask, alt)
+    }
+
+    /// Delivers `info` on the main stack with `sample_regs`; returns the
+    /// registers the handler starts with.
+    fn deliver(mm: &MemoryManager, sp: u64, info: &SigInfo) -> Regs {
+        let mut regs = sample_regs(sp);
+        setup_frame(
+            mm,
+            &mut regs,
+            &sample_fpstate(),
+            info,
+            &act(SA_SIGINFO),
+            MASK,
+            &AltStack::DISABLED,
+        )
+        .expect("setup_frame");
+        regs
+    }
+
+    /// The handler returns: its `ret` pops the return address into the restorer.
+    fn handler_returns(regs: &mut Regs) {
+        regs.0.rsp += 8;
+        regs.0.rip = RESTORER + 7;
+        regs.0.rax = libc::SYS_rt_sigreturn as u64;
+        regs.0.rdi = 0;
+        regs.0.r11 = 0x246;
+    }
+
+    fn sc_addr(frame: u64) -> u64 {
+        frame + (FRAME_UC + UC_MCONTEXT) as u64
+    }
+
+    fn usr1() -> SigInfo {
+        SigInfo::kill(libc::SIGUSR1, SI_USER, 5, 6)
+    }
+
+    /// Kernel structures transcribed from the uapi headers.
+    #[repr(C)]
+    struct KSigcontext {
+        r8: u64,
+        r9: u64,
+        r10: u64,
+        r11: u64,
+        r12: u64,
+        r13: u64,
+        r14: u64,
+        r15: u64,
+        rdi: u64,
+        rsi: u64,
+        rbp: u64,
+        rbx: u64,
+        rdx: u64,
+        rax: u64,
+        rcx: u64,
+        rsp: u64,
+        rip: u64,
+        eflags: u64,
+        cs: u16,
+        gs: u16,
+        fs: u16,
+        ss: u16,
+        err: u64,
+        trapno: u64,
+        oldmask: u64,
+        cr2: u64,
+        fpstate: u64,
+        reserved1: [u64; 8],
+    }
+    #[repr(C)]
+    struct KStack {
+        ss_sp: u64,
+        ss_flags: i32,
+        ss_size: u64,
+    }
+    #[repr(C)]
+    struct KUcontext {
+        uc_flags: u64,
+        uc_link: u64,
+        uc_stack: KStack,
+        uc_mcontext: KSigcontext,
+        uc_sigmask: u64,
+    }
+    #[repr(C)]
+    struct KRtSigframe {
+        pretcode: u64,
+        uc: KUcontext,
+        info: [u64; 16],
+    }
+    #[repr(C)]
+    struct KFpxSwBytes {
+        magic1: u32,
+        extended_size: u32,
+        xfeatures: u64,
+        xstate_size: u32,
+        padding: [u32; 7],
+    }
+    #[repr(C)]
+    struct KFpstate64 {
+        cwd: u16,
+        swd: u16,
+        twd: u16,
+        fop: u16,
+        rip: u64,
+        rdp: u64,
+        mxcsr: u32,
+        mxcsr_mask: u32,
+        st_space: [u32; 32],
+        xmm_space: [u32; 64],
+        reserved2: [u32; 12],
+        sw_reserved: KFpxSwBytes,
+    }
+
+    #[test]
+    fn layout_matches_the_uapi_headers() {
+        let sc = [
+            (offset_of!(KSigcontext, r8), SC_R8),
+            (offset_of!(KSigcontext, r9), SC_R9),
+            (offset_of!(KSigcontext, r10), SC_R10),
+            (offset_of!(KSigcontext, r11), SC_R11),
+            (offset_of!(KSigcontext, r12), SC_R12),
+            (offset_of!(KSigcontext, r13), SC_R13),
+            (offset_of!(KSigcontext, r14), SC_R14),
+            (offset_of!(KSigcontext, r15), SC_R15),
+            (offset_of!(KSigcontext, rdi), SC_RDI),
+            (offset_of!(KSigcontext, rsi), SC_RSI),
+            (offset_of!(KSigcontext, rbp), SC_RBP),
+            (offset_of!(KSigcontext, rbx), SC_RBX),
+            (offset_of!(KSigcontext, rdx), SC_RDX),
+            (offset_of!(KSigcontext, rax), SC_RAX),
+            (offset_of!(KSigcontext, rcx), SC_RCX),
+            (offset_of!(KSigcontext, rsp), SC_RSP),
+            (offset_of!(KSigcontext, rip), SC_RIP),
+            (offset_of!(KSigcontext, eflags), SC_EFLAGS),
+            (offset_of!(KSigcontext, cs), SC_CS),
+            (offset_of!(KSigcontext, gs), SC_GS),
+            (offset_of!(KSigcontext, fs), SC_FS),
+            (offset_of!(KSigcontext, ss), SC_SS),
+            (offset_of!(KSigcontext, err), SC_ERR),
+            (offset_of!(KSigcontext, trapno), SC_TRAPNO),
+            (offset_of!(KSigcontext, oldmask), SC_OLDMASK),
+            (offset_of!(KSigcontext, cr2), SC_CR2),
+            (offset_of!(KSigcontext, fpstate), SC_FPSTATE),
+            (offset_of!(KSigcontext, reserved1), SC_RESERVED1),
+            (size_of::<KSigcontext>(), SIGCONTEXT_SIZE),
+            (offset_of!(KUcontext, uc_flags), UC_FLAGS),
+            (offset_of!(KUcontext, uc_link), UC_LINK),
+            (offset_of!(KUcontext, uc_stack), UC_STACK),
+            (offset_of!(KUcontext, uc_mcontext), UC_MCONTEXT),
+            (offset_of!(KUcontext, uc_sigmask), UC_SIGMASK),
+            (size_of::<KUcontext>(), UCONTEXT_SIZE),
+            (offset_of!(KStack, ss_sp), SS_SP),
+            (offset_of!(KStack, ss_flags), SS_FLAGS),
+            (offset_of!(KStack, ss_size), SS_SIZE),
+            (offset_of!(KRtSigframe, pretcode), FRAME_PRETCODE),
+            (offset_of!(KRtSigframe, uc), FRAME_UC),
+            (offset_of!(KRtSigframe, info), FRAME_INFO),
+            (size_of::<KRtSigframe>(), FRAME_SIZE),
+            (offset_of!(KFpstate64, cwd), FX_FCW),
+            (offset_of!(KFpstate64, mxcsr), FX_MXCSR),
+            (offset_of!(KFpstate64, mxcsr_mask), FX_MXCSR_MASK),
+            (offset_of!(KFpstate64, xmm_space), FX_XMM),
+            (offset_of!(KFpstate64, reserved2), FX_XMM_END),
+            (offset_of!(KFpstate64, sw_reserved), FX_SW),
+            (size_of::<KFpstate64>(), FXSAVE_SIZE),
+            (FX_SW + offset_of!(KFpxSwBytes, magic1), SW_MAGIC1),
+            (
+                FX_SW + offset_of!(KFpxSwBytes, extended_size),
+                SW_EXTENDED_SIZE,
+            ),
+            (FX_SW + offset_of!(KFpxSwBytes, xfeatures), SW_XFEATURES),
+            (FX_SW + offset_of!(KFpxSwBytes, xstate_size), SW_XSTATE_SIZE),
+        ];
+        for (i, (header, ours)) in sc.iter().enumerate() {
+            assert_eq!(header, ours, "entry {i}");
+        }
+        let _ = (
+            offset_of!(KFpstate64, swd),
+            offset_of!(KFpstate64, twd),
+            offset_of!(KFpstate64, fop),
+            offset_of!(KFpstate64, rip),
+            offset_of!(KFpstate64, rdp),
+            offset_of!(KFpstate64, st_space),
+            offset_of!(KFpxSwBytes, padding),
+        );
+        // glibc agrees on everything up to uc_mcontext (its sigset is longer).
+        assert_eq!(offset_of!(libc::ucontext_t, uc_stack), UC_STACK);
+        assert_eq!(offset_of!(libc::ucontext_t, uc_mcontext), UC_MCONTEXT);
+        assert_eq!(size_of::<libc::stack_t>(), 24);
+        assert_eq!(size_of::<libc::mcontext_t>(), SIGCONTEXT_SIZE);
+        assert_eq!(offset_of!(libc::mcontext_t, fpregs), SC_FPSTATE);
+        for (reg, off) in [
+            (libc::REG_R8, SC_R8),
+            (libc::REG_R15, SC_R15),
+            (libc::REG_RDI, SC_RDI),
+            (libc::REG_RSI, SC_RSI),
+            (libc::REG_RBP, SC_RBP),
+            (libc::REG_RBX, SC_RBX),
+            (libc::REG_RDX, SC_RDX),
+            (libc::REG_RAX, SC_RAX),
+            (libc::REG_RCX, SC_RCX),
+            (libc::REG_RSP, SC_RSP),
+            (libc::REG_RIP, SC_RIP),
+            (libc::REG_EFL, SC_EFLAGS),
+            (libc::REG_CSGSFS, SC_CS),
+            (libc::REG_ERR, SC_ERR),
+            (libc::REG_TRAPNO, SC_TRAPNO),
+            (libc::REG_OLDMASK, SC_OLDMASK),
+            (libc::REG_CR2, SC_CR2),
+        ] {
+            assert_eq!(reg as usize * 8, off);
+        }
+    }
+
+    #[test]
+    fn setup_points_the_handler_at_the_frame() {
+        let mm = stacks();
+        let sp = STACK + 0x8000 - 0x13;
+        let before = sample_regs(sp);
+        let regs = deliver(&mm, sp, &usr1());
+        let frame = regs.0.rsp;
+
+        assert_eq!(frame % 16, 8, "aligned as just after a call");
+        assert!(frame + (FRAME_SIZE as u64) < sp - RED_ZONE);
+        assert_eq!(regs.0.rip, HANDLER);
+        assert_eq!(regs.0.rdi, libc::SIGUSR1 as u64);
+        assert_eq!(regs.0.rsi, frame + FRAME_INFO as u64);
+        assert_eq!(regs.0.rdx, frame + FRAME_UC as u64);
+        assert_eq!(regs.0.rax, 0);
+        assert_eq!(regs.0.eflags & (EFLAGS_DF | EFLAGS_TF | EFLAGS_RF), 0);
+        assert_eq!(
+            regs.0.eflags | EFLAGS_DF | EFLAGS_TF | EFLAGS_RF,
+            before.0.eflags
+        );
+        assert_eq!((regs.0.cs, regs.0.ss), (USER_CS, USER_DS));
+
+        let f = read(&mm, frame, FRAME_SIZE);
+        assert_eq!(get_u64(&f, FRAME_PRETCODE), RESTORER);
+        assert_eq!(&f[FRAME_INFO..], &usr1().to_bytes()[..]);
+        let uc = &f[FRAME_UC..FRAME_INFO];
+        assert_eq!(
+            get_u64(uc, UC_FLAGS),
+            UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS
+        );
+        assert_eq!(get_u64(uc, UC_LINK), 0);
+        assert_eq!(get_u32(uc, UC_STACK + SS_FLAGS) as i32, SS_DISABLE);
+        assert_eq!(get_u64(uc, UC_SIGMASK), MASK);
+        let sc = &uc[UC_MCONTEXT..UC_SIGMASK];
+        assert_eq!(get_u64(sc, SC_OLDMASK), MASK);
+        assert_eq!(get_u64(sc, SC_RIP), before.0.rip);
+        assert_eq!(get_u64(sc, SC_RSP), sp);
+        assert_eq!(get_u64(sc, SC_EFLAGS), before.0.eflags);
+        assert_eq!(get_u64(sc, SC_RAX), before.0.rax);
+        assert_eq!(get_u32(sc, SC_CS) & 0xffff, USER_CS as u32);
+        assert_eq!(get_u32(sc, SC_FS), (USER_DS as u32) << 16);
+
+        let x = xsave();
+        let fp = get_u64(sc, SC_FPSTATE);
+        assert_eq!(fp % 64, 0);
+        assert!(fp >= frame + FRAME_SIZE as u64);
+        assert!(fp + x.user_size as u64 + 4 <= sp - RED_ZONE);
+        let area = read(&mm, fp, x.user_size + 4);
+        assert_eq!(get_u32(&area, SW_MAGIC1), FP_XSTATE_MAGIC1);
+        assert_eq!(get_u32(&area, SW_EXTENDED_SIZE) as usize, x.user_size + 4);
+        assert_eq!(get_u64(&area, SW_XFEATURES), x.user);
+        assert_eq!(get_u32(&area, SW_XSTATE_SIZE) as usize, x.user_size);
+        assert_eq!(get_u32(&area, x.user_size), FP_XSTATE_MAGIC2);
+        let regset = sample_fpstate();
+        assert_eq!(&area[..FX_SW], &regset[..FX_SW]);
+        assert_eq!(&area[FXSAVE_SIZE..x.user_size], &regset[FXSAVE_SIZE..]);
+    }
+
+    #[test]
+    fn setup_then_restore_round_trips_registers_mask_and_fp_state() {
+        let mm = stacks();
+        let before = sample_regs(STACK + 0x8000 - 0x13);
+        let mut regs = deliver(&mm, before.0.rsp, &usr1());
+        handler_returns(&mut regs);
+
+        let got = restore_frame(&mm, &mut regs, sample_fpstate().len()).expect("restore");
+
+        let mut want = all(&before);
+        want[15] = u64::MAX; // orig_rax: no syscall restart after sigreturn
+        assert_eq!(all(&regs), want);
+        assert_eq!(got.mask, MASK);
+        assert_eq!(got.fpstate, Some(sample_fpstate()));
+        assert_eq!(got.stack, AltStack::DISABLED);
+    }
+
+    #[test]
+    fn restore_never_unblocks_sigkill_or_sigstop() {
+        let mm = stacks();
+        let mut regs = sample_regs(STACK + 0x8000);
+        setup(&mm, &mut regs, 0, u64::MAX, &AltStack::DISABLED).expect("setup");
+        handler_returns(&mut regs);
+
+        let got = restore_frame(&mm, &mut regs, sample_fpstate().len()).expect("restore");
+
+        assert_eq!(got.mask, !UNBLOCKABLE);
+    }
+
+    #[test]
+    fn sa_onstack_runs_the_handler_on_the_alternate_stack() {
+        let mm = stacks();
+        let alt = AltStack {
+            sp: ALT,
+            size: ALT_LEN,
+            flags: 0,
+        };
+        let mut regs = sample_regs(STACK + 0x8000);
+
+        setup(&mm, &mut regs, SA_ONSTACK, MASK, &alt).expect("setup");
+
+        let frame = regs.0.rsp;
+        assert!(frame > ALT && frame < ALT + ALT_LEN, "frame at {frame:#x}");
+        let fp = get_u64(&read(&mm, sc_addr(frame), SIGCONTEXT_SIZE), SC_FPSTATE);
+        assert!(fp + xsave().user_size as u64 + 4 <= ALT + ALT_LEN);
+        let uc = read(&mm, frame + FRAME_UC as u64, UCONTEXT_SIZE);
+        assert_eq!(get_u64(&uc, UC_STACK + SS_SP), ALT);
+        assert_eq!(get_u64(&uc, UC_STACK + SS_SIZE), ALT_LEN);
+        assert_eq!(get_u32(&uc, UC_STACK + SS_FLAGS), 0);
+    }
+
+    #[test]
+    fn without_sa_onstack_the_frame_stays_on_the_current_stack() {
+        let mm = stacks();
+        let alt = AltStack {
+            sp: ALT,
+            size: ALT_LEN,
+            flags: 0,
+        };
+        let sp = STACK + 0x8000;
+        let mut regs = sample_regs(sp);
+
+        setup(&mm, &mut regs, 0, 0, &alt).expect("setup");
+
+        assert!(regs.0.rsp > STACK && regs.0.rsp < sp - RED_ZONE);
+    }
+
+    #[test]
+    fn a_nested_signal_on_the_alternate_stack_goes_below_the_current_frame() {
+        let mm = stacks();
+        let alt = AltStack {
+            sp: ALT,
+            size: ALT_LEN,
+            flags: 0,
+        };
+        let sp = ALT + 0x6000;
+        let mut regs = sample_regs(sp);
+
+        setup(&mm, &mut regs, SA_ONSTACK, 0, &alt).expect("setup");
+
+        assert!(regs.0.rsp > ALT && regs.0.rsp < sp - RED_ZONE);
+    }
+
+    #[test]
+    fn an_autodisarm_alternate_stack_starts_afresh() {
+        let mm = stacks();
+        let alt = AltStack {
+            sp: ALT,
+            size: ALT_LEN,
+            flags: SS_AUTODISARM,
+        };
+        let sp = ALT + 0x6000;
+        let mut regs = sample_regs(sp);
+
+        setup(&mm, &mut regs, SA_ONSTACK, 0, &alt).expect("setup");
+
+        assert!(regs.0.rsp > sp && regs.0.rsp < ALT + ALT_LEN);
+        let uc = read(&mm, regs.0.rsp + FRAME_UC as u64, UCONTEXT_SIZE);
+        assert_eq!(get_u32(&uc, UC_STACK + SS_FLAGS) as i32, SS_AUTODISARM);
+    }
+
+    #[test]
+    fn overflowing_the_alternate_stack_is_efault() {
+        let mm = stacks();
+        let alt = AltStack {
+            sp: ALT + ALT_LEN - 0x200,
+            size: 0x200,
+            flags: 0,
+        };
+        let mut regs = sample_regs(STACK + 0x8000);
+        let before = all(&regs);
+
+        let r = setup(&mm, &mut regs, SA_ONSTACK, 0, &alt);
+
+        assert_eq!(r, Err(Errno::EFAULT));
+        assert_eq!(all(&regs), before);
+    }
+
+    #[test]
+    fn an_unwritable_stack_is_efault() {
+        let mm = new_mm();
+        map(&mm, STACK, STACK_LEN, false);
+        let mut regs = sample_regs(STACK + 0x8000);
+        let before = all(&regs);
+
+        let r = setup(&mm, &mut regs, SA_SIGINFO, 0, &AltStack::DISABLED);
+
+        assert_eq!(r, Err(Errno::EFAULT));
+        assert_eq!(all(&regs), before);
+    }
+
+    #[test]
+    fn an_unmapped_stack_is_efault() {
+        let mm = new_mm();
+        for sp in [0, 8, 0x30_0000_0000, u64::MAX, TASK_SIZE + 0x1000] {
+            let mut regs = sample_regs(sp);
+            let r = setup(&mm, &mut regs, SA_SIGINFO, 0, &AltStack::DISABLED);
+            assert_eq!(r, Err(Errno::EFAULT), "sp {sp:#x}");
+        }
+    }
+
+    #[test]
+    fn a_handler_without_sa_restorer_is_efault() {
+        let mm = stacks();
+        let mut regs = sample_regs(STACK + 0x8000);
+        let mut a = act(0);
+        a.flags &= !SA_RESTORER;
+
+        let r = setup_frame(
+            &mm,
+            &mut regs,
+            &sample_fpstate(),
+            &usr1(),
+            &a,
+            0,
+            &AltStack::DISABLED,
+        );
+
+        assert_eq!(r, Err(Errno::EFAULT));
+    }
+
+    #[test]
+    fn without_sa_siginfo_the_siginfo_is_not_written() {
+        let mm = stacks();
+        write(&mm, STACK, &vec![0xaa; STACK_LEN as usize]);
+        let mut regs = sample_regs(STACK + 0x8000);
+
+        setup(&mm, &mut regs, 0, 0, &AltStack::DISABLED).expect("setup");
+
+        let info = read(&mm, regs.0.rsi, SIGINFO_SIZE);
+        assert!(info.iter().all(|&b| b == 0xaa));
+    }
+
+    #[test]
+    fn a_page_fault_fills_trapno_err_and_cr2() {
+        let mm = stacks();
+        let info = SigInfo::fault(libc::SIGSEGV, SEGV_ACCERR, 0xdead_0000);
+        let regs = deliver(&mm, STACK + 0x8000, &info);
+
+        let sc = read(&mm, sc_addr(regs.0.rsp), SIGCONTEXT_SIZE);
+
+        assert_eq!(get_u64(&sc, SC_TRAPNO), TRAP_PF);
+        assert_eq!(get_u64(&sc, SC_ERR), PF_USER | PF_PROT);
+        assert_eq!(get_u64(&sc, SC_CR2), 0xdead_0000);
+    }
+
+    #[test]
+    fn a_corrupted_frame_cannot_leave_user_mode_or_raise_iopl() {
+        let mm = stacks();
+        let mut regs = deliver(&mm, STACK + 0x8000, &usr1());
+        let sc = sc_addr(regs.0.rsp);
+        write(&mm, sc + SC_EFLAGS as u64, &u64::MAX.to_le_bytes());
+        write(&mm, sc + SC_CS as u64, &0x10u16.to_le_bytes());
+        write(&mm, sc + SC_SS as u64, &0x18u16.to_le_bytes());
+        handler_returns(&mut regs);
+        regs.0.eflags = 0x202;
+
+        restore_frame(&mm, &mut regs, sample_fpstate().len()).expect("restore");
+
+        assert_eq!((regs.0.cs, regs.0.ss), (USER_CS, USER_DS));
+        assert_eq!(regs.0.eflags, 0x202 | FIX_EFLAGS);
+        assert_eq!(regs.0.eflags & 0x3000, 0, "IOPL stays 0");
+    }
+
+    #[test]
+    fn a_frame_outside_the_address_space_is_efault() {
+        let mm = stacks();
+        for sp in [0, 4, u64::MAX, u64::MAX - 300, TASK_SIZE, 0x30_0000_0000] {
+            let mut regs = sample_regs(sp);
+            let before = all(&regs);
+            assert_eq!(
+                restore_frame(&mm, &mut regs, 1024),
+                Err(Errno::EFAULT),
+                "sp {sp:#x}"
+            );
+            assert_eq!(all(&regs), before);
+        }
+    }
+
+    #[test]
+    fn a_frame_without_fp_state_restores_none() {
+        let mm = stacks();
+        let mut regs = deliver(&mm, STACK + 0x8000, &usr1());
+        write(
+            &mm,
+            sc_addr(regs.0.rsp) + SC_FPSTATE as u64,
+            &0u64.to_le_bytes(),
+        );
+        handler_returns(&mut regs);
+
+        let got = restore_frame(&mm, &mut regs, sample_fpstate().len()).expect("restore");
+
+        assert_eq!(got.fpstate, None);
+    }
+
+    /// The delivered frame's FP area address.
+    fn fp_area(mm: &MemoryManager, regs: &Regs) -> u64 {
+        get_u64(&read(mm, sc_addr(regs.0.rsp), SIGCONTEXT_SIZE), SC_FPSTATE)
+    }
+
+    #[test]
+    fn an_fp_area_without_magic2_restores_only_the_legacy_state() {
+        let mm = stacks();
+        let mut regs = deliver(&mm, STACK + 0x8000, &usr1());
+        let fp = fp_area(&mm, &regs);
+        write(&mm, fp + xsave().user_size as u64, &0u32.to_le_bytes());
+        handler_returns(&mut regs);
+
+        let got = restore_frame(&mm, &mut regs, sample_fpstate().len()).expect("restore");
+
+        let got = got.fpstate.expect("fp state");
+        let regset = sample_fpstate();
+        assert_eq!(&got[..FXSAVE_SIZE], &regset[..FXSAVE_SIZE]);
+        assert_eq!(get_u64(&got, XSAVE_HEADER), XFEATURE_FPSSE);
+        assert!(got[XSAVE_HEADER + 8..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn components_the_frame_leaves_out_are_reset() {
+        let mm = stacks();
+        let mut regs = deliver(&mm, STACK + 0x8000, &usr1());
+        let fp = fp_area(&mm, &regs);
+        write(&mm, fp + SW_XFEATURES as u64, &XFEATURE_FP.to_le_bytes());
+        handler_returns(&mut regs);
+
+        let got = restore_frame(&mm, &mut regs, sample_fpstate().len()).expect("restore");
+
+        let got = got.fpstate.expect("fp state");
+        assert_eq!(get_u64(&got, XSAVE_HEADER), XFEATURE_FPSSE);
+        assert_eq!(get_u32(&got, FX_MXCSR), MXCSR_DEFAULT);
+        assert!(got[FX_XMM..FX_XMM_END].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn reserved_mxcsr_bits_are_efault() {
+        let mm = stacks();
+        let mut regs = deliver(&mm, STACK + 0x8000, &usr1());
+        let fp = fp_area(&mm, &regs);
+        write(&mm, fp + FX_MXCSR as u64, &0x1_1f80u32.to_le_bytes());
+        handler_returns(&mut regs);
+
+        let r = restore_frame(&mm, &mut regs, sample_fpstate().len());
+
+        assert_eq!(r, Err(Errno::EFAULT));
+    }
+
+    #[test]
+    fn a_bad_xsave_header_is_efault() {
+        for (off, value) in [
+            (XSAVE_HEADER_RESERVED, 1u64),
+            (XSAVE_HEADER + 40, 1),
+            (XSAVE_HEADER, 1 << 62),
+        ] {
+            let mm = stacks();
+            let mut regs = deliver(&mm, STACK + 0x8000, &usr1());
+            let fp = fp_area(&mm, &regs);
+            write(&mm, fp + off as u64, &value.to_le_bytes());
+            handler_returns(&mut regs);
+
+            let r = restore_frame(&mm, &mut regs, sample_fpstate().len());
+
+            assert_eq!(r, Err(Errno::EFAULT), "header byte {off}");
+        }
+    }
+
+    #[test]
+    fn a_misaligned_fp_area_is_efault() {
+        let mm = stacks();
+        let mut regs = deliver(&mm, STACK + 0x8000, &usr1());
+        let fp = fp_area(&mm, &regs);
+        write(
+            &mm,
+            sc_addr(regs.0.rsp) + SC_FPSTATE as u64,
+            &(fp + 8).to_le_bytes(),
+        );
+        handler_returns(&mut regs);
+
+        let r = restore_frame(&mm, &mut regs, sample_fpstate().len());
+
+        assert_eq!(r, Err(Errno::EFAULT));
+    }
+
+    #[test]
+    fn restore_survives_garbage_frames() {
+        let mm = stacks();
+        let fp_len = sample_fpstate().len();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..300 {
+            let junk: Vec<u8> = (0..STACK_LEN).map(|_| next() as u8).collect();
+            write(&mm, STACK, &junk);
+            let frame = STACK + next() % STACK_LEN;
+            if round % 2 == 0 {
+                // Point fpstate somewhere plausible, with the magic words set.
+                let fp = (STACK + next() % STACK_LEN) & !63;
+                let _ = mm.copy_out(sc_addr(frame) + SC_FPSTATE as u64, &fp.to_le_bytes());
+                let _ = mm.copy_out(fp + SW_MAGIC1 as u64, &FP_XSTATE_MAGIC1.to_le_bytes());
+                let size = (XSAVE_MIN + (next() as usize) % fp_len) as u32;
+                let _ = mm.copy_out(fp + SW_XSTATE_SIZE as u64, &size.to_le_bytes());
+                let _ = mm.copy_out(fp + size as u64, &FP_XSTATE_MAGIC2.to_le_bytes());
+            }
+            let mut regs = sample_regs(frame + 8);
+            regs.0.eflags = 0x202;
+            if let Ok(got) = restore_frame(&mm, &mut regs, fp_len) {
+                assert_eq!((regs.0.cs, regs.0.ss), (USER_CS, USER_DS));
+                assert_eq!(regs.0.eflags & !FIX_EFLAGS, 0x202);
+                assert_eq!(got.mask & UNBLOCKABLE, 0);
+                if let Some(fp) = got.fpstate {
+                    assert_eq!(fp.len(), fp_len);
+                    assert_eq!(get_u32(&fp, FX_MXCSR) & !MXCSR_VALID, 0);
+                    assert!(fp[XSAVE_HEADER_RESERVED..XSAVE_MIN].iter().all(|&b| b == 0));
+                    assert_eq!(get_u64(&fp, XSAVE_HEADER) & !xsave().xcr0, 0);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn init_fpstate_is_the_reset_state() {
+        let regset = sample_fpstate();
+
+        let init = init_fpstate(&regset);
+
+        assert_eq!(init.len(), regset.len());
+        assert_eq!(get_u32(&init, FX_FCW) & 0xffff, FCW_DEFAULT as u32);
+        assert_eq!(get_u32(&init, FX_MXCSR), MXCSR_DEFAULT);
+        assert_eq!(get_u64(&init, FX_SW), xsave().xcr0);
+        assert_eq!(get_u64(&init, XSAVE_HEADER), XFEATURE_FPSSE);
+        assert!(init[FX_MXCSR_MASK + 4..FX_SW].iter().all(|&b| b == 0));
+        assert!(init[XSAVE_HEADER + 8..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn on_stack_is_linuxs_on_sig_stack() {
+        let alt = AltStack {
+            sp: ALT,
+            size: ALT_LEN,
+            flags: 0,
+        };
+        assert!(!alt.on_stack(ALT));
+        assert!(alt.on_stack(ALT + 1));
+        assert!(alt.on_stack(ALT + ALT_LEN));
+        assert!(!alt.on_stack(ALT + ALT_LEN + 1));
+        let disarm = AltStack {
+            flags: SS_AUTODISARM,
+            ..alt
+        };
+        assert!(!disarm.on_stack(ALT + 1));
+        assert!(!AltStack::DISABLED.on_stack(1));
+        assert!(!AltStack::default().on_stack(0));
+    }
+
+    #[test]
+    fn report_is_what_sigaltstack_returns() {
+        let alt = AltStack {
+            sp: ALT,
+            size: ALT_LEN,
+            flags: 0,
+        };
+        assert_eq!(alt.report(ALT + 8).flags, SS_ONSTACK);
+        assert_eq!(alt.report(STACK).flags, 0);
+        assert_eq!(AltStack::default().report(STACK), AltStack::DISABLED);
+        let disarm = AltStack {
+            flags: SS_AUTODISARM,
+            ..alt
+        };
+        assert_eq!(disarm.report(ALT + 8).flags, SS_AUTODISARM);
+    }
+
+    #[test]
+    fn change_follows_sigaltstack_rules() {
+        let alt = AltStack {
+            sp: ALT,
+            size: ALT_LEN,
+            flags: 0,
+        };
+        let other = AltStack {
+            sp: STACK,
+            size: STACK_LEN,
+            flags: 0,
+        };
+        assert_eq!(alt.change(&other, ALT + 8), Err(Errno::EPERM));
+        assert_eq!(alt.change(&other, STACK), Ok(other));
+        let bad_mode = AltStack { flags: 4, ..other };
+        assert_eq!(alt.change(&bad_mode, STACK), Err(Errno::EINVAL));
+        let small = AltStack {
+            size: MINSIGSTKSZ - 1,
+            ..other
+        };
+        assert_eq!(alt.change(&small, STACK), Err(Errno::ENOMEM));
+        let off = AltStack {
+            sp: 5,
+            size: 5,
+            flags: SS_DISABLE,
+        };
+        assert_eq!(alt.change(&off, STACK), Ok(AltStack::DISABLED));
+    }
+
+    /// What the host kernel's own signal delivery leaves for a handler.
+    mod host {
+        use super::*;
+        use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+        pub const WORDS: usize = 8192;
+        pub static WORD: [AtomicU64; WORDS] = [const { AtomicU64::new(0) }; WORDS];
+        pub static FRAME: AtomicU64 = AtomicU64::new(0);
+        pub static LEN: AtomicU64 = AtomicU64::new(0);
+        pub static INFO: AtomicU64 = AtomicU64::new(0);
+
+        /// Copies the kernel's frame, from the return address to the end of
+        /// MAGIC2, for the test to compare.
+        pub extern "C" fn handler(
+            _: libc::c_int,
+            info: *mut libc::siginfo_t,
+            uc: *mut libc::c_void,
+        ) {
+            let uc = uc as u64;
+            let frame = uc - FRAME_UC as u64;
+            // SAFETY: the kernel passes a valid ucontext; fpstate is a field of it.
+            let fp = unsafe { ((uc + (UC_MCONTEXT + SC_FPSTATE) as u64) as *const u64).read() };
+            if fp == 0 {
+                return;
+            }
+            // SAFETY: fp points at the kernel-written FP area, at least 512 bytes.
+            let (magic1, size) = unsafe {
+                (
+                    ((fp + SW_MAGIC1 as u64) as *const u32).read(),
+                    ((fp + SW_XSTATE_SIZE as u64) as *const u32).read(),
+                )
+            };
+            if magic1 != FP_XSTATE_MAGIC1 {
+                return;
+            }
+            let end = fp + size as u64 + 4;
+            let words = (end - frame).div_ceil(8) as usize;
+            if words > WORDS {
+                return;
+            }
+            for (i, w) in WORD.iter().enumerate().take(words) {
+                // SAFETY: [frame, end) is the kernel's frame and FP area on
+                // this thread's stack, followed by the red zone, so the
+                // rounded-up last word is readable too; frame is 8-aligned.
+                w.store(
+                    unsafe { ((frame + 8 * i as u64) as *const u64).read() },
+                    Relaxed,
+                );
+            }
+            INFO.store(info as u64, Relaxed);
+            LEN.store(end - frame, Relaxed);
+            FRAME.store(frame, Relaxed);
+        }
+
+        pub fn captured() -> (u64, Vec<u8>) {
+            let len = LEN.load(Relaxed) as usize;
+            let mut b: Vec<u8> = WORD[..len.div_ceil(8)]
+                .iter()
+                .flat_map(|w| w.load(Relaxed).to_le_bytes())
+                .collect();
+            b.truncate(len);
+            (FRAME.load(Relaxed), b)
+        }
+    }
+
+    #[test]
+    fn frames_match_the_ones_the_host_kernel_builds() {
+        // Arrange: let the host kernel deliver SIGUSR2 to this thread.
+        // SAFETY: all-zero is a valid sigaction (no flags, empty mask).
+        let mut act_new: libc::sigaction = unsafe { std::mem::zeroed() };
+        act_new.sa_sigaction = host::handler as *const () as usize;
+        act_new.sa_flags = libc::SA_SIGINFO;
+        // SAFETY: as above.
+        let mut act_old: libc::sigaction = unsafe { std::mem::zeroed() };
+        // SAFETY: valid pointers; no other test in this crate uses SIGUSR2.
+        let installed = unsafe { libc::sigaction(libc::SIGUSR2, &act_new, &mut act_old) };
+        assert_eq!(installed, 0);
+        // SAFETY: raise() runs the handler on this thread before returning.
+        let raised = unsafe { libc::raise(libc::SIGUSR2) };
+        assert_eq!(raised, 0);
+        // SAFETY: restores the previous disposition from a valid struct.
+        unsafe { libc::sigaction(libc::SIGUSR2, &act_old, std::ptr::null_mut()) };
+        let (frame, k) = host::captured();
+        assert_ne!(frame, 0, "the kernel gave the handler an XSAVE frame");
+        assert_eq!(
+            host::INFO.load(std::sync::atomic::Ordering::Relaxed),
+            frame + FRAME_INFO as u64
+        );
+
+        let uc = &k[FRAME_UC..FRAME_INFO];
+        let sc = &uc[UC_MCONTEXT..UC_SIGMASK];
+        let fp = get_u64(sc, SC_FPSTATE);
+        let fp_off = (fp - frame) as usize;
+        let size = get_u32(&k, fp_off + SW_XSTATE_SIZE) as usize;
+        let x = xsave();
+        // SAFETY: getpid and getuid cannot fail.
+        let (pid, uid) = unsafe { (libc::getpid(), libc::getuid()) };
+        let info = SigInfo::kill(libc::SIGUSR2, SI_TKILL, pid, uid);
+
+        // Our view of this machine's XSAVE frames and of siginfo is the kernel's.
+        assert_eq!(get_u64(&k, fp_off + SW_XFEATURES), x.user);
+        assert_eq!(size, x.user_size);
+        assert_eq!(get_u32(&k, fp_off + SW_EXTENDED_SIZE) as usize, size + 4);
+        assert_eq!(
+            get_u64(uc, UC_FLAGS),
+            UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS
+        );
+        assert_eq!(&k[FRAME_INFO..FRAME_SIZE], &info.to_bytes()[..]);
+
+        // Act 1: build our frame for the same interrupted state.
+        let mut interrupted = Regs::for_entry(get_u64(sc, SC_RIP), get_u64(sc, SC_RSP));
+        {
+            let g = &mut interrupted.0;
+            (g.r8, g.r9, g.r10, g.r11) = (
+                get_u64(sc, SC_R8),
+                get_u64(sc, SC_R9),
+                get_u64(sc, SC_R10),
+                get_u64(sc, SC_R11),
+            );
+            (g.r12, g.r13, g.r14, g.r15) = (
+                get_u64(sc, SC_R12),
+                get_u64(sc, SC_R13),
+                get_u64(sc, SC_R14),
+                get_u64(sc, SC_R15),
+            );
+            (g.rdi, g.rsi, g.rbp, g.rbx) = (
+                get_u64(sc, SC_RDI),
+                get_u64(sc, SC_RSI),
+                get_u64(sc, SC_RBP),
+                get_u64(sc, SC_RBX),
+            );
+            (g.rdx, g.rax, g.rcx) = (
+                get_u64(sc, SC_RDX),
+                get_u64(sc, SC_RAX),
+                get_u64(sc, SC_RCX),
+            );
+            g.eflags = get_u64(sc, SC_EFLAGS);
+        }
+        let sp = interrupted.0.rsp;
+        let lo = frame & !(PAGE_SIZE - 1);
+        let hi = (sp + PAGE_SIZE) & !(PAGE_SIZE - 1);
+        let mut regset = k[fp_off..fp_off + size].to_vec();
+        regset[FX_SW..FXSAVE_SIZE].fill(0);
+        put_u64(&mut regset, FX_SW, x.xcr0);
+        let act = SigAction {
+            handler: host::handler as *const () as u64,
+            flags: SA_SIGINFO | SA_RESTORER,
+            restorer: get_u64(&k, FRAME_PRETCODE),
+            mask: 0,
+        };
+        let alt = AltStack {
+            sp: get_u64(uc, UC_STACK + SS_SP),
+            size: get_u64(uc, UC_STACK + SS_SIZE),
+            flags: get_u32(uc, UC_STACK + SS_FLAGS) as i32,
+        };
+        let saved_mask = get_u64(uc, UC_SIGMASK);
+        let mm = new_mm();
+        map(&mm, lo, hi - lo, true);
+        let mut regs = interrupted;
+        setup_frame(&mm, &mut regs, &regset, &info, &act, saved_mask, &alt).expect("setup");
+
+        // Assert 1: same place, same bytes, except what Linux leaves as
+        // stack garbage (the padding after uc_stack.ss_flags, reserved1, the
+        // gap above the frame) or fills from the thread's last exception
+        // (err, trapno, cr2).
+        assert_eq!(regs.0.rsp, frame);
+        let ours = read(&mm, frame, k.len());
+        let sc0 = FRAME_UC + UC_MCONTEXT;
+        let ss_pad = FRAME_UC + UC_STACK + SS_FLAGS + 4;
+        let skipped = |i: usize| {
+            (ss_pad..ss_pad + 4).contains(&i)
+                || (sc0 + SC_ERR..sc0 + SC_OLDMASK).contains(&i)
+                || (sc0 + SC_CR2..sc0 + SC_FPSTATE).contains(&i)
+                || (sc0 + SC_RESERVED1..sc0 + SIGCONTEXT_SIZE).contains(&i)
+                || (FRAME_SIZE..fp_off).contains(&i)
+        };
+        for i in (0..k.len()).filter(|&i| !skipped(i)) {
+            assert_eq!(ours[i], k[i], "frame byte {i:#x}");
+        }
+
+        // Act 2: rt_sigreturn through the kernel's own frame.
+        let mm = new_mm();
+        map(&mm, lo, hi - lo, true);
+        write(&mm, frame, &k);
+        let mut regs = Regs::for_entry(0, frame + 8);
+        let got = restore_frame(&mm, &mut regs, size).expect("restore");
+
+        // Assert 2: the interrupted state comes back.
+        let mut want = interrupted;
+        want.0.orig_rax = u64::MAX;
+        want.0.eflags = (0x202 & !FIX_EFLAGS) | (interrupted.0.eflags & FIX_EFLAGS);
+        assert_eq!(all(&regs), all(&want));
+        assert_eq!(got.mask, saved_mask & !UNBLOCKABLE);
+        assert_eq!(got.stack, alt);
+        let fpstate = got.fpstate.expect("fp state");
+        assert_eq!(fpstate.len(), size);
+        assert_eq!(&fpstate[..FX_SW], &k[fp_off..fp_off + FX_SW]);
+        assert_eq!(
+            &fpstate[FXSAVE_SIZE..],
+            &k[fp_off + FXSAVE_SIZE..fp_off + size]
+        );
+    }
+}

@@ -96,6 +96,7 @@ impl Interest {
 struct Interests {
     items: BTreeMap<u64, Interest>,
     index: HashMap<Key, u64>,
+    /// The last id given out (ids start at 1, after the initial cursor).
     next: u64,
     /// The last interest reported: the next scan starts after it.
     cursor: u64,
@@ -192,10 +193,11 @@ impl Epoll {
     ) -> Result<(), Errno> {
         let (mut events, data) = event;
         events &= !EPOLLWAKEUP;
-        if op != Op::Del && events & EPOLLEXCLUSIVE != 0 {
-            if op == Op::Mod || epoll_of(&**file).is_some() || events & !EXCLUSIVE_OK != 0 {
-                return Err(Errno::EINVAL);
-            }
+        let exclusive = op != Op::Del && events & EPOLLEXCLUSIVE != 0;
+        if exclusive
+            && (op == Op::Mod || epoll_of(&**file).is_some() || events & !EXCLUSIVE_OK != 0)
+        {
+            return Err(Errno::EINVAL);
         }
         let _nesting = match (op, epoll_of(&**file)) {
             (Op::Add, Some(inner)) => {
@@ -224,8 +226,8 @@ impl Epoll {
                     fresh: true,
                 };
                 it.register(&**file);
-                let id = g.next;
                 g.next += 1;
+                let id = g.next;
                 g.index.insert(key, id);
                 g.items.insert(id, it);
             }

@@ -11,6 +11,7 @@
 //! | `sys`   | an empty read-only /sys                                      |
 //! | `pipe`  | anonymous pipes: a ring of pages shared by a read and a write end |
 //! | `eventfd` | eventfd counters                                           |
+//! | `signalfd` | signalfd files: pending signals read as signalfd_siginfo |
 //! | `timerfd` | timerfd timers, fired by one sentry alarm thread           |
 //! | `epoll` | epoll instances: interest lists, level and edge triggering   |
 //! | `anon`  | the anonymous inode eventfd, timerfd and epoll files share   |
@@ -23,6 +24,7 @@ pub mod gofer;
 pub mod host;
 pub mod pipe;
 pub mod proc;
+pub mod signalfd;
 pub mod sys;
 pub mod timerfd;
 

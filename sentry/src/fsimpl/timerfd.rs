@@ -300,15 +300,17 @@ impl FileDescription for TimerFd {
     }
 }
 
+/// Alarms by (when, sequence): the timer and the generation it was set for.
+type DueMap = BTreeMap<(Instant, u64), (Weak<TimerFd>, u64)>;
+
 /// The sentry's alarm thread: wakes timers' waiters when they expire.
 struct Alarms {
-    /// (when, sequence) -> (timer, generation it was set for).
-    due: Mutex<BTreeMap<(Instant, u64), (Weak<TimerFd>, u64)>>,
+    due: Mutex<DueMap>,
     cv: Condvar,
     seq: std::sync::atomic::AtomicU64,
 }
 
-type Due<'a> = MutexGuard<'a, BTreeMap<(Instant, u64), (Weak<TimerFd>, u64)>>;
+type Due<'a> = MutexGuard<'a, DueMap>;
 
 fn alarms() -> &'static Alarms {
     static ALARMS: OnceLock<Alarms> = OnceLock::new();

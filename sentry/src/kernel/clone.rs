@@ -54,6 +54,7 @@ struct ChildStart {
     set_child_tid: u64,
     vfork_parent: Option<Arc<super::process::ThreadGroup>>,
     nice: i32,
+    affinity: Option<Vec<u8>>,
 }
 
 fn validate(a: &CloneArgs) -> Result<(), Errno> {
@@ -193,6 +194,7 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<i32, Errno> {
         },
         vfork_parent: vfork.then(|| t.tg().clone()),
         nice: t.nice,
+        affinity: t.affinity.clone(),
     };
     let spawned = std::thread::Builder::new()
         .name(format!("task-{tid}"))
@@ -266,6 +268,7 @@ fn child_main(s: ChildStart) {
         robust_list: (0, 0),
         pdeathsig: 0,
         nice: s.nice,
+        affinity: s.affinity,
         exe: s.exe,
         exit: None,
         restart: None,
@@ -275,6 +278,7 @@ fn child_main(s: ChildStart) {
     if s.set_child_tid != 0 {
         let _ = task.write_struct(s.set_child_tid, &(task.tid as u32));
     }
+    crate::fsimpl::proc::publish(&task);
     let status = task.run();
     finish(task, status);
 }

@@ -10,7 +10,7 @@ use super::signal::{default_action, sig_bit, Default_, SigAction, UNBLOCKABLE};
 use super::task::{ExitStatus, Task};
 use super::waiter::Registration;
 use crate::arch::siginfo::SigInfo;
-use crate::arch::signal_frame::setup_frame;
+use crate::arch::signal_frame::{init_fpstate, setup_frame, AltStack, SS_AUTODISARM};
 use crate::errno::Errno;
 
 const SA_RESTART: u64 = libc::SA_RESTART as u64;
@@ -140,6 +140,11 @@ fn run_handler(t: &mut Task, sig: i32, info: &SigInfo, act: &SigAction) {
         // No room for the frame: Linux kills the task with SIGSEGV.
         group_exit(t, ExitStatus::Signaled(libc::SIGSEGV));
         return;
+    }
+    // The handler starts with a clean FP state, as on Linux.
+    let _ = t.mm.space().set_fp_state(&init_fpstate(&fp));
+    if act.flags & libc::SA_ONSTACK as u64 != 0 && alt.flags & SS_AUTODISARM != 0 && alt.enabled() {
+        t.signals.altstack = AltStack::DISABLED;
     }
     let mut block = act.mask;
     if act.flags & SA_NODEFER == 0 {

@@ -196,6 +196,7 @@ pub fn do_execve(
     {
         let mut st = t.tg().lock();
         st.exe = loaded.path.clone();
+        st.execed = true;
         st.argv = argv
             .iter()
             .flat_map(|a| a.iter().copied().chain([0]))
@@ -217,6 +218,7 @@ pub fn do_execve(
         .collect();
     *lock(&t.shared.comm) = base;
     t.regs = platform::Regs::for_entry(loaded.entry, loaded.sp);
+    crate::fsimpl::proc::publish(t);
     release_vfork_parent(t);
     Ok(0)
 }

@@ -13,6 +13,7 @@ pub mod process;
 pub mod signal;
 pub mod signal_hooks;
 pub mod task;
+pub mod timers;
 pub mod waiter;
 
 pub use kernel::Kernel;

@@ -138,6 +138,10 @@ pub struct TgState {
     pub exe: String,
     /// A vfork parent waits on this until the child execs or exits.
     pub vfork_done: bool,
+    /// The process has called execve (its parent may no longer setpgid it).
+    pub execed: bool,
+    /// PR_SET_DUMPABLE.
+    pub dumpable: bool,
     /// What /proc shows of the process's own state, published by its
     /// threads (`fsimpl::proc::publish`).
     pub published: Published,
@@ -267,6 +271,8 @@ impl TaskTable {
                 envp: Vec::new(),
                 exe: String::new(),
                 vfork_done: false,
+                execed: false,
+                dumpable: true,
                 published: Published::default(),
             }),
             actions,

@@ -76,12 +76,18 @@ pub fn default_action(sig: i32) -> Default_ {
     }
 }
 
-/// Whether `tg` would discard `sig` right away (ignored, not blocked anywhere matters not for
-/// ignored-by-disposition signals on Linux: they are dropped at send time).
+/// Whether `tg` discards `sig` at once: ignored (by SIG_IGN or a default
+/// of ignore) and blocked by none of its threads (a blocked ignored signal
+/// stays pending, as on Linux, so sigwait can take it).
 fn ignored(tg: &ThreadGroup, sig: i32) -> bool {
     let act = tg.action(sig);
-    act.handler == libc::SIG_IGN as u64
-        || (act.handler == libc::SIG_DFL as u64 && default_action(sig) == Default_::Ignore)
+    let ign = act.handler == libc::SIG_IGN as u64
+        || (act.handler == libc::SIG_DFL as u64 && default_action(sig) == Default_::Ignore);
+    ign && !tg
+        .lock()
+        .threads
+        .iter()
+        .any(|t| t.mask.load(Ordering::SeqCst) & bit(sig) != 0)
 }
 
 /// Makes the whole group exit with `status`: every thread is told to end.

@@ -6,6 +6,7 @@ use super::task::Task;
 
 /// A write found no readers: Linux sends SIGPIPE to the writing thread
 /// before the write fails with EPIPE.
-pub fn raise_sigpipe(_t: &Task) {
-    // TODO(signals): deliver SIGPIPE
+pub fn raise_sigpipe(t: &Task) {
+    let info = crate::arch::siginfo::SigInfo::kill(libc::SIGPIPE, 0, t.tgid, t.creds.uid);
+    super::signal::send_to_task(&t.shared, info);
 }

@@ -106,6 +106,8 @@ pub struct Task {
     pub robust_list: (u64, u64),
     pub pdeathsig: i32,
     pub nice: i32,
+    /// The CPU mask set by sched_setaffinity, if any (None: all CPUs).
+    pub affinity: Option<Vec<u8>>,
     /// The executable's sandbox path, for /proc.
     pub exe: String,
     /// Set when this thread must end (exit, exit_group, a fatal signal).

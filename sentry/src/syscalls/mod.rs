@@ -14,8 +14,10 @@ mod pipe;
 mod poll;
 mod process;
 mod signal;
+mod signalfd;
 mod sys;
 mod task;
 mod time;
+mod timer;
 
 pub use table::{dispatch, table, Arg, Entry, Support};

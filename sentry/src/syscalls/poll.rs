@@ -351,7 +351,7 @@ fn do_select(t: &Task, n: u64, sets: [u64; 3], deadline: Deadline) -> SysResult 
             b.copy_from_slice(c);
             *w = u64::from_ne_bytes(b);
         }
-        if n % 64 != 0 {
+        if !n.is_multiple_of(64) {
             if let Some(last) = set.last_mut() {
                 *last &= (1u64 << (n % 64)) - 1;
             }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::table::{Arg, Support, Table};
 use crate::arch::siginfo::SigInfo;
-use crate::arch::signal_frame::{restore_frame, AltStack};
+use crate::arch::signal_frame::{init_fpstate, restore_frame, AltStack};
 use crate::errno::{Errno, SysResult};
 use crate::kernel::kernel::tasks;
 use crate::kernel::process::lock;
@@ -340,12 +340,13 @@ fn tgkill(t: &mut Task, a: [u64; 6]) -> SysResult {
     send_thread(t, Some(a[0] as i32), a[1] as i32, a[2])
 }
 
-fn queue_info(t: &Task, sig: i32, uinfo: u64) -> Result<SigInfo, Errno> {
+/// The siginfo a process queues: a kernel or kill() code may only be
+/// forged towards itself.
+fn queue_info(t: &Task, sig: i32, uinfo: u64, target_tgid: i32) -> Result<SigInfo, Errno> {
     let mut raw = [0u8; 128];
     t.mm.copy_in(uinfo, &mut raw)?;
     let mut info = SigInfo::from_bytes(&raw);
-    // Only negative codes (or SI_TKILL for self) may be forged by users.
-    if (info.code >= 0 || info.code == SI_TKILL) && t.creds.euid != 0 {
+    if (info.code >= 0 || info.code == SI_TKILL) && target_tgid != t.tgid {
         return Err(Errno::EPERM);
     }
     info.signo = sig;
@@ -353,10 +354,18 @@ fn queue_info(t: &Task, sig: i32, uinfo: u64) -> Result<SigInfo, Errno> {
 }
 
 fn rt_sigqueueinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let (pid, sig) = (a[0] as i32, valid_sig(a[1])?);
-    let info = queue_info(t, sig, a[2])?;
-    let g = tasks().group(pid).ok_or(Errno::ESRCH)?;
-    send_to_group(&g, info);
+    let (pid, sig) = (a[0] as i32, a[1]);
+    if sig > NSIG as u64 {
+        return Err(Errno::EINVAL);
+    }
+    let info = queue_info(t, sig as i32, a[2], pid)?;
+    let g = tasks()
+        .group(pid)
+        .filter(|g| !g.lock().zombie)
+        .ok_or(Errno::ESRCH)?;
+    if sig != 0 {
+        send_to_group(&g, info);
+    }
     Ok(0)
 }
 
@@ -365,7 +374,7 @@ fn rt_tgsigqueueinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
     if tgid <= 0 || tid <= 0 {
         return Err(Errno::EINVAL);
     }
-    let info = queue_info(t, sig, a[3])?;
+    let info = queue_info(t, sig, a[3], tgid)?;
     let target = tasks().task(tid).ok_or(Errno::ESRCH)?;
     if target.tg.tgid != tgid {
         return Err(Errno::ESRCH);
@@ -383,74 +392,56 @@ struct StackT {
     size: u64,
 }
 
-const SS_ONSTACK: i32 = 1;
-const SS_DISABLE: i32 = 2;
-const SS_AUTODISARM: i32 = 1 << 31;
-const MINSIGSTKSZ: u64 = 2048;
-
 fn sigaltstack(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (ss, old) = (a[0], a[1]);
+    let sp = t.regs.sp();
     let cur = t.signals.altstack;
-    let on = cur.on_stack(t.regs.sp());
+    let new = if ss != 0 {
+        let n: StackT = t.read_struct(ss)?;
+        Some(AltStack {
+            sp: n.sp,
+            size: n.size,
+            flags: n.flags,
+        })
+    } else {
+        None
+    };
     if old != 0 {
-        let flags = if cur.flags & SS_DISABLE != 0 || cur.size == 0 {
-            SS_DISABLE
-        } else if on {
-            SS_ONSTACK
-        } else {
-            cur.flags & SS_AUTODISARM
-        };
+        let r = cur.report(sp);
         t.write_struct(
             old,
             &StackT {
-                sp: cur.sp,
-                flags,
+                sp: r.sp,
+                flags: r.flags,
                 pad: 0,
-                size: cur.size,
+                size: r.size,
             },
         )?;
     }
-    if ss != 0 {
-        let n: StackT = t.read_struct(ss)?;
-        if on {
-            return Err(Errno::EPERM);
-        }
-        let mode = n.flags & !SS_AUTODISARM;
-        if mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK {
-            return Err(Errno::EINVAL);
-        }
-        if mode == SS_DISABLE {
-            t.signals.altstack = AltStack {
-                sp: 0,
-                size: 0,
-                flags: SS_DISABLE,
-            };
-        } else {
-            if n.size < MINSIGSTKSZ {
-                return Err(Errno::ENOMEM);
-            }
-            t.signals.altstack = AltStack {
-                sp: n.sp,
-                size: n.size,
-                flags: n.flags & SS_AUTODISARM,
-            };
-        }
+    if let Some(n) = new {
+        t.signals.altstack = cur.change(&n, sp)?;
     }
     Ok(0)
 }
 
 fn rt_sigreturn(t: &mut Task, _a: [u64; 6]) -> SysResult {
-    let fp_len = t.mm.space().fp_state().map(|f| f.len()).unwrap_or(0);
+    let space = t.mm.space().clone();
+    let fp_len = space.fp_state().map(|f| f.len()).unwrap_or(0);
     match restore_frame(&t.mm, &mut t.regs, fp_len) {
         Ok(r) => {
             t.signals.mask = r.mask & !UNBLOCKABLE;
-            if let Some(fp) = r.fpstate {
-                if t.mm.space().set_fp_state(&fp).is_err() {
+            let fp = match r.fpstate {
+                Some(fp) => Some(fp),
+                // No FP state in the frame: Linux resets it.
+                None => space.fp_state().ok().map(|cur| init_fpstate(&cur)),
+            };
+            if let Some(fp) = fp {
+                if space.set_fp_state(&fp).is_err() {
                     crate::kernel::deliver::force_fault(t, libc::SIGSEGV, 0x80, 0);
                 }
             }
-            if r.stack.flags & SS_DISABLE == 0 && r.stack.size >= MINSIGSTKSZ {
-                t.signals.altstack = r.stack;
+            if let Ok(st) = t.signals.altstack.change(&r.stack, t.regs.0.rsp) {
+                t.signals.altstack = st;
             }
             // Keep the restored rax: it is the interrupted code's.
             Ok(t.regs.0.rax)

@@ -121,8 +121,17 @@ fn sched_getaffinity(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let mut bytes = vec![0u8; size];
-    for c in 0..ncpus {
-        bytes[c / 8] |= 1 << (c % 8);
+    match &t.affinity {
+        Some(mask) => {
+            for (i, b) in mask.iter().take(size).enumerate() {
+                bytes[i] = *b;
+            }
+        }
+        None => {
+            for c in 0..ncpus {
+                bytes[c / 8] |= 1 << (c % 8);
+            }
+        }
     }
     t.mm.copy_out(mask, &bytes)?;
     Ok(size as u64)
@@ -134,8 +143,16 @@ fn sched_yield(_t: &mut Task, _a: [u64; 6]) -> SysResult {
 }
 
 fn getcpu(t: &mut Task, a: [u64; 6]) -> SysResult {
-    // SAFETY: sched_getcpu takes no arguments.
-    let cpu = unsafe { libc::sched_getcpu() }.max(0) as u32;
+    // The first CPU of the task's affinity, else where its stub runs.
+    let first = t
+        .affinity
+        .as_ref()
+        .and_then(|m| (0..m.len() * 8).find(|&c| m[c / 8] & (1 << (c % 8)) != 0));
+    let cpu = match first {
+        Some(c) => c as u32,
+        // SAFETY: sched_getcpu takes no arguments.
+        None => unsafe { libc::sched_getcpu() }.max(0) as u32,
+    };
     if a[0] != 0 {
         t.write_struct(a[0], &cpu)?;
     }

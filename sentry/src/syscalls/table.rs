@@ -103,9 +103,11 @@ fn build() -> Vec<Entry> {
     super::poll::register(&mut t);
     super::process::register(&mut t);
     super::signal::register(&mut t);
+    super::signalfd::register(&mut t);
     super::sys::register(&mut t);
     super::task::register(&mut t);
     super::time::register(&mut t);
+    super::timer::register(&mut t);
     t.0
 }
 

@@ -148,8 +148,11 @@ const CLONE3_MIN: u64 = 64;
 
 fn clone3(t: &mut Task, a: [u64; 6]) -> SysResult {
     let size = a[1];
-    if size < CLONE3_MIN || size > 4096 {
+    if size < CLONE3_MIN {
         return Err(Errno::EINVAL);
+    }
+    if size > 4096 {
+        return Err(Errno::E2BIG);
     }
     let mut bytes = vec![0u8; size as usize];
     t.mm.copy_in(a[0], &mut bytes)?;
@@ -288,6 +291,12 @@ fn do_wait(t: &Task, which: Which, options: i32) -> Result<Option<(i32, Report)>
         let mut reg = Registration::new(&t.waker);
         reg.add(&t.tg().child_events, u32::MAX);
         let children = t.tg().lock().children.clone();
+        // A "clone" child (exit signal other than SIGCHLD) is seen only
+        // with __WCLONE; __WALL sees both kinds.
+        let kind_ok = |g: &ThreadGroup| {
+            let clone_child = g.lock().exit_signal != libc::SIGCHLD;
+            options & libc::__WALL != 0 || clone_child == (options & libc::__WCLONE != 0)
+        };
         let matching: Vec<Arc<ThreadGroup>> = children
             .iter()
             .filter_map(|&c| table.group(c))
@@ -296,6 +305,7 @@ fn do_wait(t: &Task, which: Which, options: i32) -> Result<Option<(i32, Report)>
                 Which::Pgid(p) => g.lock().pgid == p,
                 Which::Any => true,
             })
+            .filter(|g| kind_ok(g))
             .collect();
         if matching.is_empty() {
             return Err(Errno::ECHILD);
@@ -375,7 +385,7 @@ fn wait4(t: &mut Task, a: [u64; 6]) -> SysResult {
         t.write_struct(status, &word)?;
     }
     if rusage != 0 {
-        t.mm.copy_out(rusage, &[0u8; 144])?;
+        t.mm.copy_out(rusage, &rusage_bytes(t))?;
     }
     Ok(child as u64)
 }
@@ -445,6 +455,9 @@ fn setpgid(t: &mut Task, a: [u64; 6]) -> SysResult {
         }
         if st.sid != my_sid {
             return Err(Errno::EPERM);
+        }
+        if target != me && st.execed {
+            return Err(Errno::EACCES);
         }
         if st.sid == target {
             // A session leader cannot change its group.
@@ -530,11 +543,12 @@ fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             Ok(0)
         }
         libc::PR_GET_PDEATHSIG => t.write_struct(arg2, &t.pdeathsig).map(|_| 0),
-        libc::PR_GET_DUMPABLE => Ok(1),
+        libc::PR_GET_DUMPABLE => Ok(t.tg().lock().dumpable as u64),
         libc::PR_SET_DUMPABLE => {
             if arg2 > 1 {
                 Err(Errno::EINVAL)
             } else {
+                t.tg().lock().dumpable = arg2 == 1;
                 Ok(0)
             }
         }
@@ -583,7 +597,23 @@ fn getrusage(t: &mut Task, a: [u64; 6]) -> SysResult {
     {
         return Err(Errno::EINVAL);
     }
-    t.mm.copy_out(a[1], &[0u8; 144]).map(|_| 0)
+    t.mm.copy_out(a[1], &rusage_bytes(t)).map(|_| 0)
+}
+
+/// A struct rusage with the fields the sandbox can tell: ru_maxrss (KiB)
+/// from the caller's mapped memory; times are zero.
+fn rusage_bytes(t: &Task) -> [u8; 144] {
+    let kib: u64 =
+        t.mm.vmas()
+            .iter()
+            .filter(|v| v.prot.write)
+            .map(|v| v.len())
+            .sum::<u64>()
+            / 1024;
+    let mut b = [0u8; 144];
+    // ru_maxrss is the third long, after the two timevals.
+    b[32..40].copy_from_slice(&kib.max(1).to_ne_bytes());
+    b
 }
 
 fn times(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -654,6 +684,10 @@ fn sched_setaffinity(t: &mut Task, a: [u64; 6]) -> SysResult {
     if !any {
         return Err(Errno::EINVAL);
     }
-    // Accepted; host placement stays the platform's (tracer and stub pinned together).
+    // Recorded and reported back; host placement stays the platform's
+    // (each tracer thread pinned together with its stub thread).
+    if pid == 0 || pid == t.tid {
+        t.affinity = Some(b);
+    }
     Ok(0)
 }

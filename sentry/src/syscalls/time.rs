@@ -1,7 +1,7 @@
 //! Clocks and sleeps: clock_gettime, clock_getres, gettimeofday, time,
 //! nanosleep, clock_nanosleep.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::table::{Arg, Support, Table};
 use crate::errno::{Errno, SysResult};
@@ -148,18 +148,39 @@ fn read_timespec(t: &Task, addr: u64) -> Result<Timespec, Errno> {
     Ok(ts)
 }
 
-fn sleep_for(ts: Timespec) {
-    std::thread::sleep(Duration::new(ts.sec as u64, ts.nsec as u32));
+/// Sleeps until `deadline` (interruptibly). On a signal, stores the time
+/// left in `rem` (when given) and returns the restart code Linux uses.
+fn sleep_until(t: &Task, deadline: Instant, rem: u64) -> SysResult {
+    loop {
+        let seen = t.waker.seq();
+        match t.block(seen, Some(deadline)) {
+            Ok(true) => continue,
+            Ok(false) => return Ok(0),
+            Err(_) => {
+                if rem != 0 {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    t.write_struct(
+                        rem,
+                        &Timespec {
+                            sec: left.as_secs() as i64,
+                            nsec: left.subsec_nanos() as i64,
+                        },
+                    )?;
+                }
+                return Err(Errno::ERESTART_RESTARTBLOCK);
+            }
+        }
+    }
 }
 
 fn nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
     let ts = read_timespec(t, a[0])?;
-    sleep_for(ts);
-    Ok(0)
+    let deadline = Instant::now() + Duration::new(ts.sec as u64, ts.nsec as u32);
+    sleep_until(t, deadline, a[1])
 }
 
 fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let (clock, flags, req) = (a[0], a[1] as i32, a[2]);
+    let (clock, flags, req, rem) = (a[0], a[1] as i32, a[2], a[3]);
     let c = match clock as i32 {
         libc::CLOCK_REALTIME | libc::CLOCK_MONOTONIC | libc::CLOCK_BOOTTIME | libc::CLOCK_TAI => {
             clock as i32
@@ -169,16 +190,20 @@ fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
         _ => return Err(Errno::EINVAL),
     };
     let ts = read_timespec(t, req)?;
-    if flags & libc::TIMER_ABSTIME != 0 {
+    let deadline = if flags & libc::TIMER_ABSTIME != 0 {
         let n = now(c);
         let target = ts.sec as i128 * 1_000_000_000 + ts.nsec as i128;
         let cur = n.sec as i128 * 1_000_000_000 + n.nsec as i128;
-        if target > cur {
-            let d = (target - cur) as u128;
-            std::thread::sleep(Duration::from_nanos(d.min(u64::MAX as u128) as u64));
-        }
+        let d = (target - cur).clamp(0, u64::MAX as i128) as u64;
+        Instant::now() + Duration::from_nanos(d)
     } else {
-        sleep_for(ts);
-    }
-    Ok(0)
+        Instant::now() + Duration::new(ts.sec as u64, ts.nsec as u32)
+    };
+    // An absolute sleep reports nothing left and simply restarts.
+    let rem = if flags & libc::TIMER_ABSTIME != 0 {
+        0
+    } else {
+        rem
+    };
+    sleep_until(t, deadline, rem)
 }

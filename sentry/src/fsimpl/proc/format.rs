@@ -800,12 +800,24 @@ mod tests {
 
     #[test]
     fn maps_lines_pad_names_to_column_73() {
-        let v = vma(0x55c3_1b05_7000, 0x55c3_1b05_9000, (true, false, false), false, file("/usr/bin/cat", 0));
+        let v = vma(
+            0x55c3_1b05_7000,
+            0x55c3_1b05_9000,
+            (true, false, false),
+            false,
+            file("/usr/bin/cat", 0),
+        );
         assert_eq!(
             String::from_utf8(maps_line(&v)).unwrap(),
             "55c31b057000-55c31b059000 r--p 00000000 fe:00 247030                     /usr/bin/cat\n"
         );
-        let anon = vma(0x7f3f_a4de_1000, 0x7f3f_a4e0_3000, (true, true, false), false, Backing::Anon);
+        let anon = vma(
+            0x7f3f_a4de_1000,
+            0x7f3f_a4e0_3000,
+            (true, true, false),
+            false,
+            Backing::Anon,
+        );
         assert_eq!(
             String::from_utf8(maps_line(&anon)).unwrap(),
             "7f3fa4de1000-7f3fa4e03000 rw-p 00000000 00:00 0 \n"
@@ -820,12 +832,36 @@ mod tests {
     #[test]
     fn memory_is_tallied_by_kind() {
         let vmas = [
-            vma(0x1000, 0x3000, (true, false, true), false, file("/bin/x", 0)),
-            vma(0x3000, 0x4000, (true, true, false), false, file("/bin/x", 0x2000)),
-            vma(0x10000, 0x14000, (true, false, true), false, file("/lib/libc.so", 0)),
+            vma(
+                0x1000,
+                0x3000,
+                (true, false, true),
+                false,
+                file("/bin/x", 0),
+            ),
+            vma(
+                0x3000,
+                0x4000,
+                (true, true, false),
+                false,
+                file("/bin/x", 0x2000),
+            ),
+            vma(
+                0x10000,
+                0x14000,
+                (true, false, true),
+                false,
+                file("/lib/libc.so", 0),
+            ),
             vma(0x20000, 0x22000, (true, true, false), false, Backing::Heap),
             vma(0x30000, 0x31000, (true, true, false), true, Backing::Anon),
-            vma(0x7000_0000, 0x7002_0000, (true, true, false), false, Backing::Stack),
+            vma(
+                0x7000_0000,
+                0x7002_0000,
+                (true, true, false),
+                false,
+                Backing::Stack,
+            ),
         ];
         let m = mem_usage(&vmas, "/bin/x", |v| v.len() / 2);
         assert_eq!(m.size, 0x2000 + 0x1000 + 0x4000 + 0x2000 + 0x1000 + 0x20000);
@@ -927,7 +963,10 @@ mod tests {
             fdinfo(5, libc::O_RDWR, true, 3, 99),
             b"pos:\t5\nflags:\t02000002\nmnt_id:\t3\nino:\t99\n"
         );
-        assert_eq!(fdinfo(0, libc::O_RDONLY, false, 1, 1), b"pos:\t0\nflags:\t00\nmnt_id:\t1\nino:\t1\n");
+        assert_eq!(
+            fdinfo(0, libc::O_RDONLY, false, 1, 1),
+            b"pos:\t0\nflags:\t00\nmnt_id:\t1\nino:\t1\n"
+        );
     }
 
     #[test]

@@ -1,180 +1,220 @@
-//! /proc/<tgid>: `exe` (a link to the executable's path), `cwd` and `root`
-//! (magic links to the task's directories), and `fd/` (a magic link per
-//! open fd: readlink gives the file's path, following it gives the open
-//! file's own node). Built from the task at lookup time. The fd table is
-//! held weakly: an open /proc/self/fd (a file in that very table) must not
-//! keep its table alive.
+//! /proc/<pid> and /proc/<pid>/task/<tid>: the generated files (stat,
+//! statm, status, cmdline, environ, comm, maps, mounts, mountinfo, cgroup,
+//! oom_score_adj), the links exe, cwd and root, and the directories fd/,
+//! fdinfo/ and task/. Each name is built when looked up, from the process
+//! it names at that moment; files are generated at open and read from that
+//! snapshot, as Linux's seq files are.
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
-use super::{node, parse_number, FS};
+use super::fd::FdDir;
+use super::view::{gather, mem_of, Proc};
+use super::{format, mounts, node, parse_number, FS};
 use crate::errno::Errno;
-use crate::kernel::fd_table::FdTable;
-use crate::kernel::Task;
+use crate::kernel::process::lock;
+use crate::mm::Segments;
 use crate::vfs::ctx::Ctx;
 use crate::vfs::dentry::Dentry;
 use crate::vfs::file::{DirEntry, FileDescription};
 use crate::vfs::inode::{FsInfo, Inode};
+use crate::vfs::open::access_of;
+use crate::vfs::perm::MAY_WRITE;
 use crate::vfs::stat::Stat;
-use crate::vfs::synthetic::{dot_entries, dt_of, Symlink};
+use crate::vfs::synthetic::{dot_entries, SnapshotFile};
 
-/// Inode numbers under a PID directory: the tgid in the high bits.
-pub(super) fn dir_ino(tgid: i32) -> u64 {
-    (u64::from(tgid as u32) << 32) | 1
+/// Inode numbers under a PID directory: the pid in the high 32 bits, a
+/// bit for task/<tid> views, and the entry's number.
+pub(super) fn ino(p: &Proc, n: u64) -> u64 {
+    raw_ino(p.tid, p.thread_view, n)
 }
 
-fn ino(tgid: i32, n: u64) -> u64 {
-    (u64::from(tgid as u32) << 32) | n
+fn raw_ino(tid: i32, thread_view: bool, n: u64) -> u64 {
+    let view = if thread_view { 1 << 30 } else { 0 };
+    (u64::from(tid as u32) << 32) | view | n
 }
 
+const DIR: u64 = 1;
 const EXE: u64 = 2;
 const CWD: u64 = 3;
 const ROOT: u64 = 4;
-const FD_DIR: u64 = 5;
-/// fd N's link is FD_BASE + N.
-const FD_BASE: u64 = 1 << 16;
+pub(super) const FD_DIR: u64 = 5;
+pub(super) const FDINFO_DIR: u64 = 6;
+const TASK_DIR: u64 = 7;
 
-/// /proc/<tgid>, as the task was when looked up.
+/// The inode number of a process's directory (for /proc's listing).
+pub(super) fn dir_ino(p: &Proc) -> u64 {
+    ino(p, DIR)
+}
+
+/// The generated files of a PID directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Cgroup,
+    Cmdline,
+    Comm,
+    Environ,
+    Maps,
+    MountInfo,
+    Mounts,
+    OomScoreAdj,
+    Stat,
+    Statm,
+    Status,
+}
+
+impl Kind {
+    fn n(self) -> u64 {
+        8 + self as u64
+    }
+
+    fn mode(self) -> u32 {
+        match self {
+            Kind::Environ => 0o400,
+            Kind::Comm | Kind::OomScoreAdj => 0o644,
+            _ => 0o444,
+        }
+    }
+}
+
+/// One name in a PID directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Entry {
+    File(Kind),
+    Exe,
+    Cwd,
+    Root,
+    Fd,
+    FdInfo,
+    Task,
+}
+
+/// The names of a PID directory, in listing order.
+const ENTRIES: &[(&[u8], Entry)] = &[
+    (b"cgroup", Entry::File(Kind::Cgroup)),
+    (b"cmdline", Entry::File(Kind::Cmdline)),
+    (b"comm", Entry::File(Kind::Comm)),
+    (b"cwd", Entry::Cwd),
+    (b"environ", Entry::File(Kind::Environ)),
+    (b"exe", Entry::Exe),
+    (b"fd", Entry::Fd),
+    (b"fdinfo", Entry::FdInfo),
+    (b"maps", Entry::File(Kind::Maps)),
+    (b"mountinfo", Entry::File(Kind::MountInfo)),
+    (b"mounts", Entry::File(Kind::Mounts)),
+    (b"oom_score_adj", Entry::File(Kind::OomScoreAdj)),
+    (b"root", Entry::Root),
+    (b"stat", Entry::File(Kind::Stat)),
+    (b"statm", Entry::File(Kind::Statm)),
+    (b"status", Entry::File(Kind::Status)),
+    (b"task", Entry::Task),
+];
+
+impl Entry {
+    fn ino_and_type(self, p: &Proc) -> (u64, u8) {
+        match self {
+            Entry::File(k) => (ino(p, k.n()), libc::DT_REG),
+            Entry::Exe => (ino(p, EXE), libc::DT_LNK),
+            Entry::Cwd => (ino(p, CWD), libc::DT_LNK),
+            Entry::Root => (ino(p, ROOT), libc::DT_LNK),
+            Entry::Fd => (ino(p, FD_DIR), libc::DT_DIR),
+            Entry::FdInfo => (ino(p, FDINFO_DIR), libc::DT_DIR),
+            Entry::Task => (ino(p, TASK_DIR), libc::DT_DIR),
+        }
+    }
+}
+
+/// A node's attributes, owned by the process's owner.
+pub(super) fn owned_stat(ctx: &Ctx<'_>, p: &Proc, n: u64, mode: u32, size: i64) -> Stat {
+    let mut st = node(ino(p, n), mode).stat(size);
+    (st.uid, st.gid) = p.owner(ctx);
+    st
+}
+
+/// /proc/<pid> or /proc/<pid>/task/<tid>.
 pub(super) struct PidDir {
-    tgid: i32,
-    exe: String,
-    cwd: Arc<Dentry>,
-    root: Arc<Dentry>,
-    fds: Weak<FdTable>,
+    p: Proc,
 }
 
 impl PidDir {
-    pub(super) fn of(task: &Task) -> Arc<dyn Inode> {
-        let fs = task.fs.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        Arc::new(PidDir {
-            tgid: task.tgid,
-            exe: task.exe.clone(),
-            cwd: fs.cwd,
-            root: fs.root,
-            fds: Arc::downgrade(&task.fds),
-        })
+    pub(super) fn inode(p: Proc) -> Arc<dyn Inode> {
+        Arc::new(PidDir { p })
     }
 
-    fn child(&self, name: &[u8]) -> Option<Arc<dyn Inode>> {
-        Some(match name {
-            b"exe" => Symlink::new(
-                super::devnums::PROC,
-                ino(self.tgid, EXE),
-                FS,
-                self.exe.as_bytes(),
-            ),
-            b"cwd" => Arc::new(DirLink {
-                ino: ino(self.tgid, CWD),
-                to: Arc::clone(&self.cwd),
-                root: Arc::clone(&self.root),
-            }),
-            b"root" => Arc::new(DirLink {
-                ino: ino(self.tgid, ROOT),
-                to: Arc::clone(&self.root),
-                root: Arc::clone(&self.root),
-            }),
-            b"fd" => Arc::new(FdDir {
-                tgid: self.tgid,
-                fds: Weak::clone(&self.fds),
-            }),
-            _ => return None,
+    fn entries(&self) -> impl Iterator<Item = &'static (&'static [u8], Entry)> + '_ {
+        ENTRIES
+            .iter()
+            .filter(|(_, e)| !(self.p.thread_view && *e == Entry::Task))
+    }
+
+    fn child(&self, ctx: &Ctx<'_>, e: Entry) -> Result<Arc<dyn Inode>, Errno> {
+        let p = self.p.clone();
+        Ok(match e {
+            Entry::File(kind) => Arc::new(PidFile { p, kind }),
+            Entry::Exe => {
+                let tg = p.group()?;
+                let (exe, gone) = {
+                    let st = tg.lock();
+                    (st.exe.clone(), st.zombie || st.threads.is_empty())
+                };
+                let target = if gone || exe.is_empty() {
+                    LinkTarget::Missing
+                } else {
+                    LinkTarget::Path(exe.into_bytes())
+                };
+                Arc::new(Link { p, n: EXE, target })
+            }
+            Entry::Cwd | Entry::Root => {
+                let tg = p.group()?;
+                let fs = p.resources(ctx, &tg).fs;
+                let (n, target) = match (e, fs) {
+                    (Entry::Cwd, Some(fs)) => (CWD, LinkTarget::Dir(fs.cwd)),
+                    (_, Some(fs)) => (ROOT, LinkTarget::Dir(fs.root)),
+                    (Entry::Cwd, None) => (CWD, LinkTarget::Missing),
+                    (_, None) => (ROOT, LinkTarget::Missing),
+                };
+                Arc::new(Link { p, n, target })
+            }
+            Entry::Fd => FdDir::inode(p, false),
+            Entry::FdInfo => FdDir::inode(p, true),
+            Entry::Task => Arc::new(TaskDir { p }),
         })
     }
 }
 
 impl Inode for PidDir {
-    fn stat(&self, _ctx: &Ctx<'_>) -> Result<Stat, Errno> {
-        Ok(node(dir_ino(self.tgid), libc::S_IFDIR | 0o555).stat(0))
+    fn stat(&self, ctx: &Ctx<'_>) -> Result<Stat, Errno> {
+        self.p.group()?;
+        let mut st = owned_stat(ctx, &self.p, DIR, libc::S_IFDIR | 0o555, 0);
+        st.nlink = 2 + self
+            .entries()
+            .filter(|(_, e)| matches!(e, Entry::Fd | Entry::FdInfo | Entry::Task))
+            .count() as u64;
+        Ok(st)
     }
 
-    fn lookup(&self, _ctx: &Ctx<'_>, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
-        self.child(name).ok_or(Errno::ENOENT)
-    }
-
-    fn readdir(&self, ctx: &Ctx<'_>) -> Result<Vec<DirEntry>, Errno> {
-        let mut out = dot_entries(dir_ino(self.tgid), 1);
-        for name in [&b"cwd"[..], b"exe", b"fd", b"root"] {
-            if let Some(i) = self.child(name) {
-                let st = i.stat(ctx)?;
-                out.push(DirEntry {
-                    ino: st.ino,
-                    kind: dt_of(st.mode),
-                    name: name.to_vec(),
-                });
-            }
-        }
-        Ok(out)
-    }
-
-    fn cache_children(&self) -> bool {
-        false
-    }
-
-    fn fs_info(&self) -> FsInfo {
-        FS
-    }
-}
-
-/// cwd and root: magic links to a directory.
-struct DirLink {
-    ino: u64,
-    to: Arc<Dentry>,
-    root: Arc<Dentry>,
-}
-
-impl Inode for DirLink {
-    fn stat(&self, _ctx: &Ctx<'_>) -> Result<Stat, Errno> {
-        Ok(node(self.ino, libc::S_IFLNK | 0o777).stat(0))
-    }
-
-    fn readlink(&self, _ctx: &Ctx<'_>) -> Result<Vec<u8>, Errno> {
-        Ok(self.to.path_from(&self.root).0)
-    }
-
-    fn follow_magic(&self, _ctx: &Ctx<'_>) -> Option<Result<Arc<Dentry>, Errno>> {
-        Some(Ok(Arc::clone(&self.to)))
-    }
-
-    fn fs_info(&self) -> FsInfo {
-        FS
-    }
-}
-
-/// /proc/<tgid>/fd.
-struct FdDir {
-    tgid: i32,
-    fds: Weak<FdTable>,
-}
-
-/// The table, or ENOENT once its task is gone.
-fn table(fds: &Weak<FdTable>) -> Result<Arc<FdTable>, Errno> {
-    fds.upgrade().ok_or(Errno::ENOENT)
-}
-
-impl Inode for FdDir {
-    fn stat(&self, _ctx: &Ctx<'_>) -> Result<Stat, Errno> {
-        Ok(node(ino(self.tgid, FD_DIR), libc::S_IFDIR | 0o500).stat(0))
-    }
-
-    fn lookup(&self, _ctx: &Ctx<'_>, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
-        let fd = parse_number(name)
-            .and_then(|n| i32::try_from(n).ok())
+    fn lookup(&self, ctx: &Ctx<'_>, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
+        self.p.group()?;
+        let (_, e) = self
+            .entries()
+            .find(|(n, _)| *n == name)
             .ok_or(Errno::ENOENT)?;
-        table(&self.fds)?.get(fd).map_err(|_| Errno::ENOENT)?;
-        Ok(Arc::new(FdLink {
-            tgid: self.tgid,
-            fd,
-            fds: Weak::clone(&self.fds),
-        }))
+        self.child(ctx, *e)
     }
 
     fn readdir(&self, _ctx: &Ctx<'_>) -> Result<Vec<DirEntry>, Errno> {
-        let mut out = dot_entries(ino(self.tgid, FD_DIR), dir_ino(self.tgid));
-        for fd in table(&self.fds)?.fds() {
+        self.p.group()?;
+        let parent = if self.p.thread_view {
+            raw_ino(self.p.tgid, false, TASK_DIR)
+        } else {
+            super::ROOT_INO
+        };
+        let mut out = dot_entries(ino(&self.p, DIR), parent);
+        for (name, e) in self.entries() {
+            let (ino, kind) = e.ino_and_type(&self.p);
             out.push(DirEntry {
-                ino: ino(self.tgid, FD_BASE + fd as u64),
-                kind: libc::DT_LNK,
-                name: fd.to_string().into_bytes(),
+                ino,
+                kind,
+                name: name.to_vec(),
             });
         }
         Ok(out)
@@ -189,44 +229,267 @@ impl Inode for FdDir {
     }
 }
 
-/// /proc/<tgid>/fd/N.
-struct FdLink {
-    tgid: i32,
-    fd: i32,
-    fds: Weak<FdTable>,
+/// /proc/<pid>/task: a directory per thread.
+struct TaskDir {
+    p: Proc,
 }
 
-impl FdLink {
-    fn file(&self) -> Result<Arc<dyn FileDescription>, Errno> {
-        table(&self.fds)?.get(self.fd).map_err(|_| Errno::ENOENT)
-    }
-}
-
-impl Inode for FdLink {
-    fn stat(&self, _ctx: &Ctx<'_>) -> Result<Stat, Errno> {
-        let file = self.file()?;
-        // Owner bits as the open mode: r for reading, w for writing, x.
-        let perm = match file.flags() & libc::O_ACCMODE {
-            libc::O_RDONLY => 0o500,
-            libc::O_WRONLY => 0o300,
-            _ => 0o700,
-        };
-        Ok(node(
-            ino(self.tgid, FD_BASE + self.fd as u64),
-            libc::S_IFLNK | perm,
-        )
-        .stat(64))
+impl Inode for TaskDir {
+    fn stat(&self, ctx: &Ctx<'_>) -> Result<Stat, Errno> {
+        self.p.group()?;
+        Ok(owned_stat(ctx, &self.p, TASK_DIR, libc::S_IFDIR | 0o555, 0))
     }
 
-    fn readlink(&self, _ctx: &Ctx<'_>) -> Result<Vec<u8>, Errno> {
-        Ok(self.file()?.path().into_bytes())
+    fn lookup(&self, _ctx: &Ctx<'_>, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
+        let tg = self.p.group()?;
+        let tid = parse_number(name)
+            .and_then(|n| i32::try_from(n).ok())
+            .ok_or(Errno::ENOENT)?;
+        if !tg.lock().threads.iter().any(|t| t.tid == tid) {
+            return Err(Errno::ENOENT);
+        }
+        Ok(PidDir::inode(Proc::of(&tg, tid, true)))
     }
 
-    fn follow_magic(&self, _ctx: &Ctx<'_>) -> Option<Result<Arc<Dentry>, Errno>> {
-        Some(self.file().and_then(|f| f.dentry().ok_or(Errno::ENOENT)))
+    fn readdir(&self, _ctx: &Ctx<'_>) -> Result<Vec<DirEntry>, Errno> {
+        let tg = self.p.group()?;
+        let mut out = dot_entries(ino(&self.p, TASK_DIR), ino(&self.p, DIR));
+        let mut tids: Vec<i32> = tg.lock().threads.iter().map(|t| t.tid).collect();
+        tids.sort_unstable();
+        for tid in tids {
+            out.push(DirEntry {
+                ino: dir_ino(&Proc::of(&tg, tid, true)),
+                kind: libc::DT_DIR,
+                name: tid.to_string().into_bytes(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn cache_children(&self) -> bool {
+        false
     }
 
     fn fs_info(&self) -> FsInfo {
         FS
+    }
+}
+
+/// Where a link of a PID directory leads.
+enum LinkTarget {
+    /// An ordinary path (exe), followed as a symlink is.
+    Path(Vec<u8>),
+    /// A directory (cwd, root), reached directly (a "magic" link).
+    Dir(Arc<Dentry>),
+    /// The process has none any more (a zombie).
+    Missing,
+}
+
+/// exe, cwd and root.
+struct Link {
+    p: Proc,
+    n: u64,
+    target: LinkTarget,
+}
+
+impl Inode for Link {
+    fn stat(&self, ctx: &Ctx<'_>) -> Result<Stat, Errno> {
+        Ok(owned_stat(ctx, &self.p, self.n, libc::S_IFLNK | 0o777, 0))
+    }
+
+    fn readlink(&self, ctx: &Ctx<'_>) -> Result<Vec<u8>, Errno> {
+        match &self.target {
+            LinkTarget::Path(p) => Ok(p.clone()),
+            LinkTarget::Dir(d) => {
+                // As the reader sees it: from the reader's own root.
+                let root = ctx.task().map(|t| lock(&t.fs).root.clone());
+                Ok(match root {
+                    Some(r) => d.path_from(&r).0,
+                    None => d.path(),
+                })
+            }
+            LinkTarget::Missing => Err(Errno::ENOENT),
+        }
+    }
+
+    fn follow_magic(&self, _ctx: &Ctx<'_>) -> Option<Result<Arc<Dentry>, Errno>> {
+        match &self.target {
+            LinkTarget::Path(_) => None,
+            LinkTarget::Dir(d) => Some(Ok(Arc::clone(d))),
+            LinkTarget::Missing => Some(Err(Errno::ENOENT)),
+        }
+    }
+
+    fn fs_info(&self) -> FsInfo {
+        FS
+    }
+}
+
+/// A generated file of a PID directory.
+struct PidFile {
+    p: Proc,
+    kind: Kind,
+}
+
+impl PidFile {
+    fn generate(&self, ctx: &Ctx<'_>) -> Result<Vec<u8>, Errno> {
+        let p = &self.p;
+        let tg = p.group()?;
+        Ok(match self.kind {
+            Kind::Stat => format::stat(&gather(ctx, p)?.info(p.tid, p.tgid)),
+            Kind::Status => format::status(&gather(ctx, p)?.info(p.tid, p.tgid)),
+            Kind::Statm => {
+                let exe = tg.lock().exe.clone();
+                let mm = p.resources(ctx, &tg).mm;
+                format::statm(mm.as_deref().map(|mm| mem_of(mm, &exe)))
+            }
+            Kind::Cmdline => tg.lock().argv.clone(),
+            Kind::Environ => tg.lock().envp.clone(),
+            Kind::Comm => {
+                let mut c = p.comm(&tg);
+                c.push(b'\n');
+                c
+            }
+            Kind::Maps => match p.resources(ctx, &tg).mm {
+                Some(mm) => format::maps(&mm.vmas()),
+                None => Vec::new(),
+            },
+            Kind::Mounts | Kind::MountInfo => match p.resources(ctx, &tg).fs {
+                Some(fs) => {
+                    let lines = mounts::lines(ctx, &fs.root);
+                    if self.kind == Kind::Mounts {
+                        format::mounts(&lines)
+                    } else {
+                        format::mountinfo(&lines)
+                    }
+                }
+                None => Vec::new(),
+            },
+            Kind::Cgroup => b"0::/\n".to_vec(),
+            Kind::OomScoreAdj => b"0\n".to_vec(),
+        })
+    }
+
+    /// What a write does, for the writable files; None for the others.
+    fn sink(&self, ctx: &Ctx<'_>) -> Option<Sink> {
+        match self.kind {
+            Kind::Comm => {
+                let same_group = ctx.task().is_some_and(|t| t.tgid == self.p.tgid);
+                let p = self.p.clone();
+                Some(Box::new(move |data: &[u8]| {
+                    // Only a thread of the same process may rename it.
+                    if !same_group {
+                        return Err(Errno::EINVAL);
+                    }
+                    let tg = p.group()?;
+                    let t = p.thread(&tg).ok_or(Errno::ESRCH)?;
+                    *lock(&t.comm) = data.iter().copied().take(15).collect();
+                    Ok(())
+                }))
+            }
+            Kind::OomScoreAdj => Some(Box::new(|data: &[u8]| {
+                let text = std::str::from_utf8(data).map_err(|_| Errno::EINVAL)?;
+                match text.trim().parse::<i32>() {
+                    Ok(v) if (-1000..=1000).contains(&v) => Ok(()),
+                    _ => Err(Errno::EINVAL),
+                }
+            })),
+            _ => None,
+        }
+    }
+}
+
+impl Inode for PidFile {
+    fn stat(&self, ctx: &Ctx<'_>) -> Result<Stat, Errno> {
+        Ok(owned_stat(
+            ctx,
+            &self.p,
+            self.kind.n(),
+            libc::S_IFREG | self.kind.mode(),
+            0,
+        ))
+    }
+
+    fn open(
+        &self,
+        ctx: &Ctx<'_>,
+        dentry: &Arc<Dentry>,
+        flags: i32,
+    ) -> Result<Arc<dyn FileDescription>, Errno> {
+        let writing = access_of(flags) & MAY_WRITE != 0;
+        let sink = if writing {
+            Some(self.sink(ctx).ok_or(Errno::EACCES)?)
+        } else {
+            None
+        };
+        let data = if flags & libc::O_ACCMODE == libc::O_WRONLY {
+            self.p.group()?;
+            Vec::new()
+        } else {
+            self.generate(ctx)?
+        };
+        let snap = SnapshotFile::new(Arc::clone(dentry), data, flags);
+        Ok(match sink {
+            Some(sink) => Arc::new(WritableFile { inner: snap, sink }),
+            None => snap,
+        })
+    }
+
+    fn fs_info(&self) -> FsInfo {
+        FS
+    }
+}
+
+/// What writing one of the writable files does with the bytes.
+type Sink = Box<dyn Fn(&[u8]) -> Result<(), Errno> + Send + Sync>;
+
+/// Most bytes a write to a /proc file takes in.
+const MAX_WRITE: usize = 4096;
+
+/// An open writable /proc file: reads from the snapshot, writes to a sink.
+struct WritableFile {
+    inner: Arc<SnapshotFile>,
+    sink: Sink,
+}
+
+impl FileDescription for WritableFile {
+    fn read(&self, dst: &Segments, offset: Option<u64>) -> Result<usize, Errno> {
+        self.inner.read(dst, offset)
+    }
+
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
+        self.inner.read_at(buf, offset)
+    }
+
+    fn write(&self, src: &Segments, _offset: Option<u64>) -> Result<usize, Errno> {
+        let mut buf = vec![0u8; src.len().min(MAX_WRITE)];
+        let n = src.read_at(0, &mut buf);
+        buf.truncate(n);
+        (self.sink)(&buf)?;
+        Ok(src.len())
+    }
+
+    fn seek(&self, offset: i64, whence: i32) -> Result<u64, Errno> {
+        self.inner.seek(offset, whence)
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        self.inner.stat()
+    }
+
+    fn flags(&self) -> i32 {
+        self.inner.flags()
+    }
+
+    fn set_flags(&self, flags: i32) {
+        self.inner.set_flags(flags);
+    }
+
+    fn path(&self) -> String {
+        self.inner.path()
+    }
+
+    fn dentry(&self) -> Option<Arc<Dentry>> {
+        self.inner.dentry()
     }
 }

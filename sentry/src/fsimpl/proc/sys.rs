@@ -1,17 +1,20 @@
-//! /proc/sys: for now `kernel/osrelease`, `kernel/ostype`,
-//! `kernel/hostname` and `kernel/domainname`, read-only.
+//! /proc/sys: the kernel, vm, fs and net tunables programs read, with the
+//! values a stock Linux of the reported release has (and the sandbox's
+//! own hostname, pid limit and identity). Read-only.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::node;
 use crate::errno::Errno;
-use crate::kernel::kernel::UNAME_RELEASE;
+use crate::kernel::kernel::{UNAME_RELEASE, UNAME_VERSION};
+use crate::kernel::process::PID_MAX;
 use crate::vfs::ctx::Ctx;
 use crate::vfs::inode::Inode;
+use crate::vfs::raw;
 use crate::vfs::synthetic::{GenFile, Generator, StaticDir};
 
-const SYS_INO: u64 = 3;
-const KERNEL_INO: u64 = 4;
+/// /proc/sys's inode numbers start here (below are /proc's own).
+const FIRST_INO: u64 = 0x100;
 
 fn line(s: &[u8]) -> Vec<u8> {
     let mut v = s.to_vec();
@@ -31,32 +34,179 @@ fn from_kernel(pick: fn(&crate::kernel::Kernel) -> &Mutex<Vec<u8>>) -> Generator
     })
 }
 
-fn file(ino: u64, gen: Generator) -> Arc<dyn Inode> {
-    GenFile::new(node(ino, libc::S_IFREG | 0o444), gen)
+/// A fixed value.
+fn fixed(v: &'static str) -> Generator {
+    Box::new(move |_: &Ctx<'_>| Ok(line(v.as_bytes())))
+}
+
+/// A random version-4 UUID, as Linux's random/uuid prints it.
+fn uuid() -> Result<Vec<u8>, Errno> {
+    let mut b = [0u8; 16];
+    raw::getrandom(&mut b)?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!(
+        "{}-{}-{}-{}-{}\n",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+    .into_bytes())
+}
+
+/// Numbers the nodes of the tree as it is built.
+struct Builder {
+    next: u64,
+}
+
+impl Builder {
+    fn ino(&mut self) -> u64 {
+        self.next += 1;
+        self.next
+    }
+
+    fn file(&mut self, gen: Generator) -> Arc<dyn Inode> {
+        GenFile::new(node(self.ino(), libc::S_IFREG | 0o444), gen)
+    }
+
+    fn dir(&mut self, entries: Vec<(&[u8], Arc<dyn Inode>)>) -> Arc<dyn Inode> {
+        StaticDir::new(node(self.ino(), libc::S_IFDIR | 0o555), entries)
+    }
 }
 
 /// The /proc/sys directory.
 pub(super) fn new() -> Arc<dyn Inode> {
-    let kernel = StaticDir::new(
-        node(KERNEL_INO, libc::S_IFDIR | 0o555),
-        vec![
-            (b"domainname", file(5, from_kernel(|k| &k.domainname))),
-            (b"hostname", file(6, from_kernel(|k| &k.hostname))),
+    static BOOT_ID: OnceLock<Vec<u8>> = OnceLock::new();
+    let mut b = Builder { next: FIRST_INO };
+    let random = {
+        let boot_id = b.file(Box::new(|_: &Ctx<'_>| {
+            if let Some(id) = BOOT_ID.get() {
+                return Ok(id.clone());
+            }
+            let id = uuid()?;
+            Ok(BOOT_ID.get_or_init(|| id).clone())
+        }));
+        let uuid = b.file(Box::new(|_: &Ctx<'_>| uuid()));
+        let entropy = b.file(fixed("256"));
+        b.dir(vec![
+            (b"boot_id", boot_id),
+            (b"entropy_avail", entropy),
+            (b"uuid", uuid),
+        ])
+    };
+    let kernel = {
+        let entries: Vec<(&[u8], Arc<dyn Inode>)> = vec![
+            (b"cap_last_cap", b.file(fixed("40"))),
+            (b"domainname", b.file(from_kernel(|k| &k.domainname))),
+            (b"hostname", b.file(from_kernel(|k| &k.hostname))),
+            (b"ngroups_max", b.file(fixed("65536"))),
+            (b"osrelease", b.file(fixed(UNAME_RELEASE))),
+            (b"ostype", b.file(fixed("Linux"))),
+            (b"overflowgid", b.file(fixed("65534"))),
+            (b"overflowuid", b.file(fixed("65534"))),
             (
-                b"osrelease",
-                file(
-                    7,
-                    Box::new(|_: &Ctx<'_>| Ok(line(UNAME_RELEASE.as_bytes()))),
-                ),
+                b"pid_max",
+                b.file(Box::new(|_: &Ctx<'_>| {
+                    Ok(line(PID_MAX.to_string().as_bytes()))
+                })),
             ),
-            (
-                b"ostype",
-                file(8, Box::new(|_: &Ctx<'_>| Ok(line(b"Linux")))),
-            ),
-        ],
-    );
+            (b"random", random),
+            (b"shmall", b.file(fixed("18446744073692774399"))),
+            (b"shmmax", b.file(fixed("18446744073692774399"))),
+            (b"shmmni", b.file(fixed("4096"))),
+            (b"tainted", b.file(fixed("0"))),
+            (b"threads-max", b.file(fixed("63000"))),
+            (b"version", b.file(fixed(UNAME_VERSION))),
+        ];
+        b.dir(entries)
+    };
+    let vm = {
+        let entries: Vec<(&[u8], Arc<dyn Inode>)> = vec![
+            (b"max_map_count", b.file(fixed("65530"))),
+            (b"mmap_min_addr", b.file(fixed("65536"))),
+            (b"overcommit_memory", b.file(fixed("0"))),
+            (b"overcommit_ratio", b.file(fixed("50"))),
+        ];
+        b.dir(entries)
+    };
+    let fs = {
+        let entries: Vec<(&[u8], Arc<dyn Inode>)> = vec![
+            (b"file-max", b.file(fixed("9223372036854775807"))),
+            (b"nr_open", b.file(fixed("1048576"))),
+            (b"pipe-max-size", b.file(fixed("1048576"))),
+        ];
+        b.dir(entries)
+    };
+    let net = {
+        let core_entries: Vec<(&[u8], Arc<dyn Inode>)> =
+            vec![(b"somaxconn", b.file(fixed("4096")))];
+        let core = b.dir(core_entries);
+        b.dir(vec![(b"core", core)])
+    };
     StaticDir::new(
-        node(SYS_INO, libc::S_IFDIR | 0o555),
-        vec![(b"kernel", kernel as Arc<dyn Inode>)],
+        node(super::SYS_INO, libc::S_IFDIR | 0o555),
+        vec![(b"fs", fs), (b"kernel", kernel), (b"net", net), (b"vm", vm)],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(root: &Arc<dyn Inode>, path: &[&[u8]]) -> Arc<dyn Inode> {
+        let ctx = Ctx::kernel();
+        let mut n = Arc::clone(root);
+        for p in path {
+            n = n.lookup(&ctx, p).expect("present");
+        }
+        n
+    }
+
+    #[test]
+    fn the_tunables_programs_read_are_there() {
+        let root = new();
+        for path in [
+            &[&b"kernel"[..], b"osrelease"][..],
+            &[b"kernel", b"pid_max"],
+            &[b"kernel", b"ngroups_max"],
+            &[b"kernel", b"version"],
+            &[b"kernel", b"random", b"boot_id"],
+            &[b"vm", b"overcommit_memory"],
+            &[b"fs", b"nr_open"],
+        ] {
+            let n = read(&root, path);
+            assert!(n.stat(&Ctx::kernel()).is_ok_and(|s| s.is_regular()));
+        }
+    }
+
+    #[test]
+    fn inode_numbers_are_distinct() {
+        let root = new();
+        let ctx = Ctx::kernel();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![root];
+        while let Some(n) = stack.pop() {
+            let st = n.stat(&ctx).expect("stat");
+            assert!(seen.insert(st.ino), "duplicate inode {}", st.ino);
+            if st.is_dir() {
+                for e in n.readdir(&ctx).expect("readdir") {
+                    if e.name != b"." && e.name != b".." {
+                        stack.push(n.lookup(&ctx, &e.name).expect("lookup"));
+                    }
+                }
+            }
+        }
+        assert!(seen.len() > 25);
+    }
+
+    #[test]
+    fn uuids_are_version_4() {
+        let u = uuid().expect("getrandom");
+        assert_eq!(u.len(), 37);
+        assert_eq!(u[14], b'4');
+        assert!(matches!(u[19], b'8' | b'9' | b'a' | b'b'));
+    }
 }

@@ -1,0 +1,100 @@
+//! The mount table as a process sees it: every mount of the tree, from
+//! the tree's root down through the mounts pinned in each mount's root
+//! directory (devfs at /dev, procfs at /proc, …), numbered in that order;
+//! a reader sees those at or below its root, with paths from its root.
+
+use std::sync::Arc;
+
+use super::format::MountLine;
+use crate::vfs::ctx::Ctx;
+use crate::vfs::dentry::Dentry;
+
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+const SYSFS_MAGIC: i64 = 0x6265_6572;
+const TMPFS_MAGIC: i64 = 0x0102_1994;
+const V9FS_MAGIC: i64 = 0x0102_1997;
+const OVERLAYFS_MAGIC: i64 = 0x794c_7630;
+const DEVPTS_MAGIC: i64 = 0x1cd1;
+const CGROUP2_MAGIC: i64 = 0x6367_7270;
+const MQUEUE_MAGIC: i64 = 0x1980_0202;
+
+/// How a file system names itself in the mount table: (type, source,
+/// mount options, superblock options).
+fn describe(magic: i64, point: &[u8]) -> (&'static str, &'static str, &'static str, &'static str) {
+    match magic {
+        PROC_SUPER_MAGIC => ("proc", "proc", "nosuid,nodev,noexec,relatime", ""),
+        SYSFS_MAGIC => ("sysfs", "sysfs", "nosuid,nodev,noexec,relatime", ""),
+        TMPFS_MAGIC if point == b"/dev" => ("tmpfs", "tmpfs", "nosuid", "mode=755"),
+        TMPFS_MAGIC => ("tmpfs", "tmpfs", "nosuid,nodev", ""),
+        V9FS_MAGIC => ("9p", "none", "relatime", ""),
+        OVERLAYFS_MAGIC => ("overlay", "overlay", "relatime", ""),
+        DEVPTS_MAGIC => (
+            "devpts",
+            "devpts",
+            "nosuid,noexec,relatime",
+            "gid=5,mode=620,ptmxmode=666",
+        ),
+        CGROUP2_MAGIC => ("cgroup2", "cgroup2", "nosuid,nodev,noexec,relatime", ""),
+        MQUEUE_MAGIC => ("mqueue", "mqueue", "nosuid,nodev,noexec,relatime", ""),
+        _ => ("none", "none", "relatime", ""),
+    }
+}
+
+/// Every mount root of the tree `d` is in, with its id and its parent's.
+fn all_mounts(d: &Arc<Dentry>) -> Vec<(u32, u32, Arc<Dentry>)> {
+    let mut top = Arc::clone(d);
+    while let Some(p) = top.parent().cloned() {
+        top = p;
+    }
+    let mut out = vec![(1u32, 1u32, top)];
+    let mut i = 0;
+    while i < out.len() {
+        let (id, _, m) = out[i].clone();
+        let mut kids = m.mounts();
+        kids.sort_by(|a, b| a.name().cmp(b.name()));
+        for k in kids {
+            let next = out.len() as u32 + 1;
+            out.push((next, id, k));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The mounts a process whose root is `root` sees.
+pub(super) fn lines(ctx: &Ctx<'_>, root: &Arc<Dentry>) -> Vec<MountLine> {
+    let root_mount = root.mount_root();
+    let mut out = Vec::new();
+    for (id, parent, m) in all_mounts(root) {
+        let point = if Arc::ptr_eq(&m, &root_mount) {
+            b"/".to_vec()
+        } else if m.is_below(root) {
+            m.path_from(root).0
+        } else {
+            continue;
+        };
+        let info = m.inode().fs_info();
+        let (fstype, source, mount_opts, super_opts) = describe(info.magic, &point);
+        out.push(MountLine {
+            id,
+            parent,
+            dev: m.stat(ctx).map(|s| s.dev).unwrap_or(0),
+            point,
+            fstype,
+            source,
+            read_only: info.read_only,
+            mount_opts,
+            super_opts,
+        });
+    }
+    out
+}
+
+/// The id of the mount `d` is in (for fdinfo's mnt_id).
+pub(super) fn mount_id(d: &Arc<Dentry>) -> u32 {
+    let root = d.mount_root();
+    all_mounts(d)
+        .into_iter()
+        .find(|(_, _, m)| Arc::ptr_eq(m, &root))
+        .map_or(0, |(id, _, _)| id)
+}
