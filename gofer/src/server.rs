@@ -126,7 +126,15 @@ pub fn serve(root: OwnedFd, sock: OwnedFd) -> Result<(), ServeError> {
     let mut buf = vec![0u8; MAX_MESSAGE];
     let mut out = Vec::with_capacity(MAX_MESSAGE);
     loop {
-        let got = raw::recv_msg(sock.as_fd(), &mut buf).map_err(ServeError::Recv)?;
+        let got = match raw::recv_msg(sock.as_fd(), &mut buf) {
+            Ok(g) => g,
+            // The sentry died without closing first: the same as a close.
+            Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => {
+                debug!("peer reset the connection");
+                return Ok(());
+            }
+            Err(e) => return Err(ServeError::Recv(e)),
+        };
         // Descriptors from the client are never used; `got.fds` closes them.
         if got.len == 0
             && !got.truncated

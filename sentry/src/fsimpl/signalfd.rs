@@ -254,8 +254,10 @@ pub fn signalfd_siginfo(info: &SigInfo) -> [u8; SIGNALFD_SIGINFO_SIZE] {
             copy(off::ARCH, 12, 4);
         }
     }
-    // ssi_signo, ssi_errno and ssi_code are siginfo's first three ints.
-    out[off::SIGNO..off::CODE + 4].copy_from_slice(&raw[..12]);
+    // ssi_signo, ssi_errno and ssi_code sit where siginfo has them.
+    for o in [off::SIGNO, off::ERRNO, off::CODE] {
+        out[o..o + 4].copy_from_slice(&raw[o..o + 4]);
+    }
     out
 }
 

@@ -172,6 +172,7 @@ pub fn do_execve(
 
     // The point of no return.
     end_other_threads(t);
+    take_leader_tid(t);
     let old = std::mem::replace(&mut t.mm, mm);
     old.space().release_thread();
     drop(old);
@@ -223,6 +224,26 @@ pub fn do_execve(
     Ok(0)
 }
 
+/// A thread other than the leader that execs takes over the leader's tid,
+/// so the process keeps its pid and its one thread has tid == pid.
+fn take_leader_tid(t: &mut Task) {
+    if t.tid == t.tgid {
+        return;
+    }
+    let table = super::kernel::tasks();
+    let comm = lock(&t.shared.comm).clone();
+    let new = table.add_task(t.tgid, t.tg(), comm);
+    while let Some(i) = t.shared.pending.take(u64::MAX) {
+        new.pending.push(i);
+    }
+    let old_tid = t.tid;
+    t.tg().lock().threads.retain(|th| th.tid != old_tid);
+    table.remove_task(old_tid);
+    t.waker = new.waker.clone();
+    t.shared = new;
+    t.tid = t.tgid;
+}
+
 /// Tells every other thread of the group to end and waits until they have.
 fn end_other_threads(t: &Task) {
     let tg = t.tg().clone();
@@ -237,7 +258,8 @@ fn end_other_threads(t: &Task) {
             .filter(|th| th.tid != t.tid)
             .cloned()
             .collect();
-        if others.is_empty() {
+        let leader_gone = t.tid == t.tgid || super::kernel::tasks().task(t.tgid).is_none();
+        if others.is_empty() && leader_gone {
             return;
         }
         for th in &others {

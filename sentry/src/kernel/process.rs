@@ -62,8 +62,8 @@ impl PendingQueue {
 
     /// Runs `f` on the queued siginfos until it returns true; says whether
     /// one did. A POSIX timer counts overruns on its still-queued signal.
-    pub fn find_mut(&self, mut f: impl FnMut(&mut SigInfo) -> bool) -> bool {
-        lock(&self.infos).iter_mut().any(|i| f(i))
+    pub fn find_mut(&self, f: impl FnMut(&mut SigInfo) -> bool) -> bool {
+        lock(&self.infos).iter_mut().any(f)
     }
 
     /// Drops every pending instance of the signals in `set`.

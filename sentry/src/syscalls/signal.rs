@@ -253,7 +253,11 @@ fn rt_sigtimedwait(t: &mut Task, a: [u64; 6]) -> SysResult {
         match t.block(seen, deadline) {
             Ok(true) => {}
             Ok(false) => break Err(Errno::EAGAIN),
-            Err(_) => break Err(Errno::EINTR),
+            // One of the awaited signals may be what woke us.
+            Err(_) => match t.shared.pending.take(set).or_else(|| t.tg().pending.take(set)) {
+                Some(i) => break Ok(i),
+                None => break Err(Errno::EINTR),
+            },
         }
     };
     t.signals.mask = saved;
