@@ -1,0 +1,93 @@
+//! Acceptance of the process model through the real `ward do`: shells,
+//! pipelines, job control builtins, Python's threads, subprocesses,
+//! multiprocessing and alarms print exactly what they print natively; and
+//! signals sent to `ward` reach the sandboxed program.
+
+mod common;
+
+use std::io::Read;
+use std::process::Stdio;
+
+use common::{describe, native, run, ward_do};
+
+const PYTHON: &str = "/usr/bin/python3";
+
+/// Runs `argv` natively and under ward; both must print the same.
+fn same_as_native(argv: &[&str]) {
+    let want = run(&mut native(argv.iter().copied()));
+    assert!(want.status.success(), "native run failed: {}", describe(&want));
+    let got = run(&mut ward_do(argv.iter().copied()));
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout),
+        String::from_utf8_lossy(&want.stdout),
+        "under ward: {}",
+        describe(&got)
+    );
+    assert_eq!(got.status.code(), want.status.code(), "{}", describe(&got));
+}
+
+#[test]
+fn a_pipeline_counts_what_ls_lists() {
+    same_as_native(&["/bin/sh", "-c", "ls / | wc -l"]);
+}
+
+#[test]
+fn a_bash_script_with_substitution_background_jobs_traps_loops_and_xargs() {
+    let script = r#"
+x=$(echo hello | tr a-z A-Z); echo "$x"
+(sleep 0.05; echo bg) & wait
+trap 'echo got USR1' USR1
+kill -USR1 $$
+printf 'a\nb\nc\n' | while read l; do echo "line $l"; done
+echo 1 2 3 | xargs -n1 echo item
+"#;
+    same_as_native(&["/bin/bash", "-c", script]);
+}
+
+#[test]
+fn python_threads_append_under_a_lock() {
+    let prog = "import threading\nl=[];k=threading.Lock()\ndef w(i):\n  for _ in range(200):\n    with k: l.append(i)\nts=[threading.Thread(target=w,args=(i,)) for i in range(8)]\n[t.start() for t in ts];[t.join() for t in ts]\nprint(len(l), sorted(set(l)))";
+    same_as_native(&[PYTHON, "-c", prog]);
+}
+
+#[test]
+fn python_subprocess_captures_ls() {
+    let prog = "import subprocess\nr=subprocess.run(['ls','/'],capture_output=True)\nprint(r.returncode, r.stdout.decode().split())";
+    same_as_native(&[PYTHON, "-c", prog]);
+}
+
+#[test]
+fn python_alarm_runs_its_handler() {
+    let prog = "import signal,time\nsignal.signal(signal.SIGALRM, lambda s,f: print('alarm', s))\nsignal.alarm(1)\ntime.sleep(2)\nprint('done')";
+    same_as_native(&[PYTHON, "-c", prog]);
+}
+
+#[test]
+fn python_multiprocessing_pool_maps() {
+    let prog = "import multiprocessing as m\nif __name__=='__main__':\n  with m.Pool(4) as p: print(p.map(abs, range(-5,5)))";
+    same_as_native(&[PYTHON, "-c", prog]);
+}
+
+#[test]
+fn sigterm_sent_to_ward_reaches_the_program() {
+    // The program announces itself, then waits for SIGTERM in a trap.
+    let mut child = ward_do([
+        "/bin/sh",
+        "-c",
+        "trap 'echo got TERM; exit 5' TERM; echo ready; while :; do sleep 0.05; done",
+    ])
+    .stdout(Stdio::piped())
+    .spawn()
+    .expect("starting ward do");
+    let mut out = child.stdout.take().expect("stdout is piped");
+    let mut first = [0u8; 6];
+    out.read_exact(&mut first).expect("reading the ready line");
+    assert_eq!(&first, b"ready\n");
+    // SAFETY: kill takes plain integers; the child is ours and alive.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).expect("reading the rest");
+    let status = child.wait().expect("waiting for ward");
+    assert_eq!(rest, "got TERM\n");
+    assert_eq!(status.code(), Some(5));
+}
