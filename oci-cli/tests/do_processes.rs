@@ -15,7 +15,11 @@ const PYTHON: &str = "/usr/bin/python3";
 /// Runs `argv` natively and under ward; both must print the same.
 fn same_as_native(argv: &[&str]) {
     let want = run(&mut native(argv.iter().copied()));
-    assert!(want.status.success(), "native run failed: {}", describe(&want));
+    assert!(
+        want.status.success(),
+        "native run failed: {}",
+        describe(&want)
+    );
     let got = run(&mut ward_do(argv.iter().copied()));
     assert_eq!(
         String::from_utf8_lossy(&got.stdout),

@@ -391,6 +391,41 @@ static void thread_signal_points(void)
 	    "got %s", st_name(st));
 }
 
+/* A #! script the host already has (the /tmp ones may not be possible). */
+static void host_script_point(void)
+{
+	static const char *const candidates[] = { "/usr/bin/zcat",
+						  "/usr/bin/gunzip",
+						  "/usr/bin/ldd" };
+	char *argv[] = { NULL, "--version", NULL };
+	struct exec_spec s = { NULL, argv, no_env, 0, -1, 0, -1, -1 };
+	char head[3], out[4096];
+	size_t i;
+	int fd, st;
+
+	for (i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+		fd = open(candidates[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		memset(head, 0, sizeof(head));
+		if (read(fd, head, 2) == 2 && memcmp(head, "#!", 2) == 0 &&
+		    access(candidates[i], X_OK) == 0) {
+			close(fd);
+			argv[0] = (char *)candidates[i];
+			s.path = candidates[i];
+			st = exec_output(&s, out, sizeof(out));
+			okf(st == EXITED(0) && out[0] != '\0',
+			    "a host #! script (--version) runs through its interpreter",
+			    "status %s, %s output", st_name(st),
+			    out[0] ? "some" : "no");
+			return;
+		}
+		close(fd);
+	}
+	skip("a host #! script (--version) runs through its interpreter",
+	     "no zcat, gunzip or ldd script on this host");
+}
+
 /* ---- files in a fresh /tmp directory ------------------------------------ */
 
 static char tmpdir[64] = "/tmp/ward-execve-XXXXXX";
@@ -489,7 +524,7 @@ int main(int argc, char **argv)
 		return run_mode(argc, argv);
 	self = argv[0];
 
-	plan(30);
+	plan(31);
 
 	basic_points();        /* 7 */
 	e2big_point();         /* 1 */
@@ -497,6 +532,7 @@ int main(int argc, char **argv)
 	cloexec_points();      /* 3 */
 	execveat_points();     /* 5 */
 	thread_signal_points(); /* 6 */
+	host_script_point();   /* 1 */
 	file_points();         /* 5 */
 	return done();
 }

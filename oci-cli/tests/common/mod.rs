@@ -5,6 +5,9 @@
 //! Nothing here sleeps or measures time: every helper runs a process to
 //! completion and hands back what it printed and how it ended.
 
+// Each test file uses a different subset of these helpers.
+#![allow(dead_code)]
+
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::process::ExitStatusExt;

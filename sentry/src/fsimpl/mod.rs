@@ -7,7 +7,7 @@
 //! | `gofer` | the container's root, through the gofer (read-only for now)  |
 //! | `host`  | fds donated by the caller (stdio): I/O straight on the fd    |
 //! | `dev`   | devfs: null, zero, full, random, urandom, stdio links        |
-//! | `proc`  | procfs: self, PID dirs with exe and fd, sys/kernel           |
+//! | `proc`  | procfs: sandbox processes only; PID dirs, system files, sys/ |
 //! | `sys`   | an empty read-only /sys                                      |
 //! | `pipe`  | anonymous pipes: a ring of pages shared by a read and a write end |
 //! | `eventfd` | eventfd counters                                           |

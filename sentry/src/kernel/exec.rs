@@ -181,6 +181,7 @@ pub fn do_execve(
         t.fds = Arc::new(t.fds.fork());
     }
     t.fds.close_on_exec();
+    crate::kernel::timers::exec_process_timers(t.tgid);
     {
         let mut actions = lock(&t.tg().actions);
         for a in actions.iter_mut() {

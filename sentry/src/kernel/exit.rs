@@ -50,14 +50,15 @@ fn reaper_for(tg: &ThreadGroup) -> i32 {
 
 /// The thread's last steps, run on its host thread after `run()` returns.
 pub fn finish(mut t: Task, status: ExitStatus) {
-    // CLONE_CHILD_CLEARTID: zero the tid word and wake one futex waiter.
+    // As Linux: robust futexes first, then CLONE_CHILD_CLEARTID (zero the
+    // tid word and wake one waiter), so a joiner sees the owner-died marks.
+    super::futex::exit_robust_list(&t);
     if t.clear_child_tid != 0 {
         let addr = t.clear_child_tid;
         if t.write_struct(addr, &0u32).is_ok() {
             let _ = super::futex::wake(&t, addr, 1, u32::MAX, false);
         }
     }
-    super::futex::exit_robust_list(&t);
     release_vfork_parent(&mut t);
     t.mm.space().release_thread();
 
@@ -90,6 +91,7 @@ pub fn release_vfork_parent(t: &mut Task) {
 
 /// The last thread of `tg` is gone.
 fn process_exit(tg: &Arc<ThreadGroup>) {
+    crate::kernel::timers::exit_process_timers(tg.tgid);
     let table = crate::kernel::kernel::tasks();
     let (children, parent_pid, exit_signal, status) = {
         let st = tg.lock();

@@ -40,7 +40,7 @@ impl FutexTable {
 
 /// The key of the futex word at `addr` (4-byte aligned, mapped readable).
 pub fn key(t: &Task, addr: u64, private: bool) -> Result<Key, Errno> {
-    if addr % 4 != 0 {
+    if !addr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     if private {

@@ -212,6 +212,11 @@ impl Task {
                     if signo == libc::SIGSEGV && self.mm.handle_fault(addr).is_ok() {
                         continue;
                     }
+                    if signo == libc::SIGSEGV && self.mm.beyond_eof(addr) {
+                        const BUS_ADRERR: i32 = 2;
+                        super::deliver::force_fault(self, libc::SIGBUS, BUS_ADRERR, addr);
+                        continue;
+                    }
                     super::deliver::force_fault(self, signo, code, addr);
                 }
                 Stop::Signal { signo, code, addr } => {

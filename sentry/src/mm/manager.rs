@@ -63,6 +63,23 @@ pub struct MapRequest<'a> {
     pub backing: Option<Backing>,
 }
 
+/// The first page of `[addr, end)` that maps past the end of the file
+/// (mapped from `offset`), if any.
+fn file_end_addr(fd: &OwnedFd, offset: u64, addr: u64, end: u64) -> Option<u64> {
+    // SAFETY: stat is plain data; fstat fills it for an fd we hold.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is valid and writable; the fd is open for our lifetime.
+    if unsafe { libc::fstat(std::os::fd::AsRawFd::as_raw_fd(fd), &mut st) } != 0 {
+        return None;
+    }
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return None;
+    }
+    let size_pages = page_up(st.st_size.max(0) as u64)?;
+    let eof = addr.checked_add(size_pages.saturating_sub(offset))?;
+    (eof < end).then_some(eof)
+}
+
 /// A forked address space, before the child maps it.
 pub struct MmImage {
     vmas: Vec<Vma>,
@@ -188,6 +205,10 @@ impl MemoryManager {
             self.mf.release(mem_off, len);
             return Err(platform_err(e));
         }
+        let eof = match &req.source {
+            Source::File { fd, offset, .. } => file_end_addr(fd, *offset, addr, end),
+            _ => None,
+        };
         st.vmas.insert(Vma {
             start: addr,
             end,
@@ -196,8 +217,27 @@ impl MemoryManager {
             mem_off,
             backing,
             cow: false,
+            beyond_eof: false,
         });
+        // Pages wholly past the end of the file fault with SIGBUS, as on Linux.
+        if let Some(e) = eof {
+            st.vmas.split_at(e);
+            if let Some(v) = st.vmas.within_mut(e, e + 1).next() {
+                v.beyond_eof = true;
+            }
+            let none = Prot {
+                read: false,
+                write: false,
+                exec: false,
+            };
+            self.space.protect(e, end - e, none).map_err(platform_err)?;
+        }
         Ok(addr)
+    }
+
+    /// Whether `addr` lies in pages of a file mapping past the file's end.
+    pub fn beyond_eof(&self, addr: u64) -> bool {
+        self.lock().vmas.find(addr).is_some_and(|v| v.beyond_eof)
     }
 
     /// munmap(2).
@@ -247,7 +287,7 @@ impl MemoryManager {
         let mut any_cow = false;
         for v in st.vmas.within_mut(addr, end) {
             v.prot = prot;
-            any_cow |= v.cow;
+            any_cow |= v.cow || v.beyond_eof;
         }
         if !any_cow {
             return self.space.protect(addr, len, prot).map_err(platform_err);
@@ -308,6 +348,7 @@ impl MemoryManager {
                 mem_off,
                 backing: Backing::Heap,
                 cow: false,
+                beyond_eof: false,
             });
         } else if new_end < old_end && self.unmap_locked(&mut st, new_end, old_end).is_err() {
             return cur;
@@ -495,7 +536,7 @@ impl MemoryManager {
         let mut at = addr;
         while at < end {
             let v = st.vmas.find(at).ok_or(Errno::EFAULT)?;
-            let ok = if write { v.prot.write } else { v.prot.read };
+            let ok = !v.beyond_eof && if write { v.prot.write } else { v.prot.read };
             if !ok {
                 return Err(Errno::EFAULT);
             }
@@ -601,15 +642,25 @@ impl MemoryManager {
             if self.mf.is_shared(v.mem_off, len) {
                 let new = self.mf.allocate(len)?;
                 self.mf.copy_within(v.mem_off, new, len);
-                if let Err(e) = self.space.map(v.start, len, v.prot, new) {
+                let prot = Vma {
+                    cow: false,
+                    ..v.clone()
+                }
+                .effective_prot();
+                if let Err(e) = self.space.map(v.start, len, prot, new) {
                     self.mf.release(new, len);
                     return Err(platform_err(e));
                 }
                 self.mf.release(v.mem_off, len);
                 v.mem_off = new;
             } else if v.cow {
+                let prot = Vma {
+                    cow: false,
+                    ..v.clone()
+                }
+                .effective_prot();
                 self.space
-                    .protect(v.start, len, v.prot)
+                    .protect(v.start, len, prot)
                     .map_err(platform_err)?;
             }
             v.cow = false;

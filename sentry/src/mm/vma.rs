@@ -37,11 +37,21 @@ pub struct Vma {
     /// Copy-on-write: the pages may be shared with another process, so the
     /// stub maps them read-only and a write fault copies them first.
     pub cow: bool,
+    /// Pages of a file mapping wholly past the file's end: mapped with no
+    /// access, and an access is SIGBUS.
+    pub beyond_eof: bool,
 }
 
 impl Vma {
     /// The protection the stub actually maps: no write while copy-on-write.
     pub fn effective_prot(&self) -> Prot {
+        if self.beyond_eof {
+            return Prot {
+                read: false,
+                write: false,
+                exec: false,
+            };
+        }
         Prot {
             write: self.prot.write && !self.cow,
             ..self.prot
@@ -191,6 +201,7 @@ mod tests {
             mem_off: start * 10,
             backing: Backing::Anon,
             cow: false,
+            beyond_eof: false,
         }
     }
 

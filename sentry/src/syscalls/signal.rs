@@ -254,7 +254,12 @@ fn rt_sigtimedwait(t: &mut Task, a: [u64; 6]) -> SysResult {
             Ok(true) => {}
             Ok(false) => break Err(Errno::EAGAIN),
             // One of the awaited signals may be what woke us.
-            Err(_) => match t.shared.pending.take(set).or_else(|| t.tg().pending.take(set)) {
+            Err(_) => match t
+                .shared
+                .pending
+                .take(set)
+                .or_else(|| t.tg().pending.take(set))
+            {
                 Some(i) => break Ok(i),
                 None => break Err(Errno::EINTR),
             },

@@ -223,7 +223,10 @@ fn vfork(t: &mut Task, _a: [u64; 6]) -> SysResult {
     do_clone(t, args).map(|tid| tid as u64)
 }
 
-fn read_args(t: &Task, argv: u64, envp: u64) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>), Errno> {
+/// argv and envp of an exec.
+type ExecArgs = (Vec<Vec<u8>>, Vec<Vec<u8>>);
+
+fn read_args(t: &Task, argv: u64, envp: u64) -> Result<ExecArgs, Errno> {
     let mut total = 0;
     let argv = read_string_array(t, argv, &mut total)?;
     let envp = read_string_array(t, envp, &mut total)?;

@@ -630,6 +630,7 @@ mod tests {
             mem_off: 0,
             backing,
             cow: false,
+            beyond_eof: false,
         }
     }
 

@@ -245,7 +245,7 @@ impl Inode for TaskDir {
         let tid = parse_number(name)
             .and_then(|n| i32::try_from(n).ok())
             .ok_or(Errno::ENOENT)?;
-        if !tg.lock().threads.iter().any(|t| t.tid == tid) {
+        if !Proc::tids(&tg).contains(&tid) {
             return Err(Errno::ENOENT);
         }
         Ok(PidDir::inode(Proc::of(&tg, tid, true)))
@@ -254,9 +254,7 @@ impl Inode for TaskDir {
     fn readdir(&self, _ctx: &Ctx<'_>) -> Result<Vec<DirEntry>, Errno> {
         let tg = self.p.group()?;
         let mut out = dot_entries(ino(&self.p, TASK_DIR), ino(&self.p, DIR));
-        let mut tids: Vec<i32> = tg.lock().threads.iter().map(|t| t.tid).collect();
-        tids.sort_unstable();
-        for tid in tids {
+        for tid in Proc::tids(&tg) {
             out.push(DirEntry {
                 ino: dir_ino(&Proc::of(&tg, tid, true)),
                 kind: libc::DT_DIR,
@@ -298,6 +296,7 @@ impl Inode for Link {
     }
 
     fn readlink(&self, ctx: &Ctx<'_>) -> Result<Vec<u8>, Errno> {
+        self.p.may_inspect(ctx)?;
         match &self.target {
             LinkTarget::Path(p) => Ok(p.clone()),
             LinkTarget::Dir(d) => {
@@ -312,7 +311,10 @@ impl Inode for Link {
         }
     }
 
-    fn follow_magic(&self, _ctx: &Ctx<'_>) -> Option<Result<Arc<Dentry>, Errno>> {
+    fn follow_magic(&self, ctx: &Ctx<'_>) -> Option<Result<Arc<Dentry>, Errno>> {
+        if let Err(e) = self.p.may_inspect(ctx) {
+            return Some(Err(e));
+        }
         match &self.target {
             LinkTarget::Path(_) => None,
             LinkTarget::Dir(d) => Some(Ok(Arc::clone(d))),
@@ -343,6 +345,8 @@ impl PidFile {
                 let mm = p.resources(ctx, &tg).mm;
                 format::statm(mm.as_deref().map(|mm| mem_of(mm, &exe)))
             }
+            // Read from the address space on Linux: a zombie has none.
+            Kind::Cmdline | Kind::Environ if Proc::gone(&tg) => Vec::new(),
             Kind::Cmdline => tg.lock().argv.clone(),
             Kind::Environ => tg.lock().envp.clone(),
             Kind::Comm => {
@@ -416,6 +420,9 @@ impl Inode for PidFile {
         dentry: &Arc<Dentry>,
         flags: i32,
     ) -> Result<Arc<dyn FileDescription>, Errno> {
+        if matches!(self.kind, Kind::Maps | Kind::Environ) {
+            self.p.may_inspect(ctx)?;
+        }
         let writing = access_of(flags) & MAY_WRITE != 0;
         let sink = if writing {
             Some(self.sink(ctx).ok_or(Errno::EACCES)?)

@@ -80,6 +80,23 @@ impl Proc {
         named.or_else(|| st.threads.first().cloned())
     }
 
+    /// The tids of the process's threads, in order; a zombie's leader
+    /// stays listed until it is reaped.
+    pub fn tids(tg: &ThreadGroup) -> Vec<i32> {
+        let mut tids: Vec<i32> = tg.lock().threads.iter().map(|t| t.tid).collect();
+        if tids.is_empty() {
+            tids.push(tg.tgid);
+        }
+        tids.sort_unstable();
+        tids
+    }
+
+    /// Whether the process has no threads left (a zombie, or exiting).
+    pub fn gone(tg: &ThreadGroup) -> bool {
+        let st = tg.lock();
+        st.zombie || st.threads.is_empty()
+    }
+
     /// The calling task, when it belongs to this process.
     pub fn caller<'a>(&self, ctx: &Ctx<'a>) -> Option<&'a Task> {
         ctx.task().filter(|t| t.tgid == self.tgid)
@@ -126,6 +143,25 @@ impl Proc {
                 (st.published.creds.euid, st.published.creds.egid)
             }
             None => (0, 0),
+        }
+    }
+
+    /// Whether the caller may look inside the process (its links, maps,
+    /// environment): as Linux's ptrace read check, for a sandbox without
+    /// capabilities beyond root's: root, or the same user.
+    pub fn may_inspect(&self, ctx: &Ctx<'_>) -> Result<(), Errno> {
+        let Some(t) = ctx.task() else {
+            return Ok(());
+        };
+        if t.tgid == self.tgid || t.creds.euid == 0 {
+            return Ok(());
+        }
+        let tg = self.group()?;
+        let c = tg.lock().published.creds.clone();
+        if [c.uid, c.euid, c.suid].iter().all(|&u| u == t.creds.uid) {
+            Ok(())
+        } else {
+            Err(Errno::EACCES)
         }
     }
 
@@ -210,7 +246,7 @@ impl Gathered {
 pub(super) fn gather(ctx: &Ctx<'_>, p: &Proc) -> Result<Gathered, Errno> {
     let tg = p.group()?;
     let thread = p.thread(&tg);
-    if p.thread_view && thread.is_none() {
+    if p.thread_view && thread.is_none() && !(Proc::gone(&tg) && p.tid == p.tgid) {
         return Err(Errno::ENOENT);
     }
     let res = p.resources(ctx, &tg);
@@ -221,7 +257,7 @@ pub(super) fn gather(ctx: &Ctx<'_>, p: &Proc) -> Result<Gathered, Errno> {
             st.parent,
             st.pgid,
             st.sid,
-            st.threads.len(),
+            st.threads.len().max(1),
             st.zombie || st.threads.is_empty(),
             st.job,
             st.exit,
