@@ -95,3 +95,75 @@ fn sigterm_sent_to_ward_reaches_the_program() {
     assert_eq!(rest, "got TERM\n");
     assert_eq!(status.code(), Some(5));
 }
+
+/// The pids of `pid`'s children, and theirs, recursively (from /proc).
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for t in tasks.flatten() {
+        let path = t.path().join("children");
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        for c in text
+            .split_whitespace()
+            .filter_map(|c| c.parse::<u32>().ok())
+        {
+            out.push(c);
+            out.extend(descendants(c));
+        }
+    }
+    out
+}
+
+/// Whether `pid` is still a running (not zombie) process.
+fn running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn killing_ward_leaves_no_sentry_gofer_or_stub_running() {
+    let mut child = ward_do([
+        "/bin/sh",
+        "-c",
+        "trap '' TERM INT; echo ready; while :; do sleep 0.05; done",
+    ])
+    .stdout(Stdio::piped())
+    .spawn()
+    .expect("starting ward do");
+    let mut out = child.stdout.take().expect("stdout is piped");
+    let mut first = [0u8; 6];
+    out.read_exact(&mut first).expect("reading the ready line");
+    // Sentry, gofer and stubs are all below ward (stubs below the sentry).
+    let family = descendants(child.id());
+    assert!(
+        family.len() >= 3,
+        "expected a sentry, a gofer and a stub: {family:?}"
+    );
+    // SAFETY: kill takes plain integers; the child is ours.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    // The workload ignores it; now ward itself is killed.
+    child.kill().expect("killing ward");
+    child.wait().expect("reaping ward");
+    // PR_SET_PDEATHSIG and PTRACE_O_EXITKILL end them at once; allow the
+    // kernel a bounded moment to deliver those kills.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut left: Vec<u32> = family.clone();
+    while !left.is_empty() && std::time::Instant::now() < deadline {
+        left.retain(|&p| running(p));
+        std::thread::yield_now();
+    }
+    assert!(
+        left.is_empty(),
+        "still running after ward was killed: {left:?}"
+    );
+}

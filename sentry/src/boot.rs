@@ -173,13 +173,13 @@ pub fn run(cfg: SandboxConfig) -> Result<ExitStatus, BootError> {
             .flat_map(|a| a.iter().copied().chain([0]))
             .collect();
     }
-    let comm: Vec<u8> = loaded
-        .path
-        .rsplit('/')
+    let comm: Vec<u8> = path
+        .rsplit(|&b| b == b'/')
         .next()
-        .unwrap_or("")
-        .bytes()
+        .unwrap_or(b"")
+        .iter()
         .take(15)
+        .copied()
         .collect();
     let shared = table.add_task(1, &tg, comm);
     let mut task = Task {

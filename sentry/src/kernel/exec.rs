@@ -208,12 +208,12 @@ pub fn do_execve(
             .flat_map(|a| a.iter().copied().chain([0]))
             .collect();
     }
+    // comm is the last component of the name exec was given, as on Linux.
     let base = target
-        .abs
-        .rsplit('/')
+        .execfn
+        .rsplit(|&b| b == b'/')
         .next()
-        .unwrap_or("")
-        .as_bytes()
+        .unwrap_or(b"")
         .iter()
         .take(15)
         .copied()
