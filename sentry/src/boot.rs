@@ -92,7 +92,7 @@ pub fn run(cfg: SandboxConfig) -> Result<ExitStatus, BootError> {
         .map_err(|e| BootError::Platform(e.to_string()))?;
     tracing::debug!(platform = platform.name(), "platform ready");
     let client = gofer::Client::new(cfg.gofer)?;
-    let vfs = Vfs::new(client)?;
+    let vfs = Vfs::new(client, Arc::clone(&memfile))?;
     let kernel = Arc::new(Kernel::new(
         memfile.clone(),
         platform.clone(),

@@ -9,6 +9,7 @@
 //! | `dev`   | devfs: null, zero, full, random, urandom, stdio links        |
 //! | `proc`  | procfs: sandbox processes only; PID dirs, system files, sys/ |
 //! | `sys`   | an empty read-only /sys                                      |
+//! | `tmpfs` | files in sandbox memory (/dev/shm): data in memory-file chunks, mappable shared |
 //! | `pipe`  | anonymous pipes: a ring of pages shared by a read and a write end |
 //! | `eventfd` | eventfd counters                                           |
 //! | `signalfd` | signalfd files: pending signals read as signalfd_siginfo |
@@ -27,6 +28,7 @@ pub mod proc;
 pub mod signalfd;
 pub mod sys;
 pub mod timerfd;
+pub mod tmpfs;
 
 /// Anonymous device numbers of the sentry's own file systems (major 0, as
 /// Linux gives virtual file systems).
@@ -36,4 +38,5 @@ pub(crate) mod devnums {
     pub const ANON: u64 = 16;
     pub const PROC: u64 = 22;
     pub const SYS: u64 = 23;
+    pub const SHM: u64 = 24;
 }

@@ -1,19 +1,19 @@
 //! timerfd timers (timerfd_create, timerfd_settime, timerfd_gettime): a
 //! one-shot or interval timer whose expirations a read takes as an 8-byte
 //! count. Expirations are counted from the clock, lazily, whenever the timer
-//! is looked at; the one sentry alarm thread (`alarms`) only wakes the
-//! timer's waiters (poll, epoll) at each expiry. Every clock is kept on the
+//! is looked at; the sandbox's timer thread (`kernel::timers`) only wakes
+//! the timer's waiters (poll, epoll) at each expiry. Every clock is kept on the
 //! host's monotonic clock: an absolute CLOCK_REALTIME time is converted
 //! when the timer is set (a later change of the wall clock does not move
 //! it).
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use super::anon::{self, Flags};
 use crate::errno::Errno;
 use crate::kernel::task::Task;
+use crate::kernel::timers::{timer_thread, Handle};
 use crate::kernel::waiter::{Events, Registration, WaitQueue};
 use crate::mm::Segments;
 use crate::vfs::file::FileDescription;
@@ -37,8 +37,11 @@ struct State {
     setting: Setting,
     /// Expirations not yet read.
     ticks: u64,
-    /// Bumped by every settime, so stale alarms are ignored.
+    /// Bumped by every settime, so an alarm that fires as it is replaced
+    /// is ignored.
     generation: u64,
+    /// The alarm on the timer thread for the next expiry.
+    alarm: Option<Handle>,
 }
 
 impl State {
@@ -173,26 +176,39 @@ impl TimerFd {
     /// Returns the old setting as `get` reports it.
     pub fn set(&self, value: Duration, interval: Duration, absolute: bool) -> (Duration, Duration) {
         let now = Instant::now();
-        let (old, next, generation) = {
-            let mut st = self.lock();
-            st.update(now);
-            let old = st.remaining(now);
-            let next = if value.is_zero() {
-                None
-            } else if absolute {
-                Some(self.clock.instant_of(value))
-            } else {
-                Some(after(now, value))
-            };
-            st.setting = Setting { next, interval };
-            st.ticks = 0;
-            st.generation += 1;
-            (old, next, st.generation)
+        let mut st = self.lock();
+        st.update(now);
+        let old = st.remaining(now);
+        let next = if value.is_zero() {
+            None
+        } else if absolute {
+            Some(self.clock.instant_of(value))
+        } else {
+            Some(after(now, value))
         };
+        st.setting = Setting { next, interval };
+        st.ticks = 0;
+        st.generation += 1;
+        if let Some(h) = st.alarm.take() {
+            timer_thread().cancel(h);
+        }
         if let Some(at) = next {
-            alarms().schedule(at, self.me.clone(), generation);
+            st.alarm = Some(self.schedule(at, st.generation));
         }
         old
+    }
+
+    /// Has the timer thread call `fire(generation)` at `at`.
+    fn schedule(&self, at: Instant, generation: u64) -> Handle {
+        let me = self.me.clone();
+        timer_thread().schedule(
+            at,
+            Box::new(move || {
+                if let Some(t) = me.upgrade() {
+                    t.fire(generation);
+                }
+            }),
+        )
     }
 
     /// Takes the unread expirations (None when there are none) and says
@@ -207,30 +223,39 @@ impl TimerFd {
         (Some(std::mem::take(&mut st.ticks)), next)
     }
 
-    /// An alarm set for `generation` went off.
+    /// The alarm set for `generation` went off: wake the waiters and set
+    /// the alarm for the next expiry.
     fn fire(&self, generation: u64) {
         let now = Instant::now();
-        let (ready, rearm) = {
+        let ready = {
             let mut st = self.lock();
             if st.generation != generation {
                 return;
             }
             let unread = st.ticks > 0;
             st.update(now);
-            let rearm = st.setting.next.map(|n| {
-                if unread {
+            st.alarm = st.setting.next.map(|n| {
+                // Expirations nobody reads are still counted; their
+                // waiters need no wake at every one of them.
+                let at = if unread {
                     n.max(after(now, UNREAD_WAKE_INTERVAL))
                 } else {
                     n
-                }
+                };
+                self.schedule(at, generation)
             });
-            (st.ticks > 0, rearm)
+            st.ticks > 0
         };
         if ready {
             self.queue.notify(POLLIN);
         }
-        if let Some(at) = rearm {
-            alarms().schedule(at, self.me.clone(), generation);
+    }
+}
+
+impl Drop for TimerFd {
+    fn drop(&mut self) {
+        if let Some(h) = self.lock().alarm.take() {
+            timer_thread().cancel(h);
         }
     }
 }
@@ -297,90 +322,6 @@ impl FileDescription for TimerFd {
 
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
-    }
-}
-
-/// Alarms by (when, sequence): the timer and the generation it was set for.
-type DueMap = BTreeMap<(Instant, u64), (Weak<TimerFd>, u64)>;
-
-/// The sentry's alarm thread: wakes timers' waiters when they expire.
-struct Alarms {
-    due: Mutex<DueMap>,
-    cv: Condvar,
-    seq: std::sync::atomic::AtomicU64,
-}
-
-type Due<'a> = MutexGuard<'a, DueMap>;
-
-fn alarms() -> &'static Alarms {
-    static ALARMS: OnceLock<Alarms> = OnceLock::new();
-    let mut started = false;
-    let a = ALARMS.get_or_init(|| {
-        started = true;
-        Alarms {
-            due: Mutex::new(BTreeMap::new()),
-            cv: Condvar::new(),
-            seq: std::sync::atomic::AtomicU64::new(0),
-        }
-    });
-    if started {
-        let spawned = std::thread::Builder::new()
-            .name("ward-alarms".into())
-            .spawn(move || a.run());
-        if let Err(e) = spawned {
-            // Reads still end at each expiry; only poll and epoll waiters
-            // would miss it.
-            tracing::error!("starting the alarm thread: {e}");
-        }
-    }
-    a
-}
-
-impl Alarms {
-    fn lock(&self) -> Due<'_> {
-        self.due.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn schedule(&self, at: Instant, timer: Weak<TimerFd>, generation: u64) {
-        let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.lock().insert((at, seq), (timer, generation));
-        self.cv.notify_one();
-    }
-
-    fn run(&self) {
-        loop {
-            let fired = self.next_due();
-            for (timer, generation) in fired {
-                if let Some(t) = timer.upgrade() {
-                    t.fire(generation);
-                }
-            }
-        }
-    }
-
-    /// Sleeps until at least one alarm is due; takes every due one.
-    fn next_due(&self) -> Vec<(Weak<TimerFd>, u64)> {
-        let mut due = self.lock();
-        loop {
-            let now = Instant::now();
-            let mut fired = Vec::new();
-            while let Some(entry) = due.first_entry() {
-                if entry.key().0 > now {
-                    break;
-                }
-                fired.push(entry.remove());
-            }
-            if !fired.is_empty() {
-                return fired;
-            }
-            due = match due.first_key_value().map(|(k, _)| k.0) {
-                Some(at) => match self.cv.wait_timeout(due, at - now) {
-                    Ok((g, _)) => g,
-                    Err(p) => p.into_inner().0,
-                },
-                None => self.cv.wait(due).unwrap_or_else(|p| p.into_inner()),
-            };
-        }
     }
 }
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::process::ThreadGroup;
-use super::signal::{kill_group, send_to_group};
+use super::signal::{kill_group, send_to_group, send_to_task};
 use super::task::{ExitStatus, Task};
 use crate::arch::siginfo::SigInfo;
 
@@ -118,6 +118,13 @@ fn process_exit(tg: &Arc<ThreadGroup>) {
             if let Some(cg) = table.group(*c) {
                 cg.lock().parent = reaper;
                 moved.push(*c);
+                // PR_SET_PDEATHSIG: the orphan's threads learn of the death.
+                for th in cg.lock().threads.clone() {
+                    let sig = th.pdeathsig.load(std::sync::atomic::Ordering::SeqCst);
+                    if sig > 0 {
+                        send_to_task(&th, SigInfo::kill(sig, 0, tg.tgid, 0));
+                    }
+                }
             }
         }
         r.lock().children.extend(moved);

@@ -90,6 +90,8 @@ pub struct TaskShared {
     /// Set when the task has been told to exit (group exit, exec, SIGKILL).
     pub kill: AtomicBool,
     pub comm: Mutex<Vec<u8>>,
+    /// PR_SET_PDEATHSIG: the signal this task gets when its parent dies.
+    pub pdeathsig: std::sync::atomic::AtomicI32,
 }
 
 impl TaskShared {
@@ -300,6 +302,7 @@ impl TaskTable {
             mask: AtomicU64::new(0),
             interrupter: Mutex::new(None),
             kill: AtomicBool::new(false),
+            pdeathsig: std::sync::atomic::AtomicI32::new(0),
             comm: Mutex::new(comm),
         });
         tg.lock().threads.push(ts.clone());

@@ -16,6 +16,16 @@ impl Segments {
         Segments { mf, segs }
     }
 
+    /// The memory file the pieces are in.
+    pub fn memfile(&self) -> &Arc<MemoryFile> {
+        &self.mf
+    }
+
+    /// The memory-file pieces (offset, length), in order.
+    pub fn pieces(&self) -> &[(u64, usize)] {
+        &self.segs
+    }
+
     /// Total length in bytes.
     pub fn len(&self) -> usize {
         self.segs.iter().map(|s| s.1).sum()

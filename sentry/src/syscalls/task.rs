@@ -543,6 +543,9 @@ fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
                 return Err(Errno::EINVAL);
             }
             t.pdeathsig = arg2 as i32;
+            t.shared
+                .pdeathsig
+                .store(arg2 as i32, std::sync::atomic::Ordering::SeqCst);
             Ok(0)
         }
         libc::PR_GET_PDEATHSIG => t.write_struct(arg2, &t.pdeathsig).map(|_| 0),

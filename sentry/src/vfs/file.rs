@@ -94,6 +94,27 @@ pub trait FileDescription: Send + Sync {
         None
     }
 
+    /// For files whose contents live in the memory file (tmpfs): the
+    /// memory-file pieces (offset, length; page-aligned, in file order)
+    /// holding `[offset, offset+len)` of the file, allocated where missing
+    /// (zero-filled, also past the end of the file), each with a reference
+    /// taken for the caller (`MemoryFile::share`), which the caller drops
+    /// with `MemoryFile::release`. `offset` and `len` are page-aligned.
+    /// None for files kept anywhere else.
+    fn shared_pages(&self, _offset: u64, _len: u64) -> Option<Result<Vec<(u64, u64)>, Errno>> {
+        None
+    }
+
+    /// ftruncate(2) to `len` (the file is open for writing).
+    fn truncate(&self, _len: u64) -> Result<(), Errno> {
+        Err(Errno::EINVAL)
+    }
+
+    /// fallocate(2) with `mode` (FALLOC_FL_* bits) over `[offset, offset+len)`.
+    fn allocate(&self, _mode: i32, _offset: u64, _len: u64) -> Result<(), Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+
     /// The sandbox path this file was opened by (for /proc and logs).
     fn path(&self) -> String;
 

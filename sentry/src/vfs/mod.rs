@@ -1,8 +1,9 @@
 //! The virtual file system: the mount tree, the dentry cache, path
 //! resolution and open file descriptions.
 //!
-//! The tree is the gofer's root at "/", the sentry's devfs at "/dev", its
-//! procfs at "/proc" and an empty read-only directory at "/sys", so the
+//! The tree is the gofer's root at "/", the sentry's devfs at "/dev" with
+//! a tmpfs at "/dev/shm", its procfs at "/proc" and an empty read-only
+//! directory at "/sys", so the
 //! host's /dev, /proc and /sys are never reached through the gofer. Paths
 //! are resolved here, one component at a time (DESIGN invariant 3): a file
 //! system only ever looks up one name, and never follows a symlink itself.
@@ -46,6 +47,7 @@ pub use stat::Stat;
 
 use crate::errno::Errno;
 use crate::fsimpl;
+use crate::mm::MemoryFile;
 
 /// Why the VFS could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -70,9 +72,10 @@ pub struct Vfs {
 }
 
 impl Vfs {
-    /// Mounts the gofer's root at "/", devfs at "/dev", procfs at "/proc"
-    /// and an empty read-only directory at "/sys".
-    pub fn new(gofer: gofer::Client) -> Result<Vfs, VfsError> {
+    /// Mounts the gofer's root at "/", devfs at "/dev", a tmpfs (mode 1777,
+    /// its data in `memfile`) at "/dev/shm", procfs at "/proc" and an empty
+    /// read-only directory at "/sys".
+    pub fn new(gofer: gofer::Client, memfile: Arc<MemoryFile>) -> Result<Vfs, VfsError> {
         let client = Arc::new(gofer);
         let (fid, attr) = client.attach().map_err(VfsError::Attach)?;
         if attr.mode & libc::S_IFMT != libc::S_IFDIR {
@@ -80,7 +83,9 @@ impl Vfs {
             return Err(VfsError::RootNotDir { mode: attr.mode });
         }
         let root = Dentry::new_root(fsimpl::gofer::GoferInode::new(client, fid, attr));
-        root.mount(b"dev", fsimpl::dev::new());
+        let dev = root.mount(b"dev", fsimpl::dev::new());
+        let shm = fsimpl::tmpfs::new(memfile, fsimpl::devnums::SHM, 0o1777);
+        dev.mount(b"shm", shm);
         root.mount(b"proc", fsimpl::proc::new());
         root.mount(b"sys", fsimpl::sys::new());
         Ok(Vfs { root })

@@ -34,6 +34,28 @@ pub fn check(st: &Stat, cred: &Cred<'_>, want: u32) -> Result<(), Errno> {
     }
 }
 
+/// Whether `cred` owns `st` or is root (Linux's inode_owner_or_capable):
+/// who may chmod, set explicit times, and the like.
+pub fn owner_or_root(st: &Stat, cred: &Cred<'_>) -> bool {
+    cred.uid == 0 || cred.uid == st.uid
+}
+
+/// Linux's may_delete for the entry `victim` of directory `dir`: write and
+/// search permission on `dir` (EACCES), and in a sticky directory only
+/// the owner of the entry or of the directory (or root) may remove or
+/// rename it (EPERM).
+pub fn may_delete(dir: &Stat, victim: &Stat, cred: &Cred<'_>) -> Result<(), Errno> {
+    check(dir, cred, MAY_WRITE | MAY_EXEC)?;
+    if dir.mode & libc::S_ISVTX != 0
+        && cred.uid != 0
+        && cred.uid != victim.uid
+        && cred.uid != dir.uid
+    {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +120,28 @@ mod tests {
             groups: &groups,
         };
         assert_eq!(check(&st, &member, MAY_READ), Ok(()));
+    }
+
+    #[test]
+    fn sticky_directories_keep_others_entries() {
+        let dir = Stat {
+            mode: libc::S_IFDIR | 0o1777,
+            ..Stat::default()
+        };
+        let theirs = file(0o666, 8, 8);
+        let mine = file(0o600, 7, 7);
+        assert_eq!(may_delete(&dir, &theirs, &user(7, 7)), Err(Errno::EPERM));
+        assert_eq!(may_delete(&dir, &mine, &user(7, 7)), Ok(()));
+        assert_eq!(may_delete(&dir, &theirs, &Cred::ROOT), Ok(()));
+        let plain = Stat {
+            mode: libc::S_IFDIR | 0o777,
+            ..Stat::default()
+        };
+        assert_eq!(may_delete(&plain, &theirs, &user(7, 7)), Ok(()));
+        let closed = Stat {
+            mode: libc::S_IFDIR | 0o755,
+            ..Stat::default()
+        };
+        assert_eq!(may_delete(&closed, &mine, &user(7, 7)), Err(Errno::EACCES));
     }
 }

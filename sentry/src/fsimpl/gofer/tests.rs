@@ -49,7 +49,8 @@ impl Tree {
         let (server, client) = gofer::socketpair().unwrap();
         let root = gofer::open_root(&self.path).unwrap();
         thread::spawn(move || gofer::serve(root, server));
-        Vfs::new(gofer::Client::new(client).unwrap()).unwrap()
+        let memfile = Arc::new(crate::mm::MemoryFile::new().unwrap());
+        Vfs::new(gofer::Client::new(client).unwrap(), memfile).unwrap()
     }
 }
 

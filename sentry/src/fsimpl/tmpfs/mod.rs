@@ -1,0 +1,50 @@
+//! tmpfs: a file system held entirely in sandbox memory (the /dev/shm
+//! mount). Directories keep their children by name in a sorted map (so a
+//! listing's order is stable); regular files keep their data in chunks of
+//! the memory file (`chunks`), so a MAP_SHARED mapping maps the file's own
+//! pages; symlinks keep their target; FIFOs, sockets and device nodes can
+//! be made and listed but not opened (ENXIO).
+//!
+//! The VFS has checked EROFS and the caller's permissions before a change
+//! reaches a node here; this file system re-checks under its own locks
+//! only what may have changed since (EEXIST, ENOENT, ENOTEMPTY, ENOTDIR,
+//! EISDIR) and what only it can see (rename into one's own subtree). Its
+//! dentries are never cached (`cache_children` is false), so unlink and
+//! rename need nothing from the dentry cache.
+//!
+//! | module   | owns                                                      |
+//! |----------|-----------------------------------------------------------|
+//! | `chunks` | a regular file's data and size in memory-file chunks      |
+//! | `node`   | inodes: attributes, directory operations                  |
+//! | `file`   | open regular files: read, write, seek, truncate, mmap pages |
+//!
+//! Never does: host I/O (nothing here reaches the host but memory-file
+//! pages), or follow a symlink (the walk does).
+
+mod chunks;
+mod file;
+mod node;
+
+use std::sync::Arc;
+
+use crate::mm::MemoryFile;
+use crate::vfs::inode::{FsInfo, Inode};
+
+pub use chunks::CHUNK;
+
+const TMPFS_MAGIC: i64 = 0x0102_1994;
+
+const FS: FsInfo = FsInfo {
+    magic: TMPFS_MAGIC,
+    read_only: false,
+};
+
+/// The root directory of a new, empty tmpfs with device number `dev`,
+/// owned by root with permission bits `mode` (1777 for /dev/shm), its
+/// files' data in `mf`.
+pub fn new(mf: Arc<MemoryFile>, dev: u64, mode: u32) -> Arc<dyn Inode> {
+    node::TmpFs::new_root(mf, dev, mode)
+}
+
+#[cfg(test)]
+mod tests;

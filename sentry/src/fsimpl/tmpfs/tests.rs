@@ -1,0 +1,1 @@
+//! tmpfs through the VFS.
