@@ -157,3 +157,19 @@ fn round_trip_cost() {
     }
     println!("round trip: {:?}", start.elapsed() / n);
 }
+
+/// Not a test of behaviour: prints what starting an address space costs.
+#[test]
+#[ignore]
+fn address_space_start_cost() {
+    let mem = memfile(1 << 20);
+    let p = platform::create("ptrace", mem.as_fd()).unwrap();
+    for _ in 0..3 {
+        let start = std::time::Instant::now();
+        let space = p.new_address_space().unwrap();
+        println!("new address space: {:?}", start.elapsed());
+        let start = std::time::Instant::now();
+        drop(space);
+        println!("drop: {:?}", start.elapsed());
+    }
+}

@@ -30,7 +30,7 @@ int main(void)
 	int ep, et, ep2, p[2], q[2], file, r;
 	char c;
 
-	plan(40);
+	plan(43);
 	sigemptyset(&empty);
 
 	CHECK_ERR("epoll_create(0) gives EINVAL", epoll_create(0), EINVAL);
@@ -124,6 +124,15 @@ int main(void)
 		   wait0(ep, evs) == 1 && evs[0].data.u64 == 13);
 	CHECK_ERR("a loop of epolls gives ELOOP", add(ep2, ep, EPOLLIN, 0),
 		  ELOOP);
+	epoll_ctl(ep, EPOLL_CTL_DEL, ep2, NULL);
+	add(ep, ep2, EPOLLIN | EPOLLET, 14);
+	CHECK("edge-triggered on an epoll: its ready file is reported",
+	      wait0(ep, evs), 1, 0);
+	CHECK("edge-triggered on an epoll: not again without a new event",
+	      wait0(ep, evs), 0, 0);
+	write(p[1], "d", 1);
+	CHECK("edge-triggered on an epoll: an inner event is reported",
+	      wait0(ep, evs), 1, 0);
 	pfd = (struct pollfd){ .fd = ep2, .events = POLLIN };
 	CHECK_TRUE("poll sees an epoll with ready events as readable",
 		   poll(&pfd, 1, 0) == 1 && pfd.revents == POLLIN);

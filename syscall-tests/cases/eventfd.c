@@ -5,11 +5,16 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 
-static int revents(int fd)
+static int revents_of(int fd, short events)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLOUT };
+	struct pollfd pfd = { .fd = fd, .events = events };
 
 	return poll(&pfd, 1, 0) < 0 ? -1 : pfd.revents;
+}
+
+static int revents(int fd)
+{
+	return revents_of(fd, POLLIN | POLLOUT);
 }
 
 static uint64_t value(int fd)
@@ -26,7 +31,7 @@ int main(void)
 	struct stat st;
 	int fd, sem, r;
 
-	plan(24);
+	plan(25);
 
 	CHECK_OKV("eventfd2 with an initial count succeeds",
 		  eventfd(5, EFD_NONBLOCK | EFD_CLOEXEC), r);
@@ -40,6 +45,8 @@ int main(void)
 			   (st.st_mode & 0777) == 0600);
 	CHECK_EQ("POLLIN and POLLOUT when the count is not zero",
 		 revents(fd), POLLIN | POLLOUT);
+	CHECK_EQ("POLLRDNORM and POLLWRNORM are never reported",
+		 revents_of(fd, POLLRDNORM | POLLWRNORM), 0);
 	CHECK_EQ("a read takes the count", value(fd), 5);
 	CHECK_EQ("only POLLOUT when the count is zero", revents(fd),
 		 POLLOUT);

@@ -4,10 +4,9 @@
  * woken by another process, PIPE_BUF writes from two processes never
  * interleaved, an eventfd shared across fork.
  *
- * Needs fork and signal delivery: under ward it fails until the process
- * model lands and raise_sigpipe (sentry kernel/signal_hooks.rs) delivers
- * SIGPIPE. Every scenario runs in a child under a deadline (proc.h), so a
- * broken runtime fails points instead of hanging. */
+ * Needs fork and signal delivery (SIGPIPE comes from the sentry's
+ * kernel/signal_hooks.rs). Every scenario runs in a child under a deadline
+ * (proc.h), so a broken runtime fails points instead of hanging. */
 #include "tap.h"
 #include "proc.h"
 

@@ -1,8 +1,10 @@
 /* timerfd_create(2), timerfd_settime(2) and timerfd_gettime(2): arming,
  * reading the time left, one-shot and interval expirations, absolute
  * times, poll and epoll readiness, and the error paths. Waits are short
- * (20 ms); only lower bounds of elapsed time are checked. */
+ * (20 ms); only lower bounds of elapsed time are checked. Blocking reads
+ * run in a child under a deadline (proc.h). */
 #include "tap.h"
+#include "proc.h"
 
 #include <poll.h>
 #include <sys/epoll.h>
@@ -42,17 +44,45 @@ static uint64_t ticks(int fd)
 	return read(fd, &v, sizeof(v)) == sizeof(v) ? v : 0;
 }
 
+/* Blocking reads of a monotonic and an absolute realtime timer. */
+static void blocking_reads(void *arg)
+{
+	struct itimerspec its, cur;
+	long long start, target;
+	int fd;
+
+	(void)arg;
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	start = now_on(CLOCK_MONOTONIC);
+	its = after_ns(20 * MS, 0);
+	timerfd_settime(fd, 0, &its, NULL);
+	S_EQ("a blocking read waits for the expiry and returns 1", ticks(fd),
+	     1);
+	S_TRUE("it returned no earlier than the timer's time",
+	       now_on(CLOCK_MONOTONIC) - start >= 20 * MS);
+	timerfd_gettime(fd, &cur);
+	S_EQ("an expired one-shot timer is disarmed", ns_of(cur.it_value), 0);
+	close(fd);
+
+	fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC);
+	target = now_on(CLOCK_REALTIME) + 20 * MS;
+	its = after_ns(target, 0);
+	timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL);
+	S_EQ("an absolute CLOCK_REALTIME timer fires once", ticks(fd), 1);
+	S_TRUE("no earlier than its time", now_on(CLOCK_REALTIME) >= target);
+	close(fd);
+}
+
 int main(void)
 {
 	struct itimerspec its, old, cur;
 	struct pollfd pfd;
 	struct epoll_event ev;
-	long long start, target;
 	uint32_t small;
 	uint64_t n;
-	int fd, bfd, ep, p[2], r;
+	int fd, ep, p[2], r;
 
-	plan(32);
+	plan(33);
 
 	CHECK_OKV("timerfd_create on CLOCK_MONOTONIC succeeds",
 		  timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC),
@@ -91,17 +121,7 @@ int main(void)
 	timerfd_gettime(fd, &cur);
 	CHECK_EQ("a disarmed timer has no time left", ns_of(cur.it_value), 0);
 
-	bfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	start = now_on(CLOCK_MONOTONIC);
-	its = after_ns(20 * MS, 0);
-	timerfd_settime(bfd, 0, &its, NULL);
-	CHECK_EQ("a blocking read waits for the expiry and returns 1",
-		 ticks(bfd), 1);
-	CHECK_TRUE("it returned no earlier than the timer's time",
-		   now_on(CLOCK_MONOTONIC) - start >= 20 * MS);
-	timerfd_gettime(bfd, &cur);
-	CHECK_EQ("an expired one-shot timer is disarmed", ns_of(cur.it_value),
-		 0);
+	scenario("blocking reads", 5, blocking_reads, NULL);
 
 	its = after_ns(5 * MS, 5 * MS);
 	timerfd_settime(fd, 0, &its, NULL);
@@ -121,20 +141,13 @@ int main(void)
 	CHECK_EQ("an absolute time in the past expires at once", ticks(fd),
 		 1);
 
-	r = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC);
-	target = now_on(CLOCK_REALTIME) + 20 * MS;
-	its = after_ns(target, 0);
-	timerfd_settime(r, TFD_TIMER_ABSTIME, &its, NULL);
-	CHECK_EQ("an absolute CLOCK_REALTIME timer fires once", ticks(r), 1);
-	CHECK_TRUE("no earlier than its time",
-		   now_on(CLOCK_REALTIME) >= target);
-	close(r);
-
 	its = after_ns(20 * MS, 0);
 	timerfd_settime(fd, 0, &its, NULL);
 	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
 	CHECK_TRUE("poll wakes when the timer expires",
 		   poll(&pfd, 1, 5000) == 1 && pfd.revents == POLLIN);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLRDNORM | POLLOUT };
+	CHECK("an expired timer reports only POLLIN", poll(&pfd, 1, 0), 0, 0);
 	ticks(fd);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	ev = (struct epoll_event){ .events = EPOLLIN };
@@ -170,7 +183,6 @@ int main(void)
 
 	close(p[0]);
 	close(p[1]);
-	close(bfd);
 	close(fd);
 	return done();
 }

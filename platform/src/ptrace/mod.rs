@@ -171,7 +171,9 @@ pub struct PtraceAddressSpace {
 
 impl PtraceAddressSpace {
     fn start(factory: Arc<spawn::Factory>) -> Result<Self, PlatformError> {
+        let t0 = std::time::Instant::now();
         let pid = factory.spawn().map_err(PlatformError::SpawnStub)?;
+        tracing::debug!(pid, spawned = ?t0.elapsed(), "stub spawned");
         let st = match attach(pid) {
             Ok(st) => st,
             Err(e) => {
@@ -185,6 +187,14 @@ impl PtraceAddressSpace {
             factory,
             threads: Mutex::new(HashMap::from([(raw::gettid(), st)])),
         };
+        tracing::debug!(pid, attached = ?t0.elapsed(), "stub attached");
+        // From here the stub dies with its tracer (EXITKILL), not with the
+        // thread that happened to start it.
+        space.inject(
+            "prctl",
+            libc::SYS_prctl,
+            [libc::PR_SET_PDEATHSIG as u64, 0, 0, 0, 0, 0],
+        )?;
         // Leave nothing but the stub page: the exec'd stack, vDSO and vvar go.
         space.inject("munmap", libc::SYS_munmap, [0, STUB_BASE, 0, 0, 0, 0])?;
         space.inject(

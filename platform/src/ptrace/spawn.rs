@@ -59,8 +59,10 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     }
 }
 
-/// Starts one stub (on the factory thread); it waits in pause() to be seized.
-fn spawn_stub(image: &OwnedFd, memfile: &OwnedFd) -> io::Result<i32> {
+/// Starts one stub from the calling thread; it waits in pause() to be
+/// seized. Its parent-death signal is tied to the calling thread until the
+/// tracer clears it after attaching (then PTRACE_O_EXITKILL takes over).
+pub fn spawn_stub(image: &OwnedFd, memfile: &OwnedFd) -> io::Result<i32> {
     let args = ChildArgs {
         image_fd: image.as_raw_fd(),
         memfile_fd: memfile.as_raw_fd(),
@@ -89,20 +91,21 @@ fn spawn_stub(image: &OwnedFd, memfile: &OwnedFd) -> io::Result<i32> {
 }
 
 enum Request {
-    Spawn(Sender<io::Result<i32>>),
     Reap(i32),
 }
 
-/// The factory thread's mailbox.
+/// Starts stubs and reaps the dead ones.
 pub struct Factory {
     tx: Mutex<Sender<Request>>,
+    image: OwnedFd,
+    memfile: OwnedFd,
 }
 
 impl Factory {
     pub fn start(image: OwnedFd, memfile: OwnedFd) -> io::Result<Factory> {
         let (tx, rx) = channel::<Request>();
         std::thread::Builder::new()
-            .name("stub-factory".into())
+            .name("stub-reaper".into())
             .spawn(move || {
                 let mut zombies: Vec<i32> = Vec::new();
                 loop {
@@ -112,9 +115,6 @@ impl Factory {
                         rx.recv_timeout(Duration::from_millis(50))
                     };
                     match req {
-                        Ok(Request::Spawn(reply)) => {
-                            let _ = reply.send(spawn_stub(&image, &memfile));
-                        }
                         Ok(Request::Reap(pid)) => zombies.push(pid),
                         Err(RecvTimeoutError::Timeout) => {}
                         Err(RecvTimeoutError::Disconnected) => return,
@@ -122,7 +122,11 @@ impl Factory {
                     zombies.retain(|&pid| !raw::try_reap(pid));
                 }
             })?;
-        Ok(Factory { tx: Mutex::new(tx) })
+        Ok(Factory {
+            tx: Mutex::new(tx),
+            image,
+            memfile,
+        })
     }
 
     fn send(&self, r: Request) -> io::Result<()> {
@@ -134,12 +138,12 @@ impl Factory {
             .map_err(|_| io::Error::other("the stub factory thread is gone"))
     }
 
-    /// A new stub process, waiting to be seized.
+    /// A new stub process, waiting to be seized by the calling thread.
+    /// Started here rather than on another thread: a vfork from the caller
+    /// stays on its CPU, where a hand-off to a sleeping thread costs
+    /// milliseconds on a busy machine.
     pub fn spawn(&self) -> io::Result<i32> {
-        let (tx, rx) = channel();
-        self.send(Request::Spawn(tx))?;
-        rx.recv()
-            .map_err(|_| io::Error::other("the stub factory thread is gone"))?
+        spawn_stub(&self.image, &self.memfile)
     }
 
     /// Hands a killed stub to the factory (its parent) to reap.

@@ -5,7 +5,8 @@
 //! The epoll holds its files weakly: an interest goes away when its file
 //! description is last closed, never keeping a pipe end open. Each interest
 //! has a waker of its own registered on its file's wait queue; the waker's
-//! count moving on is what edge triggering sees as "an event happened". A
+//! count moving on (with, for a watched epoll, the counts of what that one
+//! watches) is what edge triggering sees as "an event happened". A
 //! waiting task registers on every watched file's queue (`wait_sources`)
 //! and rescans when any of them, or the epoll itself, is notified.
 
@@ -26,15 +27,8 @@ pub const EPOLLWAKEUP: u32 = libc::EPOLLWAKEUP as u32;
 pub const PRIVATE_BITS: u32 = EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE | EPOLLWAKEUP;
 const EPOLLERR: u32 = libc::EPOLLERR as u32;
 const EPOLLHUP: u32 = libc::EPOLLHUP as u32;
-/// What EPOLLEXCLUSIVE may be combined with.
-const EXCLUSIVE_OK: u32 = (libc::EPOLLIN
-    | libc::EPOLLOUT
-    | libc::EPOLLRDNORM
-    | libc::EPOLLRDBAND
-    | libc::EPOLLWRNORM
-    | libc::EPOLLWRBAND
-    | libc::EPOLLERR
-    | libc::EPOLLHUP) as u32
+/// What EPOLLEXCLUSIVE may be combined with (Linux's EPOLLEXCLUSIVE_OK_BITS).
+const EXCLUSIVE_OK: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLERR | libc::EPOLLHUP) as u32
     | EPOLLWAKEUP
     | EPOLLET
     | EPOLLEXCLUSIVE;
@@ -74,6 +68,14 @@ impl Interest {
     /// The poll events asked for: nothing for a spent ONESHOT interest.
     fn wanted(&self) -> u32 {
         self.events & !PRIVATE_BITS
+    }
+
+    /// A count that moves on with every event of the file: its waker's,
+    /// and for an epoll, the events of what it watches (whose queues wake
+    /// its waiters, not its own queue).
+    fn event_count(&self, file: &dyn FileDescription) -> u64 {
+        let inner = epoll_of(file).map_or(0, Epoll::event_count);
+        self.waker.seq().wrapping_add(inner)
     }
 
     fn register(&self, file: &dyn FileDescription) {
@@ -182,6 +184,18 @@ impl Epoll {
             .any(|f| epoll_of(&**f).is_some_and(|child| child.reaches(target, depth + 1)))
     }
 
+    /// A count that moves on whenever a file this epoll watches (directly
+    /// or through nested epolls) has an event.
+    fn event_count(&self) -> u64 {
+        self.lock()
+            .items
+            .values()
+            .fold(0u64, |sum, it| match it.file.upgrade() {
+                Some(f) => sum.wrapping_add(it.event_count(&*f)),
+                None => sum,
+            })
+    }
+
     /// epoll_ctl on `file` open at `fd`. `event` is (events, data) for ADD
     /// and MOD. The caller has checked that `file` is not this epoll.
     pub fn ctl(
@@ -273,7 +287,7 @@ impl Epoll {
                 g.forget(id);
                 continue;
             };
-            let seq = it.waker.seq();
+            let seq = it.event_count(&*file);
             let edge = it.events & EPOLLET != 0;
             if edge && !it.fresh && seq == it.seen {
                 continue;
@@ -535,8 +549,31 @@ mod tests {
             ep.ctl(Op::Add, &f, 3, (IN | EPOLLEXCLUSIVE | EPOLLONESHOT, 0)),
             Err(Errno::EINVAL)
         );
+        let rdnorm = libc::EPOLLRDNORM as u32;
+        assert_eq!(
+            ep.ctl(Op::Add, &f, 3, (IN | rdnorm | EPOLLEXCLUSIVE, 0)),
+            Err(Errno::EINVAL)
+        );
         assert_eq!(ep.ctl(Op::Add, &f, 3, (IN | EPOLLEXCLUSIVE, 0)), Ok(()));
         assert_eq!(ep.ctl(Op::Mod, &f, 3, (IN, 0)), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn an_edge_triggered_nested_epoll_reports_each_inner_event() {
+        let inner: Arc<dyn FileDescription> = Arc::new(Epoll::new());
+        let fake = Fake::new();
+        let f = file(&fake);
+        epoll_of(&*inner)
+            .unwrap()
+            .ctl(Op::Add, &f, 3, (IN, 0))
+            .unwrap();
+        let outer = Epoll::new();
+        outer.ctl(Op::Add, &inner, 4, (IN | EPOLLET, 5)).unwrap();
+        fake.set(IN);
+        assert_eq!(outer.collect(8), vec![(IN, 5)]);
+        assert!(outer.collect(8).is_empty());
+        fake.set(IN);
+        assert_eq!(outer.collect(8), vec![(IN, 5)]);
     }
 
     #[test]

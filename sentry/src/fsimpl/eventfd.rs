@@ -117,11 +117,12 @@ impl FileDescription for EventFd {
     fn readiness(&self, mask: u32) -> u32 {
         let c = *self.lock();
         let mut ev = 0;
+        // Linux's eventfd reports no POLLRDNORM or POLLWRNORM.
         if c > 0 {
-            ev |= POLLIN | libc::POLLRDNORM as Events;
+            ev |= POLLIN;
         }
         if c < MAX {
-            ev |= POLLOUT | libc::POLLWRNORM as Events;
+            ev |= POLLOUT;
         }
         if c == u64::MAX {
             ev |= POLLERR;

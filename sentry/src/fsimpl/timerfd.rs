@@ -19,7 +19,8 @@ use crate::mm::Segments;
 use crate::vfs::file::FileDescription;
 use crate::vfs::stat::Stat;
 
-const POLLIN: Events = (libc::POLLIN | libc::POLLRDNORM) as Events;
+/// What an expired timer reports (only POLLIN, as Linux's).
+const POLLIN: Events = libc::POLLIN as Events;
 
 /// While expirations go unread, waiters are woken at most this often.
 const UNREAD_WAKE_INTERVAL: Duration = Duration::from_millis(10);

@@ -229,6 +229,7 @@ fn wait_for_vfork_child(t: &Task) {
 
 /// The child's host thread: set up its address space, then run.
 fn child_main(s: ChildStart) {
+    tracing::debug!(tid = s.shared.tid, "task thread started");
     let platform = s.kernel.platform.clone();
     let ctx = platform.new_context();
     let mm = match s.mm {
@@ -246,6 +247,7 @@ fn child_main(s: ChildStart) {
                     .map_err(|e| e.to_string())
             }),
     };
+    tracing::debug!(tid = s.shared.tid, "address space ready");
     let (mm, ctx) = match (mm, ctx) {
         (Ok(mm), Ok(ctx)) => (mm, ctx),
         (Err(e), _) => return abandon(&s.shared, &e),

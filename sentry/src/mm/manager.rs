@@ -41,6 +41,12 @@ pub enum Source<'a> {
         dev: u64,
         ino: u64,
     },
+    /// Memory-file pieces that already hold the contents (offset, length;
+    /// page-aligned, in order, summing to the page-rounded length), mapped
+    /// as they are: a MAP_SHARED mapping of a tmpfs file. The caller holds
+    /// one reference on each piece; the VMAs take it over on success (and
+    /// drop it when unmapped); on failure it stays the caller's.
+    Pages(Vec<(u64, u64)>),
 }
 
 /// Where to put a new mapping.
@@ -174,9 +180,17 @@ impl MemoryManager {
             }
         };
         let end = addr + len;
+        if let Source::Pages(pieces) = &req.source {
+            return self.map_pages(&mut st, &req, addr, len, pieces);
+        }
+        if let Source::File { fd, offset, .. } = &req.source {
+            if let Some(c) = self.mf.files.get(&self.mf, fd.as_fd())? {
+                return self.map_cached(&mut st, &req, addr, len, c, *offset);
+            }
+        }
         let mem_off = self.mf.allocate(len)?;
         let backing = match &req.source {
-            Source::Anon => req.backing.clone().unwrap_or(Backing::Anon),
+            Source::Anon | Source::Pages(_) => req.backing.clone().unwrap_or(Backing::Anon),
             Source::File {
                 fd,
                 offset,
@@ -231,6 +245,137 @@ impl MemoryManager {
                 exec: false,
             };
             self.space.protect(e, end - e, none).map_err(platform_err)?;
+        }
+        Ok(addr)
+    }
+
+    /// Maps `pieces` (`Source::Pages`) at `addr` as consecutive VMAs, one
+    /// per piece, each keeping its memory-file offset.
+    fn map_pages(
+        &self,
+        st: &mut MmState,
+        req: &MapRequest<'_>,
+        addr: u64,
+        len: u64,
+        pieces: &[(u64, u64)],
+    ) -> Result<u64, Errno> {
+        let aligned = pieces
+            .iter()
+            .all(|&(o, l)| l > 0 && o.is_multiple_of(PAGE_SIZE) && l.is_multiple_of(PAGE_SIZE));
+        if !aligned || pieces.iter().map(|p| p.1).sum::<u64>() != len {
+            return Err(Errno::EINVAL);
+        }
+        let backing = req.backing.clone().unwrap_or(Backing::Anon);
+        for old in st.vmas.remove(addr, addr + len) {
+            self.mf.release(old.mem_off, old.len());
+        }
+        let mut at = addr;
+        for &(mem_off, l) in pieces {
+            if let Err(e) = self.space.map(at, l, req.prot, mem_off) {
+                // Undo: the references stay the caller's.
+                st.vmas.remove(addr, at);
+                let _ = self.space.unmap(addr, at - addr);
+                return Err(platform_err(e));
+            }
+            let mut b = backing.clone();
+            if let Backing::File { offset, .. } = &mut b {
+                *offset += at - addr;
+            }
+            st.vmas.insert(Vma {
+                start: at,
+                end: at + l,
+                prot: req.prot,
+                shared: req.shared,
+                mem_off,
+                backing: b,
+                cow: false,
+                beyond_eof: false,
+            });
+            at += l;
+        }
+        Ok(addr)
+    }
+
+    /// Maps a file through the file cache: the pages inside the file share
+    /// the cached copy (copy-on-write), pages wholly past its end are
+    /// private zero pages that fault with SIGBUS.
+    fn map_cached(
+        &self,
+        st: &mut MmState,
+        req: &MapRequest<'_>,
+        addr: u64,
+        len: u64,
+        c: super::filecache::Cached,
+        offset: u64,
+    ) -> Result<u64, Errno> {
+        let Source::File {
+            fd, path, dev, ino, ..
+        } = &req.source
+        else {
+            return Err(Errno::EINVAL);
+        };
+        let end = addr + len;
+        let file_pages = page_up(c.size).ok_or(Errno::EINVAL)?;
+        let inside = file_pages.saturating_sub(offset).min(len);
+        let tail = len - inside;
+        let tail_off = if tail > 0 {
+            Some(self.mf.allocate(tail)?)
+        } else {
+            None
+        };
+        for old in st.vmas.remove(addr, end) {
+            self.mf.release(old.mem_off, old.len());
+        }
+        let backing = Backing::File {
+            fd: Some(fd.clone()),
+            offset,
+            path: Arc::from(*path),
+            dev: *dev,
+            ino: *ino,
+        };
+        if inside > 0 {
+            let mem_off = c.off + offset;
+            self.mf.share(mem_off, inside);
+            let v = Vma {
+                start: addr,
+                end: addr + inside,
+                prot: req.prot,
+                shared: false,
+                mem_off,
+                backing: backing.clone(),
+                cow: true,
+                beyond_eof: false,
+            };
+            if let Err(e) = self.space.map(addr, inside, v.effective_prot(), mem_off) {
+                self.mf.release(mem_off, inside);
+                if let Some(t) = tail_off {
+                    self.mf.release(t, tail);
+                }
+                return Err(platform_err(e));
+            }
+            st.vmas.insert(v);
+        }
+        if let Some(t) = tail_off {
+            let start = addr + inside;
+            let mut b = backing;
+            if let Backing::File { offset: o, .. } = &mut b {
+                *o += inside;
+            }
+            let v = Vma {
+                start,
+                end,
+                prot: req.prot,
+                shared: false,
+                mem_off: t,
+                backing: b,
+                cow: false,
+                beyond_eof: true,
+            };
+            if let Err(e) = self.space.map(start, tail, v.effective_prot(), t) {
+                self.mf.release(t, tail);
+                return Err(platform_err(e));
+            }
+            st.vmas.insert(v);
         }
         Ok(addr)
     }

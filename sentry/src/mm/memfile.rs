@@ -33,6 +33,8 @@ pub struct MemoryFile {
     /// Ranges referenced more than once (after fork): start → (end, count
     /// beyond the first). A range not listed has exactly one reference.
     refs: Mutex<BTreeMap<u64, (u64, u32)>>,
+    /// Host files mapped by programs, read once and shared copy-on-write.
+    pub files: super::filecache::FileCache,
 }
 
 // SAFETY: `base` points to a shared mapping that lives as long as the
@@ -76,6 +78,7 @@ impl MemoryFile {
             base: base as *mut u8,
             free: Mutex::new(free),
             refs: Mutex::new(BTreeMap::new()),
+            files: Default::default(),
         })
     }
 

@@ -1,6 +1,7 @@
 //! Memory: the sandbox's memory file, the VMA set of each address space, and
 //! the memory manager that keeps the two and the platform in step.
 
+pub mod filecache;
 pub mod manager;
 pub mod memfile;
 pub mod segments;

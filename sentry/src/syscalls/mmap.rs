@@ -5,7 +5,10 @@ use platform::Prot;
 use super::table::{Arg, Support, Table};
 use crate::errno::{Errno, SysResult};
 use crate::kernel::Task;
+use crate::mm::manager::page_up;
+use crate::mm::vma::Backing;
 use crate::mm::{MapRequest, Placement, Source, PAGE_SIZE};
+use crate::vfs::FileDescription;
 use std::sync::Arc;
 
 pub fn register(t: &mut Table) {
@@ -119,8 +122,72 @@ fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
             source: Source::Anon,
             backing: None,
         }),
+        // Files kept in the memory file (tmpfs).
+        None if st.is_regular() => {
+            let backing = Backing::File {
+                fd: None,
+                offset: off,
+                path: Arc::from(path.as_str()),
+                dev: st.dev,
+                ino: st.ino,
+            };
+            let req = MapRequest {
+                placement,
+                len,
+                prot,
+                shared,
+                source: Source::Anon,
+                backing: Some(backing),
+            };
+            map_paged(t, &*file, req, off, st.size as u64)
+        }
         None => Err(Errno::ENODEV),
     }
+}
+
+/// Maps a file whose contents live in the memory file (tmpfs; ENODEV for
+/// any other): MAP_SHARED maps the file's own pages, so the mapping, its
+/// other mappings and read/write all see one copy (pages past the end of
+/// the file are the file's too, zero, not SIGBUS); MAP_PRIVATE maps a copy
+/// of the contents made now (zero past the end of the file).
+fn map_paged(
+    t: &Task,
+    file: &dyn FileDescription,
+    mut req: MapRequest<'_>,
+    off: u64,
+    size: u64,
+) -> SysResult {
+    let len = page_up(req.len).ok_or(Errno::ENOMEM)?;
+    off.checked_add(len).ok_or(Errno::EOVERFLOW)?;
+    let want = if req.shared { len } else { 0 };
+    let pieces = match file.shared_pages(off, want) {
+        Some(p) => p?,
+        None => return Err(Errno::ENODEV),
+    };
+    if req.shared {
+        req.source = Source::Pages(pieces.clone());
+        let mapped = t.mm.map(req);
+        if mapped.is_err() {
+            for (o, l) in pieces {
+                t.mm.memfile().release(o, l);
+            }
+        }
+        return mapped;
+    }
+    let addr = t.mm.map(req)?;
+    let copy = size.saturating_sub(off).min(len);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut done = 0u64;
+    while done < copy {
+        let want = (copy - done).min(buf.len() as u64) as usize;
+        let n = file.read_at(&mut buf[..want], off + done)?;
+        if n == 0 {
+            break;
+        }
+        t.mm.poke(addr + done, &buf[..n])?;
+        done += n as u64;
+    }
+    Ok(addr)
 }
 
 fn munmap(t: &mut Task, a: [u64; 6]) -> SysResult {

@@ -67,7 +67,7 @@ pub fn register(t: &mut Table) {
         epoll_ctl,
         Support::Partial,
         &[Fd, Int, Fd, Hex],
-        "EPOLLEXCLUSIVE accepted (every waiter wakes); edge-triggered epolls inside epolls see only their own changes",
+        "EPOLLEXCLUSIVE accepted (every waiter wakes)",
     );
     t.set(
         libc::SYS_epoll_wait,
@@ -145,8 +145,9 @@ fn duration_of(sec: i64, frac: i64, per_sec: i64) -> Result<Duration, Errno> {
     Ok(Duration::new(secs, nanos as u32))
 }
 
-/// Reads a timespec timeout (NULL: none). `valid` enforces tv_nsec below
-/// a second (timespec); timevals are normalised instead.
+/// Reads a timeout (NULL: none) in `per_sec` units below the second: a
+/// timespec (nanoseconds, tv_nsec of a second or more is EINVAL) or a
+/// timeval (microseconds, normalised as Linux's select does).
 fn read_timeout(t: &Task, addr: u64, per_sec: i64) -> Result<Option<Duration>, Errno> {
     if addr == 0 {
         return Ok(None);

@@ -27,6 +27,16 @@ pub struct FsInfo {
     pub read_only: bool,
 }
 
+/// statfs(2)'s counts, for file systems that keep them: blocks of
+/// `f_bsize` (4096) bytes and inodes, in all and free.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FsUsage {
+    pub blocks: u64,
+    pub bfree: u64,
+    pub files: u64,
+    pub ffree: u64,
+}
+
 /// Attribute changes for `Inode::setattr`: each `Some` is applied, and the
 /// change time becomes now. The caller has checked permissions and worked
 /// out the mode (setuid/setgid bits cleared by chown included).
@@ -86,6 +96,11 @@ pub trait Inode: Send + Sync {
     }
 
     fn fs_info(&self) -> FsInfo;
+
+    /// statfs(2)'s counts; None where the file system reports none (zeros).
+    fn usage(&self) -> Option<FsUsage> {
+        None
+    }
 
     /// Creates the regular file `name` (absent when the VFS looked) in this
     /// directory: `mode` is S_IFREG and the permission bits, umask applied;

@@ -1,7 +1,8 @@
-//! open(2)'s semantics over the walk: O_PATH, O_CREAT/O_EXCL on what
-//! exists, O_NOFOLLOW, O_DIRECTORY, the access mode against the file type
-//! (EISDIR), the read-only file system (EROFS) and permissions (EACCES),
-//! in Linux's order; then the directory, O_PATH or file system's own file.
+//! open(2)'s semantics over the walk: O_PATH, O_CREAT/O_EXCL (creating
+//! through the parent's inode when the name is missing), O_NOFOLLOW,
+//! O_DIRECTORY, the access mode against the file type (EISDIR), the
+//! read-only file system (EROFS) and permissions (EACCES), in Linux's
+//! order; then the directory, O_PATH or file system's own file.
 
 use std::sync::Arc;
 
@@ -44,13 +45,27 @@ pub fn may_open(ctx: &Ctx<'_>, d: &Arc<Dentry>, st: &Stat, flags: i32) -> Result
     perm::check(st, &ctx.fs_cred(), want)
 }
 
-/// Opens `path` (from `start`, or `root` if absolute) with open(2) `flags`.
+/// Opens `path` (from `start`, or `root` if absolute) with open(2) `flags`
+/// (a file O_CREAT makes gets no permission bits: see `open_mode`).
 pub fn open(
     ctx: &Ctx<'_>,
     root: &Arc<Dentry>,
     start: &Arc<Dentry>,
     path: &[u8],
     flags: i32,
+) -> Result<Arc<dyn FileDescription>, Errno> {
+    open_mode(ctx, root, start, path, flags, 0)
+}
+
+/// `open` with the permission bits `mode` (umask already applied) for a
+/// file O_CREAT makes.
+pub fn open_mode(
+    ctx: &Ctx<'_>,
+    root: &Arc<Dentry>,
+    start: &Arc<Dentry>,
+    path: &[u8],
+    flags: i32,
+    mode: u32,
 ) -> Result<Arc<dyn FileDescription>, Errno> {
     let follow = flags & libc::O_NOFOLLOW == 0;
     if flags & libc::O_PATH != 0 {
@@ -75,12 +90,14 @@ pub fn open(
         };
         match walk::walk(ctx, root, start, path, opts)? {
             Found::Missing {
-                parent, must_dir, ..
+                parent,
+                name,
+                must_dir,
             } => {
                 if must_dir {
                     return Err(Errno::EISDIR);
                 }
-                return Err(create_error(ctx, &parent));
+                return create(ctx, &parent, &name, flags, mode);
             }
             Found::Dentry(d) => {
                 if excl {
@@ -106,24 +123,42 @@ pub fn open(
     d.inode().open(ctx, &d, flags)
 }
 
-/// Why a file cannot be created in `parent`: no file system of the
-/// sentry's creates files yet, so it is the read-only file system (EROFS)
-/// or, on a writable one, a lack of permission.
-fn create_error(ctx: &Ctx<'_>, parent: &Arc<Dentry>) -> Errno {
-    let st = match parent.stat(ctx) {
-        Ok(st) => st,
-        Err(e) => return e,
-    };
-    if let Err(e) = perm::check(&st, &ctx.fs_cred(), MAY_WRITE | MAY_EXEC) {
-        if !parent.inode().fs_info().read_only {
-            return e;
-        }
-    }
+/// O_CREAT of the missing `name` in `parent`: EROFS on a read-only file
+/// system, EACCES without write and search permission on `parent` (or
+/// where its file system creates nothing), then the file system's own
+/// create. The new file is opened whatever its mode (the creator's right);
+/// if another task created the name first, that file is opened as an
+/// existing one (EEXIST with O_EXCL).
+fn create(
+    ctx: &Ctx<'_>,
+    parent: &Arc<Dentry>,
+    name: &[u8],
+    flags: i32,
+    mode: u32,
+) -> Result<Arc<dyn FileDescription>, Errno> {
     if parent.inode().fs_info().read_only {
-        Errno::EROFS
-    } else {
-        Errno::EACCES
+        return Err(Errno::EROFS);
     }
+    perm::check(&parent.stat(ctx)?, &ctx.fs_cred(), MAY_WRITE | MAY_EXEC)?;
+    let made = parent
+        .inode()
+        .create(ctx, name, libc::S_IFREG | (mode & 0o7777));
+    let d = match made {
+        Ok(_) => {
+            let d = parent.lookup_child(ctx, name)?;
+            return d.inode().open(ctx, &d, flags & !libc::O_TRUNC);
+        }
+        Err(e) if e == Errno::EEXIST && flags & libc::O_EXCL == 0 => {
+            parent.lookup_child(ctx, name)?
+        }
+        Err(e) => return Err(e),
+    };
+    let st = d.stat(ctx)?;
+    if st.is_dir() {
+        return Err(Errno::EISDIR);
+    }
+    may_open(ctx, &d, &st, flags)?;
+    d.inode().open(ctx, &d, flags)
 }
 
 /// O_TMPFILE: an unnamed file in a directory, which no file system here

@@ -11,7 +11,7 @@
 //! | `path`  | readlinkat, readlink, faccessat(2), access, getcwd, chdir, fchdir, umask |
 //! | `dir`   | getdents64, getdents                                        |
 //! | `fcntl` | fcntl, ioctl, dup, dup2, dup3                               |
-//! | `modify`| mkdir, unlink, rename, chmod, chown, truncate, utimensat…: checks, then EROFS |
+//! | `modify`| mkdir, mknod, symlink, link, unlink, rename, chmod, chown, truncate, fallocate, utimensat… |
 //! | `misc`  | fsync, fdatasync, syncfs, sync, fadvise64, flock, xattr reads |
 
 mod dir;
@@ -56,6 +56,11 @@ const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 pub(super) fn root_and_cwd(t: &Task) -> (Arc<Dentry>, Arc<Dentry>) {
     let fs = t.fs.lock().unwrap_or_else(|p| p.into_inner());
     (Arc::clone(&fs.root), Arc::clone(&fs.cwd))
+}
+
+/// The task's umask (applied to the mode of files it creates).
+pub(super) fn umask(t: &Task) -> u32 {
+    t.fs.lock().unwrap_or_else(|p| p.into_inner()).umask
 }
 
 /// Where a walk of `path` relative to `dirfd` starts, with the root: an

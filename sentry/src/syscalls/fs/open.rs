@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{fd_arg, walk_start};
+use super::{fd_arg, umask, walk_start};
 use crate::errno::{Errno, SysResult};
 use crate::kernel::fd_table::FdTable;
 use crate::kernel::Task;
@@ -25,13 +25,7 @@ pub(super) fn register(t: &mut Table) {
         &[Path, OpenFlags, Mode],
         "",
     );
-    t.set(
-        libc::SYS_creat,
-        creat,
-        Support::Partial,
-        &[Path, Mode],
-        "no file system creates files yet: EROFS on the root",
-    );
+    t.set(libc::SYS_creat, creat, Support::Full, &[Path, Mode], "");
     t.set(libc::SYS_close, close, Support::Full, &[Fd], "");
     t.set(
         libc::SYS_close_range,
@@ -42,21 +36,23 @@ pub(super) fn register(t: &mut Table) {
     );
 }
 
-/// Opens `path` relative to `dirfd` and installs the new file.
-pub(super) fn do_open(t: &Task, dirfd: i32, path_addr: u64, flags: i32) -> SysResult {
+/// Opens `path` relative to `dirfd` and installs the new file; `mode` is
+/// the permission bits for a file O_CREAT makes (the umask is applied here).
+pub(super) fn do_open(t: &Task, dirfd: i32, path_addr: u64, flags: i32, mode: u32) -> SysResult {
     let path = t.read_path(path_addr)?;
     let (root, start) = walk_start(t, dirfd, &path)?;
-    let file = vfs::open::open(&Ctx::of(t), &root, &start, &path, flags)?;
+    let mode = mode & 0o7777 & !umask(t);
+    let file = vfs::open::open_mode(&Ctx::of(t), &root, &start, &path, flags, mode)?;
     let fd = t.fds.install(file, flags & libc::O_CLOEXEC != 0)?;
     Ok(fd as u64)
 }
 
 fn openat(t: &mut Task, a: [u64; 6]) -> SysResult {
-    do_open(t, fd_arg(a[0]), a[1], a[2] as i32)
+    do_open(t, fd_arg(a[0]), a[1], a[2] as i32, a[3] as u32)
 }
 
 fn open(t: &mut Task, a: [u64; 6]) -> SysResult {
-    do_open(t, libc::AT_FDCWD, a[0], a[1] as i32)
+    do_open(t, libc::AT_FDCWD, a[0], a[1] as i32, a[2] as u32)
 }
 
 fn creat(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -65,6 +61,7 @@ fn creat(t: &mut Task, a: [u64; 6]) -> SysResult {
         libc::AT_FDCWD,
         a[0],
         libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC,
+        a[1] as u32,
     )
 }
 

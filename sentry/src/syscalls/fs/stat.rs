@@ -4,7 +4,7 @@ use super::{empty_path_target, fd_arg, read_path_or_null, walk_start, EmptyPath}
 use crate::errno::{Errno, SysResult};
 use crate::kernel::Task;
 use crate::syscalls::table::{Arg, Support, Table};
-use crate::vfs::inode::FsInfo;
+use crate::vfs::inode::{FsInfo, FsUsage};
 use crate::vfs::stat::Stat;
 use crate::vfs::{walk, Ctx};
 
@@ -129,10 +129,16 @@ struct LinuxStatfs {
 
 const _: () = assert!(std::mem::size_of::<LinuxStatfs>() == 120);
 
-fn put_statfs(t: &Task, addr: u64, info: FsInfo) -> SysResult {
+fn put_statfs(t: &Task, addr: u64, info: FsInfo, usage: Option<FsUsage>) -> SysResult {
+    let u = usage.unwrap_or_default();
     let s = LinuxStatfs {
         f_type: info.magic,
         f_bsize: 4096,
+        f_blocks: u.blocks,
+        f_bfree: u.bfree,
+        f_bavail: u.bfree,
+        f_files: u.files,
+        f_ffree: u.ffree,
         f_namelen: 255,
         f_frsize: 4096,
         f_flags: ST_VALID
@@ -151,7 +157,7 @@ fn statfs(t: &mut Task, a: [u64; 6]) -> SysResult {
     let path = t.read_path(a[0])?;
     let (root, start) = walk_start(t, libc::AT_FDCWD, &path)?;
     let d = walk::lookup(&Ctx::of(t), &root, &start, &path, true)?;
-    put_statfs(t, a[1], d.inode().fs_info())
+    put_statfs(t, a[1], d.inode().fs_info(), d.inode().usage())
 }
 
 /// The file system of an open file without a place in the tree.
@@ -159,12 +165,15 @@ const ANON_INODE_FS_MAGIC: i64 = 0x0904_1934;
 
 fn fstatfs(t: &mut Task, a: [u64; 6]) -> SysResult {
     let file = t.fds.get(fd_arg(a[0]))?;
-    let info = match file.dentry() {
-        Some(d) => d.inode().fs_info(),
-        None => FsInfo {
-            magic: ANON_INODE_FS_MAGIC,
-            read_only: false,
-        },
+    let (info, usage) = match file.dentry() {
+        Some(d) => (d.inode().fs_info(), d.inode().usage()),
+        None => (
+            FsInfo {
+                magic: ANON_INODE_FS_MAGIC,
+                read_only: false,
+            },
+            None,
+        ),
     };
-    put_statfs(t, a[1], info)
+    put_statfs(t, a[1], info, usage)
 }

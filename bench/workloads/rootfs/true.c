@@ -1,0 +1,5 @@
+/* /bin/true for a runc root file system without busybox. */
+int main(void)
+{
+	return 0;
+}
