@@ -65,14 +65,22 @@ static inline void pin_to(int cpu)
 		die("sched_setaffinity");
 }
 
-/* The n-th CPU (0-based) this process may run on, or -1. */
-static inline int allowed_cpu(int n)
+/*
+ * The CPU this thread is on now (the scheduler's pick, likely the idler
+ * one), or with `other` set, another CPU this process may use; -1 if none.
+ */
+static inline int pick_cpu(int other)
 {
+	int here = sched_getcpu();
+	if (here < 0)
+		die("sched_getcpu");
+	if (!other)
+		return here;
 	cpu_set_t set;
 	if (sched_getaffinity(0, sizeof(set), &set) != 0)
 		die("sched_getaffinity");
 	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
-		if (CPU_ISSET(cpu, &set) && n-- == 0)
+		if (CPU_ISSET(cpu, &set) && cpu != here)
 			return cpu;
 	return -1;
 }

@@ -41,8 +41,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int cross = strcmp(argv[2], "cross") == 0;
-	int tracer_cpu = allowed_cpu(0);
-	int tracee_cpu = cross ? allowed_cpu(1) : tracer_cpu;
+	int tracer_cpu = pick_cpu(0);
+	int tracee_cpu = cross ? pick_cpu(1) : tracer_cpu;
 	if (tracer_cpu < 0 || tracee_cpu < 0) {
 		errno = ENODEV;
 		not_applicable("a second CPU");

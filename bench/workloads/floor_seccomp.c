@@ -120,14 +120,14 @@ int main(int argc, char **argv)
 	const char *mode = argc >= 3 ? argv[2] : "";
 	if (strcmp(mode, "local") == 0) {
 		local_mode = 1;
-		return app(min_ns, allowed_cpu(0));
+		return app(min_ns, pick_cpu(0));
 	}
 	if (strcmp(mode, "same") != 0 && strcmp(mode, "cross") != 0) {
 		fprintf(stderr, "usage: %s MIN_MS local|same|cross\n", argv[0]);
 		return 2;
 	}
-	int server_cpu = allowed_cpu(0);
-	int app_cpu = strcmp(mode, "cross") == 0 ? allowed_cpu(1) : server_cpu;
+	int server_cpu = pick_cpu(0);
+	int app_cpu = strcmp(mode, "cross") == 0 ? pick_cpu(1) : server_cpu;
 	if (server_cpu < 0 || app_cpu < 0) {
 		errno = ENODEV;
 		not_applicable("a second CPU");

@@ -12,6 +12,7 @@
 
 pub mod ptrace;
 mod regs;
+pub mod systrap;
 
 pub use regs::Regs;
 
@@ -22,8 +23,10 @@ use std::sync::Arc;
 /// address space. The sentry must never place app mappings in
 /// `[STUB_BASE, STUB_END)`.
 pub const STUB_BASE: u64 = 0x7ff0_0000_0000;
-/// End (exclusive) of the platform's reserved range.
-pub const STUB_END: u64 = STUB_BASE + 0x1000;
+/// End (exclusive) of the platform's reserved range: the stub's code page
+/// (ptrace and systrap), then systrap's per-thread contexts and signal
+/// stacks (64 MiB, 1023 threads of 64 KiB).
+pub const STUB_END: u64 = STUB_BASE + 0x400_0000;
 /// One past the highest user address on x86-64 with 4-level paging.
 pub const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 
@@ -124,6 +127,12 @@ pub enum PlatformError {
     },
     #[error("address space used from host thread {tid}, which is not its tracer")]
     WrongThread { tid: i32 },
+    #[error("systrap {op} for stub {pid}: {err}")]
+    Systrap {
+        op: &'static str,
+        pid: i32,
+        err: std::io::Error,
+    },
 }
 
 /// One app address space: a stub process whose pages all come from the
@@ -177,8 +186,11 @@ pub fn create(name: &str, memfile: BorrowedFd<'_>) -> Result<Arc<dyn Platform>, 
         "ptrace" => ptrace::PtracePlatform::new(memfile)
             .map(|p| Arc::new(p) as Arc<dyn Platform>)
             .map_err(|e| UnknownPlatform(format!("ptrace: {e}"))),
+        "systrap" => systrap::SystrapPlatform::new(memfile)
+            .map(|p| Arc::new(p) as Arc<dyn Platform>)
+            .map_err(|e| UnknownPlatform(format!("systrap: {e}"))),
         other => Err(UnknownPlatform(format!(
-            "unknown platform {other:?} (known: ptrace)"
+            "unknown platform {other:?} (known: ptrace, systrap)"
         ))),
     }
 }

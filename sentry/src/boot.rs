@@ -88,6 +88,7 @@ pub fn run(cfg: SandboxConfig) -> Result<ExitStatus, BootError> {
     // What /proc shows of the host is read now, while host paths still open.
     crate::fsimpl::proc::capture_host();
     let memfile = Arc::new(MemoryFile::new()?);
+    crate::loader::vdso::init(&memfile);
     let platform = platform::create(&cfg.platform, memfile.fd())
         .map_err(|e| BootError::Platform(e.to_string()))?;
     tracing::debug!(platform = platform.name(), "platform ready");

@@ -6,7 +6,7 @@
 //! its clone site. A tracer thread and its stub thread are pinned to one
 //! CPU: a ptrace wake-up across CPUs costs an order of magnitude more.
 
-mod raw;
+pub(crate) mod raw;
 mod spawn;
 mod stub;
 
@@ -18,8 +18,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::{
     AddressSpace, Context, Interrupter, Platform, PlatformError, Prot, Regs, Stop, ThreadTicket,
-    STUB_BASE, STUB_END, TASK_SIZE,
+    STUB_BASE, TASK_SIZE,
 };
+
+/// End of the ptrace stub's one page (the reserved range goes on, for systrap).
+const STUB_PAGE_END: u64 = STUB_BASE + 0x1000;
 
 pub use stub::MEMFILE_FD as STUB_MEMFILE_FD;
 
@@ -200,7 +203,7 @@ impl PtraceAddressSpace {
         space.inject(
             "munmap",
             libc::SYS_munmap,
-            [STUB_END, TASK_SIZE - STUB_END, 0, 0, 0, 0],
+            [STUB_PAGE_END, TASK_SIZE - STUB_PAGE_END, 0, 0, 0, 0],
         )?;
         tracing::debug!(pid, "ptrace stub ready");
         Ok(space)

@@ -170,7 +170,9 @@ pub fn do_execve(
         &t.creds,
     )?;
 
-    // The point of no return.
+    // The point of no return. Mark the exec first: a parent that learns of
+    // it (a close-on-exec pipe closing) must see it already done.
+    t.tg().lock().execed = true;
     end_other_threads(t);
     take_leader_tid(t);
     let old = std::mem::replace(&mut t.mm, mm);
@@ -198,7 +200,6 @@ pub fn do_execve(
     {
         let mut st = t.tg().lock();
         st.exe = loaded.path.clone();
-        st.execed = true;
         st.argv = argv
             .iter()
             .flat_map(|a| a.iter().copied().chain([0]))

@@ -4,6 +4,7 @@
 pub mod elf;
 pub mod load;
 pub mod stack;
+pub mod vdso;
 
 use platform::Prot;
 
@@ -90,8 +91,10 @@ pub fn load_file(
         source: Source::Anon,
         backing: Some(Backing::Stack),
     })?;
+    let sysinfo_ehdr = vdso::map(mm)?;
     use stack::*;
     let auxv = [
+        (AT_SYSINFO_EHDR, sysinfo_ehdr.unwrap_or(0)),
         (AT_HWCAP, hwcap(libc::AT_HWCAP)),
         (AT_PAGESZ, 4096),
         (AT_CLKTCK, 100),
@@ -108,6 +111,11 @@ pub fn load_file(
         (AT_SECURE, 0),
         (AT_HWCAP2, hwcap(libc::AT_HWCAP2)),
     ];
+    // Without a vDSO there is no AT_SYSINFO_EHDR at all, as on Linux.
+    let auxv: Vec<(u64, u64)> = auxv
+        .into_iter()
+        .filter(|&(k, _)| k != AT_SYSINFO_EHDR || sysinfo_ehdr.is_some())
+        .collect();
     let sp = stack::build(mm, STACK_TOP, argv, envp, path, &auxv)?;
     Ok(Loaded {
         entry,

@@ -25,6 +25,7 @@ pub const AT_SECURE: u64 = 23;
 pub const AT_RANDOM: u64 = 25;
 pub const AT_HWCAP2: u64 = 26;
 pub const AT_EXECFN: u64 = 31;
+pub const AT_SYSINFO_EHDR: u64 = 33;
 
 /// Builds the stack below `top`; returns the initial stack pointer.
 /// `auxv` is everything but AT_RANDOM, AT_EXECFN, AT_PLATFORM and AT_NULL,

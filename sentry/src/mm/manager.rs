@@ -269,9 +269,16 @@ impl MemoryManager {
         for old in st.vmas.remove(addr, addr + len) {
             self.mf.release(old.mem_off, old.len());
         }
+        // Private pages are copy-on-write (the vDSO image): never mapped
+        // writable, copied on the first write.
+        let cow = !req.shared;
+        let prot = Prot {
+            write: req.prot.write && !cow,
+            ..req.prot
+        };
         let mut at = addr;
         for &(mem_off, l) in pieces {
-            if let Err(e) = self.space.map(at, l, req.prot, mem_off) {
+            if let Err(e) = self.space.map(at, l, prot, mem_off) {
                 // Undo: the references stay the caller's.
                 st.vmas.remove(addr, at);
                 let _ = self.space.unmap(addr, at - addr);
@@ -288,7 +295,7 @@ impl MemoryManager {
                 shared: req.shared,
                 mem_off,
                 backing: b,
-                cow: false,
+                cow,
                 beyond_eof: false,
             });
             at += l;
@@ -426,6 +433,11 @@ impl MemoryManager {
         let mut st = self.lock();
         if !st.vmas.is_covered(addr, end) {
             return Err(Errno::ENOMEM);
+        }
+        // The vDSO's clock page stays read-only, as Linux's [vvar] does.
+        let vvar = |v: &Vma| matches!(v.backing, Backing::Vvar);
+        if (prot.write || prot.exec) && st.vmas.overlapping(addr, end).any(vvar) {
+            return Err(Errno::EACCES);
         }
         st.vmas.split_at(addr);
         st.vmas.split_at(end);

@@ -13,6 +13,10 @@ pub enum Backing {
     Anon,
     Stack,
     Heap,
+    /// The vDSO's clock page, shared by every process of the sandbox.
+    Vvar,
+    /// The vDSO image.
+    Vdso,
     /// A private or shared file mapping: the file's host fd (to refill
     /// pages dropped by MADV_DONTNEED), its offset at `Vma::start`, and its
     /// sandbox path.

@@ -43,6 +43,13 @@ pub fn register(t: &mut Table) {
         &[Hex, Hex, Int],
         "MADV_DONTNEED acts; other advice is accepted and ignored",
     );
+    t.set(
+        libc::SYS_msync,
+        msync,
+        Support::Full,
+        &[Hex, Hex, Hex],
+        "nothing to write back: shared mappings are the files' own pages",
+    );
 }
 
 const KNOWN_PROT: u64 = (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) as u64;
@@ -222,6 +229,27 @@ fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
         None
     };
     t.mm.remap(old, old_len, new_len, may_move, fixed)
+}
+
+/// msync(2): shared mappings of tmpfs files are the files' own pages and
+/// host files are read-only, so there is nothing to write back; the
+/// checks are Linux's (EINVAL, then ENOMEM for an unmapped range).
+fn msync(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (addr, len, flags) = (a[0], a[1], a[2] as i32);
+    let known = libc::MS_ASYNC | libc::MS_SYNC | libc::MS_INVALIDATE;
+    if !addr.is_multiple_of(PAGE_SIZE)
+        || flags & !known != 0
+        || (flags & libc::MS_ASYNC != 0 && flags & libc::MS_SYNC != 0)
+    {
+        return Err(Errno::EINVAL);
+    }
+    if len == 0 {
+        return Ok(0);
+    }
+    match t.mm.is_mapped(addr, len) {
+        Ok(true) => Ok(0),
+        _ => Err(Errno::ENOMEM),
+    }
 }
 
 fn madvise(t: &mut Task, a: [u64; 6]) -> SysResult {

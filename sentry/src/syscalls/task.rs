@@ -695,5 +695,6 @@ fn sched_setaffinity(t: &mut Task, a: [u64; 6]) -> SysResult {
     if pid == 0 || pid == t.tid {
         t.affinity = Some(b);
     }
+    crate::loader::vdso::virtual_affinity_set();
     Ok(0)
 }

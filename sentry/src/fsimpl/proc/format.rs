@@ -347,6 +347,8 @@ pub fn maps_line(v: &Vma) -> Vec<u8> {
         } => (*offset, dev_split(*dev), *ino, path),
         Backing::Heap => (0, (0, 0), 0, "[heap]"),
         Backing::Stack => (0, (0, 0), 0, "[stack]"),
+        Backing::Vvar => (0, (0, 0), 0, "[vvar]"),
+        Backing::Vdso => (0, (0, 0), 0, "[vdso]"),
         Backing::Anon if v.shared => (0, (0, 1), 0, "/dev/zero (deleted)"),
         Backing::Anon => (0, (0, 0), 0, ""),
     };
@@ -357,7 +359,12 @@ pub fn maps_line(v: &Vma) -> Vec<u8> {
         flag(read, 'r'),
         flag(write, 'w'),
         flag(exec, 'x'),
-        if v.shared { 's' } else { 'p' },
+        // [vvar] is shared underneath but private to Linux's eyes.
+        if v.shared && !matches!(v.backing, Backing::Vvar) {
+            's'
+        } else {
+            'p'
+        },
         offset,
         major,
         minor,

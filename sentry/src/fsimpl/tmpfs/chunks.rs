@@ -11,6 +11,7 @@
 //! every growth of the file zeroes the range it uncovers.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::errno::Errno;
@@ -22,11 +23,62 @@ pub const CHUNK: u64 = 64 * 1024;
 /// Largest file size (Linux's MAX_LFS_FILESIZE on 64-bit).
 pub const MAX_SIZE: u64 = i64::MAX as u64;
 
+/// How many bytes of chunks one file system may hold, and how many it does.
+#[derive(Debug)]
+pub struct Budget {
+    limit: u64,
+    used: AtomicU64,
+}
+
+impl Budget {
+    pub fn new(limit: u64) -> Budget {
+        Budget {
+            limit,
+            used: AtomicU64::new(0),
+        }
+    }
+
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// Takes `n` bytes; false (nothing taken) past the limit.
+    fn take(&self, n: u64) -> bool {
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
+                u.checked_add(n).filter(|&v| v <= self.limit)
+            })
+            .is_ok()
+    }
+
+    fn give(&self, n: u64) {
+        let _ = self
+            .used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
+                Some(u.saturating_sub(n))
+            });
+    }
+}
+
 pub struct ChunkStore {
     mf: Arc<MemoryFile>,
-    /// Chunk index → memory-file offset of its first byte.
-    chunks: BTreeMap<u64, u64>,
+    budget: Arc<Budget>,
+    /// Chunk index → the chunk.
+    chunks: BTreeMap<u64, Chunk>,
     size: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Chunk {
+    /// Memory-file offset of its first byte.
+    mem: u64,
+    /// Bytes from its start ever written, allocated or mapped, in whole
+    /// pages: what st_blocks counts (as Linux counts a file's pages).
+    used: u64,
 }
 
 /// One stretch of a file range within one chunk: `at` bytes into the
@@ -39,9 +91,10 @@ pub struct Span {
 }
 
 impl ChunkStore {
-    pub fn new(mf: Arc<MemoryFile>) -> ChunkStore {
+    pub fn new(mf: Arc<MemoryFile>, budget: Arc<Budget>) -> ChunkStore {
         ChunkStore {
             mf,
+            budget,
             chunks: BTreeMap::new(),
             size: 0,
         }
@@ -55,9 +108,9 @@ impl ChunkStore {
         self.size
     }
 
-    /// Bytes of memory allocated to the file.
+    /// Bytes of the file's pages in use (st_blocks * 512).
     pub fn allocated(&self) -> u64 {
-        self.chunks.len() as u64 * CHUNK
+        self.chunks.values().map(|c| c.used).sum()
     }
 
     /// The stretches of `[off, off+len)`, split at chunk boundaries,
@@ -72,7 +125,7 @@ impl ChunkStore {
             let n = (CHUNK - within).min(end - at);
             out.push(Span {
                 at: at - off,
-                mem: self.chunks.get(&idx).map(|m| m + within),
+                mem: self.chunks.get(&idx).map(|c| c.mem + within),
                 len: n,
             });
             at += n;
@@ -81,23 +134,35 @@ impl ChunkStore {
     }
 
     /// The chunk `idx`, allocated (zero-filled) if missing.
-    fn chunk(&mut self, idx: u64) -> Result<u64, Errno> {
-        if let Some(&m) = self.chunks.get(&idx) {
-            return Ok(m);
+    fn chunk(&mut self, idx: u64) -> Result<&mut Chunk, Errno> {
+        if self.chunks.contains_key(&idx) {
+            return self.chunks.get_mut(&idx).ok_or(Errno::ENOSPC);
         }
-        let m = self.mf.allocate(CHUNK).map_err(|_| Errno::ENOSPC)?;
-        self.chunks.insert(idx, m);
-        Ok(m)
+        if !self.budget.take(CHUNK) {
+            return Err(Errno::ENOSPC);
+        }
+        let m = match self.mf.allocate(CHUNK) {
+            Ok(m) => m,
+            Err(_) => {
+                self.budget.give(CHUNK);
+                return Err(Errno::ENOSPC);
+            }
+        };
+        Ok(self.chunks.entry(idx).or_insert(Chunk { mem: m, used: 0 }))
     }
 
-    /// Allocates every chunk `[off, off+len)` touches.
+    /// Allocates every chunk `[off, off+len)` touches and counts its pages
+    /// in use.
     fn ensure(&mut self, off: u64, len: u64) -> Result<(), Errno> {
         if len == 0 {
             return Ok(());
         }
-        let last = (off + len - 1) / CHUNK;
-        for idx in off / CHUNK..=last {
-            self.chunk(idx)?;
+        let end = off + len;
+        for idx in off / CHUNK..=(end - 1) / CHUNK {
+            let cs = idx * CHUNK;
+            let upto = (end.min(cs + CHUNK) - cs).next_multiple_of(PAGE_SIZE);
+            let c = self.chunk(idx)?;
+            c.used = c.used.max(upto);
         }
         Ok(())
     }
@@ -166,8 +231,8 @@ impl ChunkStore {
         let end = off.saturating_add(len);
         let first = off / CHUNK;
         let last = end.div_ceil(CHUNK);
-        for (&idx, &m) in self.chunks.range(first..last) {
-            let cs = idx * CHUNK;
+        for (&idx, c) in self.chunks.range(first..last) {
+            let (m, cs) = (c.mem, idx * CHUNK);
             let a = off.max(cs) - cs;
             let b = end.min(cs + CHUNK) - cs;
             let pa = a.next_multiple_of(PAGE_SIZE).min(b);
@@ -184,16 +249,22 @@ impl ChunkStore {
         }
     }
 
+    /// Gives chunk `m` back to the memory file (mappings keep their pages).
+    fn drop_chunk(&self, m: u64) {
+        self.mf.release(m, CHUNK);
+        self.budget.give(CHUNK);
+    }
+
     /// Releases every chunk wholly at or past `from` (a multiple of CHUNK).
     fn release_from(&mut self, from: u64) {
         let gone: Vec<(u64, u64)> = self
             .chunks
             .range(from / CHUNK..)
-            .map(|(&i, &m)| (i, m))
+            .map(|(&i, c)| (i, c.mem))
             .collect();
         for (i, m) in gone {
             self.chunks.remove(&i);
-            self.mf.release(m, CHUNK);
+            self.drop_chunk(m);
         }
     }
 
@@ -208,6 +279,9 @@ impl ChunkStore {
             let keep = size.next_multiple_of(CHUNK);
             self.release_from(keep);
             self.zero(size, keep - size);
+            if let Some(c) = self.chunks.get_mut(&(size / CHUNK)) {
+                c.used = c.used.min((size % CHUNK).next_multiple_of(PAGE_SIZE));
+            }
         } else if size > self.size {
             self.zero(self.size, size - self.size);
         }
@@ -239,14 +313,14 @@ impl ChunkStore {
         let whole: Vec<(u64, u64)> = if first < last {
             self.chunks
                 .range(first..last)
-                .map(|(&i, &m)| (i, m))
+                .map(|(&i, c)| (i, c.mem))
                 .collect()
         } else {
             Vec::new()
         };
         for (i, m) in whole {
             self.chunks.remove(&i);
-            self.mf.release(m, CHUNK);
+            self.drop_chunk(m);
         }
         self.zero(off, len);
     }
@@ -306,8 +380,8 @@ impl ChunkStore {
 
 impl Drop for ChunkStore {
     fn drop(&mut self) {
-        for (_, m) in std::mem::take(&mut self.chunks) {
-            self.mf.release(m, CHUNK);
+        for (_, c) in std::mem::take(&mut self.chunks) {
+            self.drop_chunk(c.mem);
         }
     }
 }
@@ -317,7 +391,8 @@ mod tests {
     use super::*;
 
     fn store() -> ChunkStore {
-        ChunkStore::new(Arc::new(MemoryFile::new().unwrap()))
+        let budget = Arc::new(Budget::new(u64::MAX));
+        ChunkStore::new(Arc::new(MemoryFile::new().unwrap()), budget)
     }
 
     fn read_all(s: &ChunkStore) -> Vec<u8> {
@@ -342,7 +417,7 @@ mod tests {
     fn holes_read_as_zero_and_allocate_nothing() {
         let mut s = store();
         s.write(5 * CHUNK, b"end").unwrap();
-        assert_eq!(s.allocated(), CHUNK);
+        assert_eq!(s.allocated(), PAGE_SIZE);
         let mut buf = [0xffu8; 16];
         assert_eq!(s.read(CHUNK, &mut buf), 16);
         assert_eq!(buf, [0; 16]);
@@ -365,7 +440,7 @@ mod tests {
         let mut s = store();
         s.write(0, &[7u8; 3 * CHUNK as usize]).unwrap();
         s.truncate(10).unwrap();
-        assert_eq!(s.allocated(), CHUNK);
+        assert_eq!(s.allocated(), PAGE_SIZE);
         s.truncate(2 * CHUNK).unwrap();
         let all = read_all(&s);
         assert_eq!(&all[..10], &[7u8; 10]);
@@ -414,7 +489,7 @@ mod tests {
         let pages = s.pages(CHUNK, PAGE_SIZE).unwrap();
         assert_eq!(pages.len(), 1);
         assert_eq!(s.size(), 0);
-        assert_eq!(s.allocated(), CHUNK);
+        assert_eq!(s.allocated(), PAGE_SIZE);
         assert_eq!(s.pages(1, PAGE_SIZE), Err(Errno::EINVAL));
     }
 
@@ -422,9 +497,9 @@ mod tests {
     fn fallocate_grows_unless_keep_size() {
         let mut s = store();
         s.allocate(0, 100, true).unwrap();
-        assert_eq!((s.size(), s.allocated()), (0, CHUNK));
+        assert_eq!((s.size(), s.allocated()), (0, PAGE_SIZE));
         s.allocate(CHUNK, 10, false).unwrap();
-        assert_eq!((s.size(), s.allocated()), (CHUNK + 10, 2 * CHUNK));
+        assert_eq!((s.size(), s.allocated()), (CHUNK + 10, 2 * PAGE_SIZE));
     }
 
     #[test]
@@ -450,6 +525,22 @@ mod tests {
         assert_eq!(s.seek_hole(2 * CHUNK + 1), Ok(3 * CHUNK));
         assert_eq!(s.seek_data(3 * CHUNK), Err(Errno::ENXIO));
         assert_eq!(s.seek_hole(4 * CHUNK), Err(Errno::ENXIO));
+    }
+
+    #[test]
+    fn the_budget_bounds_allocation_and_is_given_back() {
+        let mf = Arc::new(MemoryFile::new().unwrap());
+        let budget = Arc::new(Budget::new(2 * CHUNK));
+        let mut a = ChunkStore::new(Arc::clone(&mf), Arc::clone(&budget));
+        a.write(0, &[1u8; 2 * CHUNK as usize]).unwrap();
+        let mut b = ChunkStore::new(Arc::clone(&mf), Arc::clone(&budget));
+        assert_eq!(b.write(0, b"x"), Err(Errno::ENOSPC));
+        assert_eq!(budget.used(), 2 * CHUNK);
+        a.truncate(1).unwrap();
+        b.write(0, b"x").unwrap();
+        drop(a);
+        drop(b);
+        assert_eq!(budget.used(), 0);
     }
 
     #[test]

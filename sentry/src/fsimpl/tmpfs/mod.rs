@@ -17,6 +17,7 @@
 //! | `chunks` | a regular file's data and size in memory-file chunks      |
 //! | `node`   | inodes: attributes, directory operations                  |
 //! | `file`   | open regular files: read, write, seek, truncate, mmap pages |
+//! | `raw`    | the unsafe edge: the host's memory size (sysinfo)         |
 //!
 //! Never does: host I/O (nothing here reaches the host but memory-file
 //! pages), or follow a symlink (the walk does).
@@ -24,6 +25,7 @@
 mod chunks;
 mod file;
 mod node;
+mod raw;
 
 use std::sync::Arc;
 
@@ -39,11 +41,16 @@ const FS: FsInfo = FsInfo {
     read_only: false,
 };
 
+/// What a tmpfs may hold when the host's memory size is unknown.
+const FALLBACK_SIZE: u64 = 1 << 30;
+
 /// The root directory of a new, empty tmpfs with device number `dev`,
 /// owned by root with permission bits `mode` (1777 for /dev/shm), its
-/// files' data in `mf`.
+/// files' data in `mf`, holding at most half the host's memory (Linux's
+/// default; ENOSPC past it).
 pub fn new(mf: Arc<MemoryFile>, dev: u64, mode: u32) -> Arc<dyn Inode> {
-    node::TmpFs::new_root(mf, dev, mode)
+    let size = raw::host_total_ram().map_or(FALLBACK_SIZE, |r| r / 2);
+    node::TmpFs::new_root(mf, dev, mode, size)
 }
 
 #[cfg(test)]

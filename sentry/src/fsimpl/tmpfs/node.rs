@@ -12,15 +12,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::chunks::ChunkStore;
+use super::chunks::{Budget, ChunkStore};
 use super::file::TmpFile;
 use super::FS;
 use crate::errno::Errno;
-use crate::mm::MemoryFile;
+use crate::mm::{MemoryFile, PAGE_SIZE};
 use crate::vfs::ctx::{Cred, Ctx};
 use crate::vfs::dentry::Dentry;
 use crate::vfs::file::{DirEntry, FileDescription};
-use crate::vfs::inode::{FsInfo, Inode, SetAttr};
+use crate::vfs::inode::{FsInfo, FsUsage, Inode, SetAttr};
 use crate::vfs::stat::Stat;
 use crate::vfs::synthetic::{dot_entries, dt_of};
 
@@ -43,17 +43,23 @@ pub(super) fn now() -> (i64, i64) {
 pub(super) struct TmpFs {
     mf: Arc<MemoryFile>,
     dev: u64,
+    /// Bytes of file data it may hold and holds.
+    budget: Arc<Budget>,
     next_ino: AtomicU64,
+    /// Inodes alive.
+    inodes: AtomicU64,
     /// Held across every change to the tree.
     tree: Mutex<()>,
 }
 
 impl TmpFs {
-    pub(super) fn new_root(mf: Arc<MemoryFile>, dev: u64, mode: u32) -> Arc<TmpInode> {
+    pub(super) fn new_root(mf: Arc<MemoryFile>, dev: u64, mode: u32, size: u64) -> Arc<TmpInode> {
         let fs = Arc::new(TmpFs {
             mf,
             dev,
+            budget: Arc::new(Budget::new(size)),
             next_ino: AtomicU64::new(1),
+            inodes: AtomicU64::new(0),
             tree: Mutex::new(()),
         });
         let meta = Meta::new(libc::S_IFDIR | (mode & 0o7777), 0, 0, 0);
@@ -68,6 +74,7 @@ impl TmpFs {
         parent: Option<Weak<TmpInode>>,
     ) -> Arc<TmpInode> {
         let ino = self.next_ino.fetch_add(1, Ordering::Relaxed);
+        self.inodes.fetch_add(1, Ordering::Relaxed);
         Arc::new_cyclic(|me| TmpInode {
             fs: Arc::clone(self),
             me: me.clone(),
@@ -362,8 +369,19 @@ impl Inode for TmpInode {
         FS
     }
 
+    fn usage(&self) -> Option<FsUsage> {
+        let b = &self.fs.budget;
+        let blocks = b.limit() / PAGE_SIZE;
+        Some(FsUsage {
+            blocks,
+            bfree: blocks.saturating_sub(b.used().div_ceil(PAGE_SIZE)),
+            files: blocks,
+            ffree: blocks.saturating_sub(self.fs.inodes.load(Ordering::Relaxed)),
+        })
+    }
+
     fn create(&self, ctx: &Ctx<'_>, name: &[u8], mode: u32) -> Result<Arc<dyn Inode>, Errno> {
-        let store = ChunkStore::new(Arc::clone(&self.fs.mf));
+        let store = ChunkStore::new(Arc::clone(&self.fs.mf), Arc::clone(&self.fs.budget));
         let mode = libc::S_IFREG | (mode & 0o7777);
         let node = self.add(ctx, name, mode, 0, Body::File(Mutex::new(store)))?;
         Ok(node)
@@ -597,5 +615,11 @@ impl Inode for TmpInode {
 
     fn as_any(&self) -> Option<&dyn Any> {
         Some(self)
+    }
+}
+
+impl Drop for TmpInode {
+    fn drop(&mut self) {
+        self.fs.inodes.fetch_sub(1, Ordering::Relaxed);
     }
 }

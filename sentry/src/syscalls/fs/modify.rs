@@ -749,4 +749,84 @@ mod tests {
         assert_eq!(last_kind(b"a/b/"), Last::Normal);
         assert_eq!(last_kind(b"...."), Last::Normal);
     }
+
+    fn file(mode: u32, uid: u32, gid: u32) -> Stat {
+        Stat {
+            mode: libc::S_IFREG | mode,
+            uid,
+            gid,
+            ..Stat::default()
+        }
+    }
+
+    fn user(uid: u32, gid: u32, groups: &[u32]) -> Cred<'_> {
+        Cred { uid, gid, groups }
+    }
+
+    #[test]
+    fn only_the_owner_or_root_may_chmod() {
+        let st = file(0o644, 7, 7);
+        assert_eq!(chmod_to(0o600)(&st, &user(8, 8, &[])), Err(Errno::EPERM));
+        assert_eq!(
+            chmod_to(0o600)(&st, &user(7, 7, &[])).unwrap().mode,
+            Some(0o600)
+        );
+        assert_eq!(chmod_to(0o600)(&st, &Cred::ROOT).unwrap().mode, Some(0o600));
+    }
+
+    #[test]
+    fn chmod_by_a_non_member_drops_set_group_id() {
+        let st = file(0o644, 7, 9);
+        let attr = chmod_to(0o2755)(&st, &user(7, 7, &[])).unwrap();
+        assert_eq!(attr.mode, Some(0o755));
+        let attr = chmod_to(0o2755)(&st, &user(7, 7, &[9])).unwrap();
+        assert_eq!(attr.mode, Some(0o2755));
+    }
+
+    #[test]
+    fn owners_may_only_change_the_group_to_their_own() {
+        let st = file(0o644, 7, 7);
+        let me = user(7, 7, &[20]);
+        assert_eq!(chown_to(8, u32::MAX)(&st, &me), Err(Errno::EPERM));
+        assert_eq!(chown_to(u32::MAX, 21)(&st, &me), Err(Errno::EPERM));
+        assert_eq!(chown_to(u32::MAX, 20)(&st, &me).unwrap().gid, Some(20));
+        assert_eq!(chown_to(7, 7)(&st, &me).unwrap().uid, Some(7));
+        assert_eq!(chown_to(0, 0)(&st, &user(8, 8, &[])), Err(Errno::EPERM));
+        assert_eq!(chown_to(8, 8)(&st, &Cred::ROOT).unwrap().uid, Some(8));
+    }
+
+    #[test]
+    fn chown_clears_set_user_id_and_executable_set_group_id() {
+        let st = file(0o6755, 7, 7);
+        let attr = chown_to(u32::MAX, u32::MAX)(&st, &Cred::ROOT).unwrap();
+        assert_eq!(attr.mode, Some(0o755));
+        let plain = file(0o644, 7, 7);
+        assert_eq!(chown_to(1, 1)(&plain, &Cred::ROOT).unwrap().mode, None);
+    }
+
+    #[test]
+    fn explicit_times_need_ownership_and_touching_needs_write() {
+        let st = file(0o666, 7, 7);
+        let other = user(8, 8, &[]);
+        let explicit = Some([(1, 0), (2, 0)]);
+        assert_eq!(utimes_to(explicit)(&st, &other), Err(Errno::EPERM));
+        let attr = utimes_to(explicit)(&st, &user(7, 7, &[])).unwrap();
+        assert_eq!((attr.atime, attr.mtime), (Some((1, 0)), Some((2, 0))));
+        assert!(utimes_to(None)(&st, &other).is_ok());
+        let now = Some([(0, UTIME_NOW), (0, UTIME_NOW)]);
+        assert!(utimes_to(now)(&st, &other).is_ok());
+        let closed = file(0o644, 7, 7);
+        assert_eq!(utimes_to(None)(&closed, &other), Err(Errno::EACCES));
+        let omit = utimes_to(Some([(0, UTIME_OMIT), (5, 0)]))(&st, &Cred::ROOT).unwrap();
+        assert_eq!((omit.atime, omit.mtime), (None, Some((5, 0))));
+    }
+
+    #[test]
+    fn protected_hardlinks_need_ownership_or_read_write() {
+        let other = user(8, 8, &[]);
+        assert_eq!(may_link(&file(0o644, 7, 7), &other), Err(Errno::EPERM));
+        assert_eq!(may_link(&file(0o666, 7, 7), &other), Ok(()));
+        assert_eq!(may_link(&file(0o4666, 7, 7), &other), Err(Errno::EPERM));
+        assert_eq!(may_link(&file(0o600, 7, 7), &user(7, 7, &[])), Ok(()));
+    }
 }

@@ -1,0 +1,791 @@
+//! The systrap platform (gVisor's systrap, written here): no ptrace stops.
+//! Each address space is a stub process running the stub image
+//! (`stub.rs`, `stub.s`) under a seccomp filter (`bpf.rs`) that traps every
+//! system call not made from the stub's own page. App code's calls, faults
+//! and the sentry's interrupt signal all land in the stub's signal handler,
+//! on a per-thread alternate stack in the platform's reserved range; the
+//! handler copies the registers into the thread's slot of a context file
+//! shared with the sentry, sets the slot's state to STOPPED, wakes the
+//! sentry by futex, and waits for its answer: new registers to resume
+//! with, a batch of syscalls to run from the stub page (map, unmap,
+//! protect, clone), or exit. A sentry thread and its stub thread are
+//! pinned to one CPU. The slots are touched here only with atomics and
+//! volatile accesses: the stub (and app code) write them concurrently, and
+//! nothing read from them is trusted beyond being a value.
+
+mod bpf;
+mod spawn;
+mod stub;
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::ptrace::raw;
+use crate::{
+    AddressSpace, Context, Interrupter, Platform, PlatformError, Prot, Regs, Stop, ThreadTicket,
+};
+
+pub use stub::MEMFILE_FD as STUB_MEMFILE_FD;
+
+/// The host signal used to kick a stub thread out of app code.
+pub const INTERRUPT_SIGNAL: i32 = libc::SIGURG;
+
+// The control page of a slot (see stub.s).
+const STATE: usize = 0x00;
+const STUB_SLEEPING: usize = 0x04;
+const SENTRY_SLEEPING: usize = 0x08;
+const CMD: usize = 0x0c;
+const NOPS: usize = 0x10;
+const SPIN: usize = 0x18;
+const FS_BASE: usize = 0x20;
+const GS_BASE: usize = 0x28;
+const ALTSTACK: usize = 0x30;
+const SIGINFO: usize = 0x60;
+const MCONTEXT: usize = 0x80;
+const OPS: usize = 0x200;
+const OP_SIZE: usize = 64;
+const MAX_OPS: usize = 56;
+
+/// `state`: the stub (or app code) runs; the sentry waits.
+const RUNNING: u32 = 1;
+/// `state`: the stub waits in its handler for the sentry.
+const STOPPED: u32 = 2;
+
+const CMD_RESUME: u32 = 0;
+const CMD_OPS: u32 = 1;
+const CMD_EXIT: u32 = 2;
+
+/// uc_mcontext.gregs indexes (the kernel's struct sigcontext order).
+const NGREGS_BACK: usize = 18;
+const REG_RAX: usize = 13;
+const REG_RIP: usize = 16;
+const REG_CSGSFS: usize = 18;
+const REG_FPSTATE: usize = 23;
+
+/// Spins before sleeping on the futex. The two threads share one CPU, where
+/// the other side cannot answer while we spin, so the budgets are small.
+const SENTRY_SPIN: u32 = 0;
+const STUB_SPIN: u64 = 0;
+
+/// How long the sentry sleeps before checking that the stub is alive.
+const LIVENESS_POLL_NS: i64 = 100_000_000;
+
+/// si_code of a seccomp SIGSYS.
+const SYS_SECCOMP: i32 = 1;
+/// FP_XSTATE_MAGIC1 in the signal frame's fxsave sw_reserved bytes.
+const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
+/// Where sw_reserved (struct _fpx_sw_bytes) starts in the fxsave area.
+const FPX_SW_BYTES: usize = 464;
+/// The legacy fxsave area, then the XSAVE header.
+const FXSAVE_LEN: usize = 512;
+
+fn sys_err(op: &'static str, pid: i32) -> impl FnOnce(io::Error) -> PlatformError {
+    move |err| PlatformError::Systrap { op, pid, err }
+}
+
+/// Whether the kernel lets user space use rd/wr{fs,gs}base.
+fn have_fsgsbase() -> bool {
+    const HWCAP2_FSGSBASE: u64 = 1 << 1;
+    // SAFETY: getauxval takes an integer and only reads the auxv.
+    let h = unsafe { libc::getauxval(libc::AT_HWCAP2) };
+    h & HWCAP2_FSGSBASE != 0
+}
+
+/// The systrap platform: the stub factory over the stub image and the memory file.
+pub struct SystrapPlatform {
+    factory: Arc<spawn::Factory>,
+}
+
+impl SystrapPlatform {
+    /// Prepares the stub image; `memfile` is the sandbox's memory file.
+    pub fn new(memfile: BorrowedFd<'_>) -> Result<SystrapPlatform, PlatformError> {
+        if !have_fsgsbase() {
+            return Err(PlatformError::StubImage(io::Error::other(
+                "the kernel does not enable FSGSBASE for user space",
+            )));
+        }
+        let image = raw::memfd_create(c"ward-systrap-stub").map_err(PlatformError::StubImage)?;
+        let mut f = std::fs::File::from(image);
+        f.write_all(&stub::image())
+            .map_err(PlatformError::StubImage)?;
+        let memfile = memfile
+            .try_clone_to_owned()
+            .map_err(PlatformError::StubImage)?;
+        let factory =
+            spawn::Factory::start(OwnedFd::from(f), memfile).map_err(PlatformError::SpawnStub)?;
+        Ok(SystrapPlatform {
+            factory: Arc::new(factory),
+        })
+    }
+}
+
+impl Platform for SystrapPlatform {
+    fn name(&self) -> &'static str {
+        "systrap"
+    }
+
+    fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>, PlatformError> {
+        Ok(Arc::new(SystrapAddressSpace::start(self.factory.clone())?))
+    }
+
+    fn new_context(&self) -> Result<Box<dyn Context>, PlatformError> {
+        Ok(Box::new(SystrapContext { tid: raw::gettid() }))
+    }
+}
+
+/// The sentry's mapping of one address space's context file.
+struct CtxMap {
+    ptr: *mut u8,
+}
+
+// SAFETY: the mapping is process-wide memory; it is only accessed through
+// `Slot`, with atomics and volatile reads and writes, never as references.
+unsafe impl Send for CtxMap {}
+// SAFETY: as for Send.
+unsafe impl Sync for CtxMap {}
+
+impl CtxMap {
+    fn new(fd: &OwnedFd) -> io::Result<CtxMap> {
+        // SAFETY: a fresh shared mapping of a file we own, at an address the
+        // kernel picks; nothing else is affected.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                stub::CTX_LEN as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(CtxMap { ptr: p as *mut u8 })
+    }
+
+    fn slot(&self, k: usize) -> Slot {
+        assert!(k < stub::MAX_SLOTS);
+        // SAFETY: slot k lies inside the CTX_LEN-long mapping.
+        let base = unsafe { self.ptr.add(k * stub::SLOT_SIZE as usize) };
+        Slot { base, k }
+    }
+}
+
+impl Drop for CtxMap {
+    fn drop(&mut self) {
+        // SAFETY: the mapping is ours and no Slot outlives the address space.
+        unsafe {
+            libc::munmap(self.ptr as *mut libc::c_void, stub::CTX_LEN as usize);
+        }
+    }
+}
+
+/// One stub thread's slot, as the sentry sees it.
+#[derive(Clone, Copy)]
+struct Slot {
+    base: *mut u8,
+    k: usize,
+}
+
+impl Slot {
+    fn word(&self, off: usize) -> &AtomicU32 {
+        // SAFETY: `off` is a 4-aligned offset inside the slot's control
+        // page, which lives as long as the address space; AtomicU32 is the
+        // shared-memory accessor for it.
+        unsafe { &*(self.base.add(off) as *const AtomicU32) }
+    }
+
+    fn get(&self, off: usize) -> u64 {
+        debug_assert!(off.is_multiple_of(8) && off < stub::SLOT_SIZE as usize);
+        // SAFETY: an aligned u64 inside the slot; volatile because the stub
+        // writes it concurrently.
+        unsafe { std::ptr::read_volatile(self.base.add(off) as *const u64) }
+    }
+
+    fn set(&self, off: usize, v: u64) {
+        debug_assert!(off.is_multiple_of(8) && off < stub::SLOT_SIZE as usize);
+        // SAFETY: as for `get`.
+        unsafe { std::ptr::write_volatile(self.base.add(off) as *mut u64, v) }
+    }
+
+    fn get_byte(&self, off: usize) -> u8 {
+        // SAFETY: inside the slot (callers bound `off`); volatile as above.
+        unsafe { std::ptr::read_volatile(self.base.add(off)) }
+    }
+
+    fn set_byte(&self, off: usize, v: u8) {
+        // SAFETY: as for `get_byte`.
+        unsafe { std::ptr::write_volatile(self.base.add(off), v) }
+    }
+
+    /// The slot's address inside the stub.
+    fn stub_addr(&self) -> u64 {
+        stub::CTX_BASE + self.k as u64 * stub::SLOT_SIZE
+    }
+
+    /// Readies a slot for a new stub thread: its alternate stack, spin budget.
+    fn prepare(&self) {
+        self.word(STATE).store(0, Ordering::SeqCst);
+        self.word(STUB_SLEEPING).store(0, Ordering::SeqCst);
+        self.word(SENTRY_SLEEPING).store(0, Ordering::SeqCst);
+        self.word(CMD).store(CMD_RESUME, Ordering::SeqCst);
+        self.set(SPIN, STUB_SPIN);
+        self.set(ALTSTACK, self.stub_addr() + stub::ALTSTACK_OFFSET);
+        self.set(ALTSTACK + 8, 0);
+        self.set(ALTSTACK + 16, stub::SLOT_SIZE - stub::ALTSTACK_OFFSET);
+    }
+
+    /// Hands the slot to the stub with `cmd`.
+    fn hand_over(&self, cmd: u32) {
+        self.word(CMD).store(cmd, Ordering::SeqCst);
+        self.word(STATE).swap(RUNNING, Ordering::SeqCst);
+        if self.word(STUB_SLEEPING).load(Ordering::SeqCst) != 0 {
+            futex_wake(self.word(STATE));
+        }
+    }
+
+    fn gregs_in(&self, i: usize) -> u64 {
+        self.get(MCONTEXT + i * 8)
+    }
+
+    fn set_greg(&self, i: usize, v: u64) {
+        self.set(MCONTEXT + i * 8, v)
+    }
+}
+
+fn futex_wake(w: &AtomicU32) {
+    // SAFETY: a shared (not private) futex wake on a word of the context
+    // mapping; the kernel only reads the address.
+    unsafe {
+        libc::syscall(libc::SYS_futex, w.as_ptr(), libc::FUTEX_WAKE, 1, 0, 0, 0);
+    }
+}
+
+/// Sleeps while `*w == val`, at most `ns`; false on timeout.
+fn futex_wait(w: &AtomicU32, val: u32, ns: i64) -> bool {
+    let ts = libc::timespec {
+        tv_sec: ns / 1_000_000_000,
+        tv_nsec: ns % 1_000_000_000,
+    };
+    // SAFETY: `ts` is valid for the call; the address is a word of the
+    // context mapping.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            w.as_ptr(),
+            libc::FUTEX_WAIT,
+            val,
+            &ts as *const libc::timespec,
+            0,
+            0,
+        )
+    };
+    !(r < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ETIMEDOUT))
+}
+
+fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes integers.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a new fd that nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// A stub thread bound to a sentry thread.
+#[derive(Clone, Copy)]
+struct Bound {
+    slot: usize,
+    tid: i32,
+}
+
+struct Threads {
+    /// Sentry host tid → its stub thread.
+    bound: HashMap<i32, Bound>,
+    /// Stub tid from `new_thread` → its slot, until bound.
+    pending: HashMap<i32, usize>,
+    /// Slots in use.
+    used: Vec<bool>,
+}
+
+impl Threads {
+    fn alloc(&mut self) -> Option<usize> {
+        let k = self.used.iter().position(|u| !u)?;
+        self.used[k] = true;
+        Some(k)
+    }
+}
+
+/// An address space backed by one systrap stub process.
+pub struct SystrapAddressSpace {
+    pid: i32,
+    pidfd: OwnedFd,
+    ctx: CtxMap,
+    factory: Arc<spawn::Factory>,
+    threads: Mutex<Threads>,
+}
+
+impl SystrapAddressSpace {
+    fn start(factory: Arc<spawn::Factory>) -> Result<Self, PlatformError> {
+        let fd = raw::memfd_create(c"ward-systrap-ctx").map_err(PlatformError::StubImage)?;
+        // SAFETY: ftruncate on our own fd.
+        if unsafe { libc::ftruncate(fd.as_raw_fd(), stub::CTX_LEN as i64) } < 0 {
+            return Err(PlatformError::StubImage(io::Error::last_os_error()));
+        }
+        let ctx = CtxMap::new(&fd).map_err(PlatformError::StubImage)?;
+        ctx.slot(0).prepare();
+        let pid = factory.spawn(&fd).map_err(PlatformError::SpawnStub)?;
+        drop(fd);
+        let pidfd = match pidfd_open(pid) {
+            Ok(p) => p,
+            Err(e) => {
+                raw::kill_hard(pid);
+                factory.reap(pid);
+                return Err(PlatformError::SpawnStub(e));
+            }
+        };
+        let mut used = vec![false; stub::MAX_SLOTS];
+        used[0] = true;
+        let space = SystrapAddressSpace {
+            pid,
+            pidfd,
+            ctx,
+            factory,
+            threads: Mutex::new(Threads {
+                bound: HashMap::new(),
+                pending: HashMap::new(),
+                used,
+            }),
+        };
+        // The stub's first stop: set up, in its first int3.
+        space.first_stop(0).map_err(|e| match e {
+            PlatformError::StubDied { pid, status } => PlatformError::StubStart { pid, status },
+            e => e,
+        })?;
+        space.pin(pid)?;
+        space
+            .lock()
+            .bound
+            .insert(raw::gettid(), Bound { slot: 0, tid: pid });
+        tracing::debug!(pid, "systrap stub ready");
+        Ok(space)
+    }
+
+    /// The host pid of the stub process (for diagnostics).
+    pub fn stub_pid(&self) -> i32 {
+        self.pid
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Threads> {
+        match self.threads.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    fn mine(&self) -> Result<Bound, PlatformError> {
+        let tid = raw::gettid();
+        self.lock()
+            .bound
+            .get(&tid)
+            .copied()
+            .ok_or(PlatformError::WrongThread { tid })
+    }
+
+    /// Pins the calling thread and stub thread `tid` to the current CPU.
+    fn pin(&self, tid: i32) -> Result<(), PlatformError> {
+        let cpu = raw::current_cpu();
+        raw::pin_to_cpu(0, cpu).map_err(sys_err("pin sentry thread", self.pid))?;
+        raw::pin_to_cpu(tid, cpu).map_err(sys_err("pin stub thread", self.pid))
+    }
+
+    /// The stub process's wait status if it has exited (left for its
+    /// reaper: WNOWAIT).
+    fn stub_gone(&self) -> Option<i32> {
+        // SAFETY: siginfo_t is plain data; zeroed is valid.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `info` is a valid, writable siginfo_t; the pidfd is ours.
+        let r = unsafe {
+            libc::waitid(
+                libc::P_PIDFD,
+                self.pidfd.as_raw_fd() as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        };
+        // SAFETY: si_pid/si_status are valid for a WEXITED report.
+        let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
+        if r == 0 && pid != 0 {
+            Some(status)
+        } else {
+            None
+        }
+    }
+
+    /// Waits until the stub thread of `slot` has stopped.
+    fn wait_stopped(&self, slot: &Slot) -> Result<(), PlatformError> {
+        let state = slot.word(STATE);
+        let mut budget = SENTRY_SPIN;
+        while budget > 0 {
+            if state.load(Ordering::Acquire) == STOPPED {
+                return Ok(());
+            }
+            std::hint::spin_loop();
+            budget -= 1;
+        }
+        let sleeping = slot.word(SENTRY_SLEEPING);
+        loop {
+            sleeping.swap(1, Ordering::SeqCst);
+            let s = state.load(Ordering::SeqCst);
+            if s == STOPPED {
+                sleeping.store(0, Ordering::Relaxed);
+                return Ok(());
+            }
+            if futex_wait(state, s, LIVENESS_POLL_NS) {
+                continue;
+            }
+            if let Some(status) = self.stub_gone() {
+                sleeping.store(0, Ordering::Relaxed);
+                return Err(PlatformError::StubDied {
+                    pid: self.pid,
+                    status,
+                });
+            }
+        }
+    }
+
+    /// Waits for a new stub thread's first stop (its int3 in `thread_init`).
+    fn first_stop(&self, k: usize) -> Result<(), PlatformError> {
+        let slot = self.ctx.slot(k);
+        self.wait_stopped(&slot)?;
+        let ip = slot.gregs_in(REG_RIP);
+        if ip != stub::ENTRY_ADDR + stub::FIRST_TRAP_OFFSET + 1 {
+            return Err(PlatformError::Systrap {
+                op: "first stop",
+                pid: self.pid,
+                err: io::Error::other(format!("stopped at {ip:#x}, outside the stub")),
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs `ops` (nr, args) in the stub thread of `slot`; their results.
+    fn run_ops(&self, slot: &Slot, ops: &[(i64, [u64; 6])]) -> Result<Vec<i64>, PlatformError> {
+        assert!(ops.len() <= MAX_OPS);
+        for (i, (nr, args)) in ops.iter().enumerate() {
+            let o = OPS + i * OP_SIZE;
+            slot.set(o, *nr as u64);
+            for (j, a) in args.iter().enumerate() {
+                slot.set(o + 8 + j * 8, *a);
+            }
+            slot.set(o + 56, (-libc::ENOSYS) as u64);
+        }
+        slot.set(NOPS, ops.len() as u64);
+        slot.hand_over(CMD_OPS);
+        self.wait_stopped(slot)?;
+        Ok((0..ops.len())
+            .map(|i| slot.get(OPS + i * OP_SIZE + 56) as i64)
+            .collect())
+    }
+
+    /// One op in the calling thread's stub thread; an error for -errno.
+    fn op(&self, name: &'static str, nr: i64, args: [u64; 6]) -> Result<i64, PlatformError> {
+        let b = self.mine()?;
+        let r = self.run_ops(&self.ctx.slot(b.slot), &[(nr, args)])?[0];
+        if (-4095..0).contains(&r) {
+            return Err(PlatformError::Injected {
+                syscall: name,
+                pid: b.tid,
+                errno: (-r) as i32,
+            });
+        }
+        Ok(r)
+    }
+
+    /// Where the FP state of the frame the stub thread of `slot` stopped
+    /// in lies (offset in the slot) and its length, checked against the slot.
+    fn fp_area(&self, slot: &Slot) -> Result<(usize, usize, u64), PlatformError> {
+        let bad = |what: &str| PlatformError::Systrap {
+            op: "fp state",
+            pid: self.pid,
+            err: io::Error::other(what.to_string()),
+        };
+        let fp = slot.gregs_in(REG_FPSTATE);
+        let lo = slot.stub_addr() + stub::ALTSTACK_OFFSET;
+        let hi = slot.stub_addr() + stub::SLOT_SIZE;
+        if fp < lo || !fp.is_multiple_of(64) || fp + FXSAVE_LEN as u64 + 64 > hi {
+            return Err(bad("no fp state in the stub's frame"));
+        }
+        let off = (fp - slot.stub_addr()) as usize;
+        let sw = |i: usize| slot.get_byte(off + FPX_SW_BYTES + i);
+        let u32_at = |i: usize| u32::from_le_bytes([sw(i), sw(i + 1), sw(i + 2), sw(i + 3)]);
+        if u32_at(0) != FP_XSTATE_MAGIC1 {
+            return Ok((off, FXSAVE_LEN, 0));
+        }
+        let xfeatures = u32_at(8) as u64 | (u32_at(12) as u64) << 32;
+        let size = u32_at(16) as usize;
+        if size < FXSAVE_LEN + 64 || fp + size as u64 > hi {
+            return Err(bad("bad xstate size in the stub's frame"));
+        }
+        Ok((off, size, xfeatures))
+    }
+}
+
+impl Drop for SystrapAddressSpace {
+    fn drop(&mut self) {
+        raw::kill_hard(self.pid);
+        if !raw::try_reap(self.pid) {
+            self.factory.reap(self.pid);
+        }
+    }
+}
+
+impl AddressSpace for SystrapAddressSpace {
+    fn map(&self, addr: u64, len: u64, prot: Prot, offset: u64) -> Result<(), PlatformError> {
+        let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
+        self.op(
+            "mmap",
+            libc::SYS_mmap,
+            [
+                addr,
+                len,
+                prot.bits() as u64,
+                flags,
+                stub::MEMFILE_FD as u64,
+                offset,
+            ],
+        )
+        .map(|_| ())
+    }
+
+    fn unmap(&self, addr: u64, len: u64) -> Result<(), PlatformError> {
+        self.op("munmap", libc::SYS_munmap, [addr, len, 0, 0, 0, 0])
+            .map(|_| ())
+    }
+
+    fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<(), PlatformError> {
+        self.op(
+            "mprotect",
+            libc::SYS_mprotect,
+            [addr, len, prot.bits() as u64, 0, 0, 0],
+        )
+        .map(|_| ())
+    }
+
+    fn new_thread(&self) -> Result<ThreadTicket, PlatformError> {
+        let b = self.mine()?;
+        let Some(k) = self.lock().alloc() else {
+            return Err(PlatformError::Injected {
+                syscall: "clone",
+                pid: b.tid,
+                errno: libc::EAGAIN,
+            });
+        };
+        let child = self.ctx.slot(k);
+        child.prepare();
+        let sp = child.stub_addr() + stub::TOKEN_SP_OFFSET;
+        let r = self.op(
+            "clone",
+            libc::SYS_clone,
+            [bpf::THREAD_CLONE_FLAGS, sp, 0, 0, 0, 0],
+        );
+        let mut t = self.lock();
+        match r {
+            Ok(tid) => {
+                t.pending.insert(tid as i32, k);
+                Ok(ThreadTicket(tid as i32))
+            }
+            Err(e) => {
+                t.used[k] = false;
+                Err(e)
+            }
+        }
+    }
+
+    fn bind_thread(&self, ticket: ThreadTicket) -> Result<(), PlatformError> {
+        let tid = raw::gettid();
+        let Some(k) = self.lock().pending.remove(&ticket.0) else {
+            return Err(PlatformError::WrongThread { tid });
+        };
+        if let Err(e) = self.first_stop(k).and_then(|_| self.pin(ticket.0)) {
+            self.lock().used[k] = false;
+            raw::tgkill(self.pid, ticket.0, libc::SIGKILL);
+            return Err(e);
+        }
+        self.lock().bound.insert(
+            tid,
+            Bound {
+                slot: k,
+                tid: ticket.0,
+            },
+        );
+        Ok(())
+    }
+
+    fn release_thread(&self) {
+        let tid = raw::gettid();
+        let Some(b) = self.lock().bound.remove(&tid) else {
+            return;
+        };
+        let slot = self.ctx.slot(b.slot);
+        slot.hand_over(CMD_EXIT);
+        // The acknowledgement: past it the stub thread no longer touches its
+        // slot, which may then be reused.
+        if self.wait_stopped(&slot).is_ok() {
+            self.lock().used[b.slot] = false;
+        }
+    }
+
+    fn interrupter(&self) -> Option<Interrupter> {
+        let b = self.mine().ok()?;
+        Some(Interrupter {
+            pid: self.pid,
+            tid: b.tid,
+            signal: INTERRUPT_SIGNAL,
+        })
+    }
+
+    fn fp_state(&self) -> Result<Vec<u8>, PlatformError> {
+        let slot = self.ctx.slot(self.mine()?.slot);
+        let (off, len, _) = self.fp_area(&slot)?;
+        Ok((0..len).map(|i| slot.get_byte(off + i)).collect())
+    }
+
+    fn set_fp_state(&self, state: &[u8]) -> Result<(), PlatformError> {
+        let slot = self.ctx.slot(self.mine()?.slot);
+        let (off, len, xfeatures) = self.fp_area(&slot)?;
+        let n = state.len().min(len);
+        if n >= FXSAVE_LEN + 16 {
+            let bv = u64::from_le_bytes(
+                state[FXSAVE_LEN..FXSAVE_LEN + 8]
+                    .try_into()
+                    .unwrap_or([0; 8]),
+            );
+            let comp = u64::from_le_bytes(
+                state[FXSAVE_LEN + 8..FXSAVE_LEN + 16]
+                    .try_into()
+                    .unwrap_or([0; 8]),
+            );
+            if bv & !xfeatures != 0 || comp != 0 {
+                return Err(PlatformError::Systrap {
+                    op: "set fp state",
+                    pid: self.pid,
+                    err: io::Error::from_raw_os_error(libc::EINVAL),
+                });
+            }
+        }
+        // The kernel's sw_reserved bytes (magic, sizes, features) stay: they
+        // tell rt_sigreturn how to restore the frame.
+        for (i, &b) in state[..n].iter().enumerate() {
+            if !(FPX_SW_BYTES..FXSAVE_LEN).contains(&i) {
+                slot.set_byte(off + i, b);
+            }
+        }
+        Ok(())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// The app's registers into the slot's saved ucontext (r8..eflags) and bases.
+fn put_regs(slot: &Slot, regs: &Regs) {
+    let r = &regs.0;
+    let g = [
+        r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx, r.rdx,
+        r.rax, r.rcx, r.rsp, r.rip, r.eflags,
+    ];
+    for (i, v) in g.iter().enumerate().take(NGREGS_BACK) {
+        slot.set_greg(i, *v);
+    }
+    slot.set(FS_BASE, r.fs_base);
+    slot.set(GS_BASE, r.gs_base);
+}
+
+/// The stop the stub reported, and the app's registers at it.
+fn take_stop(slot: &Slot, regs: &mut Regs) -> Stop {
+    let g = |i| slot.gregs_in(i);
+    let r = &mut regs.0;
+    r.r8 = g(0);
+    r.r9 = g(1);
+    r.r10 = g(2);
+    r.r11 = g(3);
+    r.r12 = g(4);
+    r.r13 = g(5);
+    r.r14 = g(6);
+    r.r15 = g(7);
+    r.rdi = g(8);
+    r.rsi = g(9);
+    r.rbp = g(10);
+    r.rbx = g(11);
+    r.rdx = g(12);
+    r.rax = g(REG_RAX);
+    r.rcx = g(14);
+    r.rsp = g(15);
+    r.rip = g(REG_RIP);
+    r.eflags = g(17);
+    let csgsfs = g(REG_CSGSFS);
+    r.cs = csgsfs & 0xffff;
+    r.ss = csgsfs >> 48;
+    r.ds = 0;
+    r.es = 0;
+    r.fs = 0;
+    r.gs = 0;
+    r.fs_base = slot.get(FS_BASE);
+    r.gs_base = slot.get(GS_BASE);
+    r.orig_rax = u64::MAX;
+
+    let head = slot.get(SIGINFO);
+    let signo = head as u32 as i32;
+    let code = slot.get(SIGINFO + 8) as u32 as i32;
+    let addr = slot.get(SIGINFO + 16);
+    match signo {
+        libc::SIGSYS if code == SYS_SECCOMP => {
+            // The kernel rolled rax back to the syscall number; report it
+            // as PTRACE_SYSEMU does.
+            r.orig_rax = r.rax;
+            r.rax = (-libc::ENOSYS) as u64;
+            Stop::Syscall
+        }
+        INTERRUPT_SIGNAL => Stop::Interrupt,
+        libc::SIGSEGV | libc::SIGBUS if code > 0 => Stop::Fault { signo, code, addr },
+        _ => Stop::Signal { signo, code, addr },
+    }
+}
+
+/// A user address the CPU accepts as an FS/GS base (canonical, lower half).
+fn canonical(v: u64) -> bool {
+    v < (1 << 47)
+}
+
+/// The calling host thread's context.
+pub struct SystrapContext {
+    tid: i32,
+}
+
+impl Context for SystrapContext {
+    fn switch(&mut self, space: &dyn AddressSpace, regs: &mut Regs) -> Result<Stop, PlatformError> {
+        let Some(space) = space.as_any().downcast_ref::<SystrapAddressSpace>() else {
+            return Err(PlatformError::WrongThread { tid: self.tid });
+        };
+        if !canonical(regs.0.fs_base) || !canonical(regs.0.gs_base) {
+            return Err(PlatformError::Systrap {
+                op: "switch",
+                pid: space.pid,
+                err: io::Error::from_raw_os_error(libc::EINVAL),
+            });
+        }
+        let slot = space.ctx.slot(space.mine()?.slot);
+        put_regs(&slot, regs);
+        slot.hand_over(CMD_RESUME);
+        space.wait_stopped(&slot)?;
+        Ok(take_stop(&slot, regs))
+    }
+}

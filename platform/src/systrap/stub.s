@@ -1,0 +1,205 @@
+.intel_syntax noprefix
+.set STUB_BASE, 0x7ff000000000
+.set CTX_BASE, 0x7ff000010000
+.set STUB_END, 0x7ff004000000
+.set TASK_SIZE, 0x7ffffffff000
+.set SIGACT, STUB_BASE + 0x800
+.set ZERO_MASK, STUB_BASE + 0x820
+.set SIGLIST, STUB_BASE + 0x828
+.set FPROG, STUB_BASE + 0x830
+.text
+entry:
+  movabs rdi, CTX_BASE               # mmap(CTX_BASE,
+  mov esi, STUB_END - CTX_BASE       #   CTX_LEN,
+  mov edx, 3                         #   PROT_READ | PROT_WRITE,
+  mov r10d, 0x11                     #   MAP_SHARED | MAP_FIXED,
+  mov r8d, 4                         #   fd 4 (the context file),
+  xor r9d, r9d                       #   offset 0)
+  mov eax, 9                         # SYS_mmap
+  syscall
+  movabs rdi, CTX_BASE
+  cmp rax, rdi                       # mapped where asked?
+  jne die
+  mov edi, 4                         # close(4): only the memory file stays
+  mov eax, 3                         # SYS_close
+  syscall
+  xor edi, edi                       # munmap(0,
+  movabs rsi, STUB_BASE              #   STUB_BASE): all below the stub page
+  mov eax, 11                        # SYS_munmap
+  syscall
+  movabs rdi, STUB_BASE + 0x1000     # munmap(STUB_BASE + 0x1000,
+  mov esi, CTX_BASE - STUB_BASE - 0x1000 #   up to CTX_BASE)
+  mov eax, 11                        # SYS_munmap
+  syscall
+  movabs rdi, STUB_END               # munmap(STUB_END,
+  movabs rsi, TASK_SIZE - STUB_END   #   to TASK_SIZE): stack, vDSO, vvar
+  mov eax, 11                        # SYS_munmap
+  syscall
+  movabs r13, SIGLIST                # r13 = zero-terminated list of signals
+next_signal:
+  movzx edi, byte ptr [r13]          # edi = next signal
+  test edi, edi
+  jz signals_done                    # end of the list
+  movabs rsi, SIGACT                 # rt_sigaction(sig, &SIGACTION,
+  xor edx, edx                       #   NULL,
+  mov r10d, 8                        #   sizeof(sigset))
+  mov eax, 13                        # SYS_rt_sigaction
+  syscall
+  test rax, rax
+  jnz die                            # failed
+  inc r13
+  jmp next_signal
+signals_done:
+  mov edi, 38                        # prctl(PR_SET_NO_NEW_PRIVS,
+  mov esi, 1                         #   1,
+  xor edx, edx                       #   0,
+  xor r10d, r10d                     #   0,
+  xor r8d, r8d                       #   0)
+  mov eax, 157                       # SYS_prctl
+  syscall
+  test rax, rax
+  jnz die                            # failed
+  mov edi, 1                         # seccomp(SECCOMP_SET_MODE_FILTER,
+  xor esi, esi                       #   0,
+  movabs rdx, FPROG                  #   &FPROG)
+  mov eax, 317                       # SYS_seccomp
+  syscall
+  test rax, rax
+  jnz die                            # failed
+  movabs rsp, CTX_BASE + 0x200       # token stack pointer inside slot 0 (never used as a stack)
+thread_init:
+  mov r12, rsp                       # r12 = this thread's slot:
+  and r12, -0x10000                  #   rsp rounded down to 64 KiB
+  mov edi, 2                         # rt_sigprocmask(SIG_SETMASK,
+  movabs rsi, ZERO_MASK              #   &ZERO_MASK (a clone child inherits the handler's full mask),
+  xor edx, edx                       #   NULL,
+  mov r10d, 8                        #   sizeof(sigset))
+  mov eax, 14                        # SYS_rt_sigprocmask
+  syscall
+  test rax, rax
+  jnz die                            # failed
+  lea rdi, [r12+0x30]                # sigaltstack(&slot.altstack (written by the sentry),
+  xor esi, esi                       #   NULL)
+  mov eax, 131                       # SYS_sigaltstack
+  syscall
+  test rax, rax
+  jnz die                            # failed
+  int3                               # first stop: SIGTRAP into the handler; the sentry resumes into app code
+die:
+  mov edi, 1                         # exit_group(1)
+  mov eax, 231                       # SYS_exit_group
+  syscall
+  jmp die
+.org 0x180, 0xcc
+handler:
+  mov r12, rsp                       # r12 = slot base: we run on the slot's
+  and r12, -0x10000                  #   alternate stack
+  mov rbx, rdx                       # rbx = ucontext (rsi = siginfo)
+  lea rdi, [r12+0x60]                # siginfo's first 32 bytes (signo, code, addr)
+  mov ecx, 4                         #   4 quadwords
+  rep movsq                          #   to slot.siginfo
+  lea rsi, [rbx+40]                  # uc_mcontext (gregs, fpstate pointer, reserved)
+  lea rdi, [r12+0x80]                #   to slot.mcontext
+  mov ecx, 32                        #   256 bytes
+  rep movsq
+  rdfsbase rax                       # the app's FS base
+  mov [r12+0x20], rax                #   to slot.fs_base
+  rdgsbase rax                       # the app's GS base
+  mov [r12+0x28], rax                #   to slot.gs_base
+post:
+  mov eax, 2                         # state = STOPPED, with xchg: a full barrier
+  xchg [r12], eax                    #   before reading sentry_sleeping
+  cmp dword ptr [r12+8], 0           # the sentry asleep?
+  je wait                            # no: it sees the state by itself
+  mov rdi, r12                       # futex(&state,
+  mov esi, 1                         #   FUTEX_WAKE,
+  mov edx, 1                         #   1)
+  mov eax, 202                       # SYS_futex
+  syscall
+wait:
+  mov rcx, [r12+0x18]                # rcx = the spin budget the sentry set
+spin:
+  cmp dword ptr [r12], 1             # state == RUNNING?
+  je run                             # yes: the sentry answered
+  test rcx, rcx
+  jz sleep                           # budget spent
+  dec rcx
+  pause
+  jmp spin
+sleep:
+  mov eax, 1                         # stub_sleeping = 1, with xchg: a full
+  xchg [r12+4], eax                  #   barrier before re-reading state
+  cmp dword ptr [r12], 1             # state == RUNNING?
+  je awake
+  mov rdi, r12                       # futex(&state,
+  xor esi, esi                       #   FUTEX_WAIT,
+  mov edx, 2                         #   while STOPPED,
+  xor r10d, r10d                     #   no timeout)
+  mov eax, 202                       # SYS_futex
+  syscall
+  jmp sleep                          # woken or spurious: check again
+awake:
+  mov dword ptr [r12+4], 0           # stub_sleeping = 0
+run:
+  mov eax, [r12+0xc]                 # eax = slot.cmd
+  test eax, eax
+  jz resume                          # CMD_RESUME
+  cmp eax, 1
+  je ops                             # CMD_OPS
+  mov eax, 2                         # CMD_EXIT: acknowledge (state = STOPPED),
+  xchg [r12], eax
+  cmp dword ptr [r12+8], 0           #   waking the sentry if asleep,
+  je exit_thread
+  mov rdi, r12                       # futex(&state,
+  mov esi, 1                         #   FUTEX_WAKE,
+  mov edx, 1                         #   1)
+  mov eax, 202                       # SYS_futex
+  syscall
+exit_thread:
+  xor edi, edi                       # exit(0): registers only from here, the
+  mov eax, 60                        #   slot may already be reused; SYS_exit
+  syscall
+  jmp exit_thread
+ops:
+  lea r13, [r12+0x200]               # r13 = first op {nr, a0..a5, ret}, 64 bytes each
+  mov r14, [r12+0x10]                # r14 = slot.nops,
+  cmp r14, 56                        #   at most the 56 that fit in the page
+  jbe next_op
+  mov r14d, 56
+next_op:
+  test r14, r14
+  jz post                            # all done: report back
+  mov r15, [r13]                     # r15 = op.nr, kept across the syscall
+  mov rax, r15
+  mov rdi, [r13+8]                   # op.args[0..6]
+  mov rsi, [r13+16]
+  mov rdx, [r13+24]
+  mov r10, [r13+32]
+  mov r8, [r13+40]
+  mov r9, [r13+48]
+  syscall
+  cmp r15, 56                        # a clone (SYS_clone)
+  jne op_done
+  test rax, rax                      #   that returned 0: we are the new thread,
+  jz thread_init                     #   on its slot's token stack pointer
+op_done:
+  mov [r13+56], rax                  # op.ret = rax
+  add r13, 64                        # next op
+  dec r14
+  jmp next_op
+resume:
+  lea rsi, [r12+0x80]                # slot.mcontext gregs r8..eflags
+  lea rdi, [rbx+40]                  #   to uc_mcontext (not cs/ss, err, trapno, mask, cr2)
+  mov ecx, 18                        #   18 quadwords
+  rep movsq
+  mov rax, [r12+0x20]                # the app's FS base
+  wrfsbase rax
+  mov rax, [r12+0x28]                # the app's GS base
+  wrgsbase rax
+  mov qword ptr [rbx+296], 0         # uc_sigmask = 0: nothing blocked in app code
+  ret                                # to the restorer, the frame's return address
+.org 0x380, 0xcc
+restorer:
+  mov eax, 15                        # SYS_rt_sigreturn (from the stub page: allowed)
+  syscall
+  jmp die                            # never: rt_sigreturn does not return
