@@ -1,6 +1,6 @@
 //! Drives the real runner binary: every case must pass natively (so the
 //! cases themselves are sound), and every case must pass under this
-//! build's `ward do`.
+//! build's `ward do`, on each platform.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -62,22 +62,21 @@ fn every_case_passes_natively() {
     );
 }
 
-#[test]
-fn every_case_passes_under_ward() {
+/// Runs every case under `ward do --platform PLATFORM` and requires all to pass.
+fn every_case_passes_under(platform: &str) {
     let ward = ward_binary();
     assert!(
         ward.is_file(),
         "build ward first: cargo build --workspace (no ward at {})",
         ward.display()
     );
-
-    let output = run_runner(&["--quiet"], Some(&ward));
+    let runtime = format!("{} do --platform {platform}", ward.display());
+    let output = run_runner(&["--quiet", "--runtime", &runtime], Some(&ward));
     let stdout = show(&output);
 
     assert!(
         output.status.success(),
-        "cases fail under {} do (runner exited with {}):\n{}",
-        ward.display(),
+        "cases fail under {runtime} (runner exited with {}):\n{}",
         output.status,
         stdout
             .lines()
@@ -85,4 +84,14 @@ fn every_case_passes_under_ward() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+#[test]
+fn every_case_passes_under_ward_ptrace() {
+    every_case_passes_under("ptrace");
+}
+
+#[test]
+fn every_case_passes_under_ward_systrap() {
+    every_case_passes_under("systrap");
 }

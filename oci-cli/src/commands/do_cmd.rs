@@ -13,7 +13,7 @@ use oci_cli::launch::{run_do, DoRequest, LogFlags};
 #[derive(Args)]
 #[command(about = "Run a program in a sandbox over the host's root, read-only")]
 pub struct DoArgs {
-    /// How app code runs: ptrace.
+    /// How app code runs: ptrace (the default) or systrap.
     #[arg(long, default_value = "ptrace")]
     platform: String,
     /// Working directory inside the sandbox (default: the current one).
