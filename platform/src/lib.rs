@@ -12,6 +12,7 @@
 
 pub mod ptrace;
 mod regs;
+mod stubproc;
 pub mod systrap;
 
 pub use regs::Regs;

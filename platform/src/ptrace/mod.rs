@@ -7,7 +7,6 @@
 //! CPU: a ptrace wake-up across CPUs costs an order of magnitude more.
 
 pub(crate) mod raw;
-mod spawn;
 mod stub;
 
 use std::any::Any;
@@ -16,6 +15,7 @@ use std::io::Write;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::stubproc;
 use crate::{
     AddressSpace, Context, Interrupter, Platform, PlatformError, Prot, Regs, Stop, ThreadTicket,
     STUB_BASE, TASK_SIZE,
@@ -31,7 +31,7 @@ pub const INTERRUPT_SIGNAL: i32 = libc::SIGURG;
 
 /// The ptrace platform: the stub factory over the stub image and the memory file.
 pub struct PtracePlatform {
-    factory: Arc<spawn::Factory>,
+    factory: Arc<stubproc::Factory>,
 }
 
 impl PtracePlatform {
@@ -44,8 +44,8 @@ impl PtracePlatform {
         let memfile = memfile
             .try_clone_to_owned()
             .map_err(PlatformError::StubImage)?;
-        let factory =
-            spawn::Factory::start(OwnedFd::from(f), memfile).map_err(PlatformError::SpawnStub)?;
+        let factory = stubproc::Factory::start("ptrace-stubs", OwnedFd::from(f), memfile)
+            .map_err(PlatformError::SpawnStub)?;
         Ok(PtracePlatform {
             factory: Arc::new(factory),
         })
@@ -167,15 +167,15 @@ fn inject_at(
 /// An address space backed by one ptrace stub process.
 pub struct PtraceAddressSpace {
     pid: i32,
-    factory: Arc<spawn::Factory>,
+    factory: Arc<stubproc::Factory>,
     /// Tracer host tid → the stub thread it owns.
     threads: Mutex<HashMap<i32, StubThread>>,
 }
 
 impl PtraceAddressSpace {
-    fn start(factory: Arc<spawn::Factory>) -> Result<Self, PlatformError> {
+    fn start(factory: Arc<stubproc::Factory>) -> Result<Self, PlatformError> {
         let t0 = std::time::Instant::now();
-        let pid = factory.spawn().map_err(PlatformError::SpawnStub)?;
+        let pid = factory.spawn_here(None).map_err(PlatformError::SpawnStub)?;
         tracing::debug!(pid, spawned = ?t0.elapsed(), "stub spawned");
         let st = match attach(pid) {
             Ok(st) => st,

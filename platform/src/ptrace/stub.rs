@@ -22,7 +22,7 @@ const CLONE_OFFSET: u64 = 0xd0;
 /// waiting in pause() and traps the parent.
 pub const CLONE_SITE: u64 = STUB_BASE + CLONE_OFFSET;
 /// The fd number the memory file has inside every stub.
-pub const MEMFILE_FD: i32 = 3;
+pub const MEMFILE_FD: i32 = crate::stubproc::MEMFILE_FD;
 
 fn put_u16(v: &mut Vec<u8>, x: u16) {
     v.extend_from_slice(&x.to_le_bytes());

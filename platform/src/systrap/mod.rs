@@ -14,7 +14,6 @@
 //! nothing read from them is trusted beyond being a value.
 
 mod bpf;
-mod spawn;
 mod stub;
 
 use std::any::Any;
@@ -25,6 +24,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::ptrace::raw;
+use crate::stubproc;
 use crate::{
     AddressSpace, Context, Interrupter, Platform, PlatformError, Prot, Regs, Stop, ThreadTicket,
 };
@@ -97,7 +97,7 @@ fn have_fsgsbase() -> bool {
 
 /// The systrap platform: the stub factory over the stub image and the memory file.
 pub struct SystrapPlatform {
-    factory: Arc<spawn::Factory>,
+    factory: Arc<stubproc::Factory>,
 }
 
 impl SystrapPlatform {
@@ -115,8 +115,8 @@ impl SystrapPlatform {
         let memfile = memfile
             .try_clone_to_owned()
             .map_err(PlatformError::StubImage)?;
-        let factory =
-            spawn::Factory::start(OwnedFd::from(f), memfile).map_err(PlatformError::SpawnStub)?;
+        let factory = stubproc::Factory::start("systrap-stubs", OwnedFd::from(f), memfile)
+            .map_err(PlatformError::SpawnStub)?;
         Ok(SystrapPlatform {
             factory: Arc::new(factory),
         })
@@ -327,12 +327,12 @@ pub struct SystrapAddressSpace {
     pid: i32,
     pidfd: OwnedFd,
     ctx: CtxMap,
-    factory: Arc<spawn::Factory>,
+    factory: Arc<stubproc::Factory>,
     threads: Mutex<Threads>,
 }
 
 impl SystrapAddressSpace {
-    fn start(factory: Arc<spawn::Factory>) -> Result<Self, PlatformError> {
+    fn start(factory: Arc<stubproc::Factory>) -> Result<Self, PlatformError> {
         let fd = raw::memfd_create(c"ward-systrap-ctx").map_err(PlatformError::StubImage)?;
         // SAFETY: ftruncate on our own fd.
         if unsafe { libc::ftruncate(fd.as_raw_fd(), stub::CTX_LEN as i64) } < 0 {
@@ -340,7 +340,9 @@ impl SystrapAddressSpace {
         }
         let ctx = CtxMap::new(&fd).map_err(PlatformError::StubImage)?;
         ctx.slot(0).prepare();
-        let pid = factory.spawn(&fd).map_err(PlatformError::SpawnStub)?;
+        let pid = factory
+            .spawn_on_factory(Some((fd.as_raw_fd(), stub::CTXFILE_FD)))
+            .map_err(PlatformError::SpawnStub)?;
         drop(fd);
         let pidfd = match pidfd_open(pid) {
             Ok(p) => p,

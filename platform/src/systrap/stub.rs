@@ -64,7 +64,7 @@ pub const SIGNALS: [u8; 7] = [
 ];
 
 /// The fd numbers inside a fresh stub: the memory file and the context file.
-pub const MEMFILE_FD: i32 = 3;
+pub const MEMFILE_FD: i32 = crate::stubproc::MEMFILE_FD;
 pub const CTXFILE_FD: i32 = 4;
 
 pub(super) const ENTRY: &[u8] = &[

@@ -1,24 +1,32 @@
-//! Starting stub processes. One long-lived factory thread starts them all
-//! with a vfork-style clone (CLONE_VM | CLONE_VFORK | CLONE_UNTRACED) whose
-//! child executes the stub image at once, so a stub never carries the
-//! sentry's memory and dies with the factory (PR_SET_PDEATHSIG), that is
-//! with the sentry. CLONE_UNTRACED keeps an outside tracer (strace -f) off
-//! the stubs. The factory also reaps stubs whose address space is gone.
+//! Starting and reaping stub processes, for every platform. A stub is
+//! started with a vfork-style clone (CLONE_VM | CLONE_VFORK |
+//! CLONE_UNTRACED) whose child executes the stub image at once, so it never
+//! carries the sentry's memory; it keeps only the memory file at fd 3 (and,
+//! for systrap, its context file at fd 4), sits in its own session so
+//! terminal signals never reach it, and dies with the thread that started
+//! it (PR_SET_PDEATHSIG) unless its platform clears that later.
+//! CLONE_UNTRACED keeps an outside tracer (strace -f) off the stubs. A
+//! reaper thread collects stubs whose address space is gone.
 
 use std::ffi::CStr;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::raw;
-use super::stub::MEMFILE_FD;
+use crate::ptrace::raw;
+
+/// The fd number the memory file has inside every stub.
+pub const MEMFILE_FD: i32 = 3;
 
 /// What the child needs, prepared by the parent so the child never allocates.
 struct ChildArgs {
     image_fd: i32,
     memfile_fd: i32,
+    /// An extra fd and the number it must have in the stub (-1: none).
+    extra_fd: i32,
+    extra_at: i32,
     argv: [*const libc::c_char; 2],
     envp: [*const libc::c_char; 1],
 }
@@ -34,8 +42,15 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: each call below takes integers or pointers into `a`, valid here.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        // Its own session: terminal signals meant for ward never reach a stub.
         libc::setsid();
+        // Move the image and the extra fd out of the way of the fixed
+        // numbers first (these copies close at the exec).
+        let image = libc::fcntl(a.image_fd, libc::F_DUPFD_CLOEXEC, 10);
+        let extra = if a.extra_fd >= 0 {
+            libc::fcntl(a.extra_fd, libc::F_DUPFD_CLOEXEC, 10)
+        } else {
+            -1
+        };
         libc::syscall(
             libc::SYS_close_range,
             0u32,
@@ -47,9 +62,12 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
         } else {
             libc::dup2(a.memfile_fd, MEMFILE_FD);
         }
+        if image < 0 || (a.extra_fd >= 0 && (extra < 0 || libc::dup2(extra, a.extra_at) < 0)) {
+            libc::_exit(126);
+        }
         libc::syscall(
             libc::SYS_execveat,
-            a.image_fd,
+            image,
             EMPTY.as_ptr(),
             a.argv.as_ptr(),
             a.envp.as_ptr(),
@@ -59,13 +77,19 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     }
 }
 
-/// Starts one stub from the calling thread; it waits in pause() to be
-/// seized. Its parent-death signal is tied to the calling thread until the
-/// tracer clears it after attaching (then PTRACE_O_EXITKILL takes over).
-pub fn spawn_stub(image: &OwnedFd, memfile: &OwnedFd) -> io::Result<i32> {
+/// Starts one stub from the calling thread; `extra` is an fd to hand over
+/// and the number it gets in the stub. Returns the stub's pid.
+pub fn spawn_stub(
+    image: &OwnedFd,
+    memfile: &OwnedFd,
+    extra: Option<(RawFd, i32)>,
+) -> io::Result<i32> {
+    let (extra_fd, extra_at) = extra.unwrap_or((-1, -1));
     let args = ChildArgs {
         image_fd: image.as_raw_fd(),
         memfile_fd: memfile.as_raw_fd(),
+        extra_fd,
+        extra_at,
         argv: [STUB_NAME.as_ptr(), std::ptr::null()],
         envp: [std::ptr::null()],
     };
@@ -91,10 +115,15 @@ pub fn spawn_stub(image: &OwnedFd, memfile: &OwnedFd) -> io::Result<i32> {
 }
 
 enum Request {
+    /// Start a stub on the factory thread (extra fd kept open by the sender
+    /// until the reply).
+    Spawn(Option<(RawFd, i32)>, Sender<io::Result<i32>>),
     Reap(i32),
 }
 
-/// Starts stubs and reaps the dead ones.
+/// A long-lived thread that starts stubs which must outlive the thread
+/// asking for them, and reaps stubs whose address space is gone; plus the
+/// stub image and memory file every stub gets.
 pub struct Factory {
     tx: Mutex<Sender<Request>>,
     image: OwnedFd,
@@ -102,10 +131,11 @@ pub struct Factory {
 }
 
 impl Factory {
-    pub fn start(image: OwnedFd, memfile: OwnedFd) -> io::Result<Factory> {
+    pub fn start(name: &str, image: OwnedFd, memfile: OwnedFd) -> io::Result<Factory> {
         let (tx, rx) = channel::<Request>();
+        let (img, mem) = (image.try_clone()?, memfile.try_clone()?);
         std::thread::Builder::new()
-            .name("stub-reaper".into())
+            .name(name.into())
             .spawn(move || {
                 let mut zombies: Vec<i32> = Vec::new();
                 loop {
@@ -115,6 +145,9 @@ impl Factory {
                         rx.recv_timeout(Duration::from_millis(50))
                     };
                     match req {
+                        Ok(Request::Spawn(extra, reply)) => {
+                            let _ = reply.send(spawn_stub(&img, &mem, extra));
+                        }
                         Ok(Request::Reap(pid)) => zombies.push(pid),
                         Err(RecvTimeoutError::Timeout) => {}
                         Err(RecvTimeoutError::Disconnected) => return,
@@ -138,12 +171,19 @@ impl Factory {
             .map_err(|_| io::Error::other("the stub factory thread is gone"))
     }
 
-    /// A new stub process, waiting to be seized by the calling thread.
-    /// Started here rather than on another thread: a vfork from the caller
-    /// stays on its CPU, where a hand-off to a sleeping thread costs
-    /// milliseconds on a busy machine.
-    pub fn spawn(&self) -> io::Result<i32> {
-        spawn_stub(&self.image, &self.memfile)
+    /// A new stub started by the calling thread (fast: no hand-off; it
+    /// dies with this thread until its platform says otherwise).
+    pub fn spawn_here(&self, extra: Option<(RawFd, i32)>) -> io::Result<i32> {
+        spawn_stub(&self.image, &self.memfile, extra)
+    }
+
+    /// A new stub started by the factory thread, which lives as long as
+    /// the sentry (for stubs no tracer's death would end).
+    pub fn spawn_on_factory(&self, extra: Option<(RawFd, i32)>) -> io::Result<i32> {
+        let (tx, rx) = channel();
+        self.send(Request::Spawn(extra, tx))?;
+        rx.recv()
+            .map_err(|_| io::Error::other("the stub factory thread is gone"))?
     }
 
     /// Hands a killed stub to the factory (its parent) to reap.

@@ -1,6 +1,7 @@
-//! The ptrace platform against the real kernel: a stub starts clean, memory
-//! maps into it from the memory file, and app code's syscalls stop in the
-//! tracer without reaching the host.
+//! Every platform against the real kernel: a stub starts clean, memory maps
+//! into it from the memory file, and app code's syscalls stop in the sentry
+//! without reaching the host. Each behaviour is one function taking the
+//! platform's name; `for_each_platform!` makes a test of it per platform.
 
 use std::io::Write;
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
@@ -18,8 +19,7 @@ fn memfile(size: u64) -> OwnedFd {
     f
 }
 
-#[test]
-fn syscalls_stop_in_the_tracer_and_never_run_on_the_host() {
+fn syscalls_stop_in_the_sentry_and_never_run_on_the_host(name: &str) {
     let mem = memfile(1 << 20);
     // Code: getpid; then a write(1, …) that must not print; then exit_group(9).
     let code: &[u8] = &[
@@ -35,7 +35,7 @@ fn syscalls_stop_in_the_tracer_and_never_run_on_the_host() {
     let mut f = std::fs::File::from(mem.try_clone().unwrap());
     f.write_all(code).unwrap();
 
-    let p = platform::create("ptrace", mem.as_fd()).unwrap();
+    let p = platform::create(name, mem.as_fd()).unwrap();
     let space = p.new_address_space().unwrap();
     let mut ctx = p.new_context().unwrap();
     let base = 0x40_0000u64;
@@ -72,14 +72,13 @@ fn syscalls_stop_in_the_tracer_and_never_run_on_the_host() {
     }
 }
 
-#[test]
-fn a_bad_access_is_a_fault_with_its_address() {
+fn a_bad_access_is_a_fault_with_its_address(name: &str) {
     let mem = memfile(1 << 20);
     // mov al, [0x1234]
     let code: &[u8] = &[0x8a, 0x04, 0x25, 0x34, 0x12, 0, 0];
     let mut f = std::fs::File::from(mem.try_clone().unwrap());
     f.write_all(code).unwrap();
-    let p = platform::create("ptrace", mem.as_fd()).unwrap();
+    let p = platform::create(name, mem.as_fd()).unwrap();
     let space = p.new_address_space().unwrap();
     let mut ctx = p.new_context().unwrap();
     space
@@ -104,20 +103,34 @@ fn a_bad_access_is_a_fault_with_its_address() {
     }
 }
 
-#[test]
-fn a_stub_holds_nothing_but_its_own_page_and_what_was_mapped() {
+fn a_stub_holds_nothing_but_its_own_pages_and_what_was_mapped(name: &str) {
     let mem = memfile(1 << 20);
-    let p = platform::create("ptrace", mem.as_fd()).unwrap();
+    let p = platform::create(name, mem.as_fd()).unwrap();
     let space = p.new_address_space().unwrap();
-    let pid = space
-        .as_any()
-        .downcast_ref::<platform::ptrace::PtraceAddressSpace>()
-        .unwrap()
-        .stub_pid();
+    let any = space.as_any();
+    let pid = match any.downcast_ref::<platform::ptrace::PtraceAddressSpace>() {
+        Some(s) => s.stub_pid(),
+        None => any
+            .downcast_ref::<platform::systrap::SystrapAddressSpace>()
+            .unwrap()
+            .stub_pid(),
+    };
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
     let lines: Vec<&str> = maps.lines().filter(|l| !l.contains("[vsyscall]")).collect();
-    assert_eq!(lines.len(), 1, "stub maps: {maps}");
-    assert!(lines[0].starts_with("7ff000000000-7ff000001000"), "{maps}");
+    assert!(
+        lines[0].starts_with("7ff000000000-7ff000001000 r-xp"),
+        "{maps}"
+    );
+    if name == "systrap" {
+        // The thread contexts and signal stacks, shared with the sentry.
+        assert_eq!(lines.len(), 2, "stub maps: {maps}");
+        assert!(
+            lines[1].starts_with("7ff000010000-7ff004000000 rw-s"),
+            "{maps}"
+        );
+    } else {
+        assert_eq!(lines.len(), 1, "stub maps: {maps}");
+    }
     let fds: Vec<_> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .unwrap()
         .collect();
@@ -126,15 +139,13 @@ fn a_stub_holds_nothing_but_its_own_page_and_what_was_mapped() {
 
 /// Not a test of behaviour: prints the cost of one emulated syscall round
 /// trip on this machine (`cargo test --release -- --ignored --nocapture`).
-#[test]
-#[ignore]
-fn round_trip_cost() {
+fn round_trip_cost(name: &str) {
     let mem = memfile(1 << 20);
     // loop: syscall; jmp loop
     let code: &[u8] = &[0x0f, 0x05, 0xeb, 0xfc];
     let mut f = std::fs::File::from(mem.try_clone().unwrap());
     f.write_all(code).unwrap();
-    let p = platform::create("ptrace", mem.as_fd()).unwrap();
+    let p = platform::create(name, mem.as_fd()).unwrap();
     let space = p.new_address_space().unwrap();
     let mut ctx = p.new_context().unwrap();
     space
@@ -155,21 +166,43 @@ fn round_trip_cost() {
     for _ in 0..n {
         ctx.switch(&*space, &mut regs).unwrap();
     }
-    println!("round trip: {:?}", start.elapsed() / n);
+    println!("{name} round trip: {:?}", start.elapsed() / n);
 }
 
 /// Not a test of behaviour: prints what starting an address space costs.
-#[test]
-#[ignore]
-fn address_space_start_cost() {
+fn address_space_start_cost(name: &str) {
     let mem = memfile(1 << 20);
-    let p = platform::create("ptrace", mem.as_fd()).unwrap();
+    let p = platform::create(name, mem.as_fd()).unwrap();
     for _ in 0..3 {
         let start = std::time::Instant::now();
         let space = p.new_address_space().unwrap();
-        println!("new address space: {:?}", start.elapsed());
+        println!("{name} new address space: {:?}", start.elapsed());
         let start = std::time::Instant::now();
         drop(space);
         println!("drop: {:?}", start.elapsed());
     }
 }
+
+/// A test per platform for each behaviour above.
+macro_rules! for_each_platform {
+    ($($(#[$attr:meta])* $f:ident),* $(,)?) => {
+        mod ptrace {
+            $( #[test] $(#[$attr])* fn $f() { super::$f("ptrace") } )*
+        }
+        mod systrap {
+            $( #[test] $(#[$attr])* fn $f() { super::$f("systrap") } )*
+        }
+    };
+}
+
+for_each_platform!(
+    syscalls_stop_in_the_sentry_and_never_run_on_the_host,
+    a_bad_access_is_a_fault_with_its_address,
+    a_stub_holds_nothing_but_its_own_pages_and_what_was_mapped,
+    // Not tests of behaviour: costs on this machine
+    // (`cargo test --release -p platform -- --ignored --nocapture`).
+    #[ignore]
+    round_trip_cost,
+    #[ignore]
+    address_space_start_cost,
+);
