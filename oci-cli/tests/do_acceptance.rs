@@ -237,7 +237,7 @@ fn program_killed_by_sigill_exits_132() {
     assert_eq!(shell_code(&out), 132, "{}", describe(&out));
 }
 
-// ---- the host file system is read-only ----
+// ---- the host root is read-only under an in-memory overlay ----
 
 const CREATE_FILE_C: &str = r#"#define _GNU_SOURCE
 #include <errno.h>
@@ -263,9 +263,9 @@ int main(int argc, char **argv) {
 "#;
 
 #[test]
-fn creating_a_host_file_fails_with_erofs() {
+fn creating_a_host_file_succeeds_inside_the_sandbox_only() {
     let prog = compile_c("create_file", CREATE_FILE_C);
-    let target = std::env::temp_dir().join(unique_name("erofs"));
+    let target = std::env::temp_dir().join(unique_name("overlay"));
 
     let out = run(&mut ward_do([prog.path(), target.as_path()]));
 
@@ -273,11 +273,24 @@ fn creating_a_host_file_fails_with_erofs() {
     let _ = fs::remove_file(&target);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "EROFS\n",
+        "created\n",
         "{}",
         describe(&out)
     );
     assert!(!leaked, "{} was created on the host", target.display());
+}
+
+#[test]
+fn writing_through_to_the_host_root_is_refused() {
+    let out = run(&mut ward(["do", "--rw-root", "/bin/true"]));
+
+    assert_ne!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--rw-root needs a writable gofer (not yet supported)"),
+        "{}",
+        describe(&out)
+    );
 }
 
 #[test]

@@ -29,6 +29,10 @@ pub struct SandboxConfig {
     pub strace: bool,
     pub uid: u32,
     pub gid: u32,
+    /// The sandbox's capability bounding set (`kernel::creds::CAP_FULL` for
+    /// `ward do`; an OCI bundle's `process.capabilities.bounding`): no task
+    /// ever holds a capability outside it.
+    pub bounding: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,15 +124,7 @@ pub fn run(cfg: SandboxConfig) -> Result<ExitStatus, BootError> {
     let argv0 = cfg.argv.first().cloned().unwrap_or_default();
     let name = String::from_utf8_lossy(&argv0).into_owned();
 
-    let creds = Creds {
-        uid: cfg.uid,
-        euid: cfg.uid,
-        suid: cfg.uid,
-        gid: cfg.gid,
-        egid: cfg.gid,
-        sgid: cfg.gid,
-        groups: Vec::new(),
-    };
+    let creds = Creds::new(cfg.uid, cfg.gid, cfg.bounding);
 
     // Find the program as a shell does: the first PATH candidate that is an
     // executable file; ENOENT everywhere is "command not found".

@@ -1,6 +1,9 @@
-//! `ward do [--platform P] [--cwd DIR] [--env K=V]… [--] CMD [ARG…]`: run a
-//! program sandboxed over the host root (read-only), with the caller's cwd
-//! and environment by default.
+//! `ward do [--platform P] [--cwd DIR] [--env K=V]… [--rw-root] [--] CMD [ARG…]`: run a
+//! program sandboxed over the host root, with the caller's cwd and
+//! environment by default. The root is the host's, read-only, under a
+//! writable overlay in sandbox memory: the run may write anywhere and the
+//! host never changes (`--rw-root`, writing through, is refused until the
+//! gofer can write).
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -11,7 +14,7 @@ use clap::Args;
 use oci_cli::launch::{run_do, DoRequest, LogFlags};
 
 #[derive(Args)]
-#[command(about = "Run a program in a sandbox over the host's root, read-only")]
+#[command(about = "Run a program in a sandbox over the host's root, its writes kept in memory")]
 pub struct DoArgs {
     /// How app code runs: ptrace (the default) or systrap.
     #[arg(long, default_value = "ptrace")]
@@ -22,6 +25,9 @@ pub struct DoArgs {
     /// Set an environment variable (repeatable); the caller's environment is kept.
     #[arg(long = "env", value_name = "K=V")]
     env: Vec<OsString>,
+    /// Write through to the host's root instead of the in-memory overlay.
+    #[arg(long)]
+    rw_root: bool,
     /// The program and its arguments.
     #[arg(
         required = true,
@@ -33,6 +39,9 @@ pub struct DoArgs {
 }
 
 pub fn run(a: DoArgs, flags: &LogFlags) -> Result<i32> {
+    if a.rw_root {
+        bail!("--rw-root needs a writable gofer (not yet supported)");
+    }
     let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     for kv in &a.env {
         let b = kv.as_bytes();

@@ -62,6 +62,7 @@ pub fn run(a: SentryArgs, flags: &LogFlags) -> Result<i32> {
         strace: flags.debug,
         uid: a.uid,
         gid: a.gid,
+        bounding: sentry::kernel::creds::CAP_FULL,
     };
     oci_cli::signals::block(&oci_cli::signals::INTO_SANDBOX).context("blocking signals")?;
     oci_cli::signals::watch(&oci_cli::signals::INTO_SANDBOX, |sig, _| {

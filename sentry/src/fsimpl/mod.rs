@@ -5,6 +5,7 @@
 //! | module  | what                                                         |
 //! |---------|--------------------------------------------------------------|
 //! | `gofer` | the container's root, through the gofer (read-only for now)  |
+//! | `overlay` | `ward do`'s root: the gofer's tree under a tmpfs, copy-up and whiteouts |
 //! | `host`  | fds donated by the caller (stdio): I/O straight on the fd    |
 //! | `dev`   | devfs: null, zero, full, random, urandom, stdio links        |
 //! | `proc`  | procfs: sandbox processes only; PID dirs, system files, sys/ |
@@ -16,6 +17,7 @@
 //! | `timerfd` | timerfd timers, fired by one sentry alarm thread           |
 //! | `epoll` | epoll instances: interest lists, level and edge triggering   |
 //! | `anon`  | the anonymous inode eventfd, timerfd and epoll files share   |
+//! | `socket` | AF_UNIX sockets (stream, datagram, seqpacket) and their queues |
 
 pub mod anon;
 pub mod dev;
@@ -23,9 +25,11 @@ pub mod epoll;
 pub mod eventfd;
 pub mod gofer;
 pub mod host;
+pub mod overlay;
 pub mod pipe;
 pub mod proc;
 pub mod signalfd;
+pub mod socket;
 pub mod sys;
 pub mod timerfd;
 pub mod tmpfs;
@@ -39,4 +43,6 @@ pub(crate) mod devnums {
     pub const PROC: u64 = 22;
     pub const SYS: u64 = 23;
     pub const SHM: u64 = 24;
+    /// The upper tmpfs of `ward do`'s overlay root.
+    pub const ROOT_UPPER: u64 = 25;
 }

@@ -157,6 +157,11 @@ pub fn do_execve(
         Errno::ENOMEM
     })?;
     let mm = Arc::new(MemoryManager::new(t.kernel.memfile.clone(), space));
+    // The credentials the new image runs with: set-user/group-ID bits
+    // (unless no_new_privs) and the capability sets Linux's exec computes.
+    let creds = t
+        .creds
+        .after_exec(target.stat.uid, target.stat.gid, target.stat.mode);
     let loaded = loader::load_file(
         &t.kernel,
         fs,
@@ -167,12 +172,17 @@ pub fn do_execve(
         &target.execfn,
         &argv,
         &envp,
-        &t.creds,
+        &creds,
     )?;
 
     // The point of no return. Mark the exec first: a parent that learns of
     // it (a close-on-exec pipe closing) must see it already done.
-    t.tg().lock().execed = true;
+    {
+        let mut st = t.tg().lock();
+        st.execed = true;
+        st.dumpable = creds.euid == creds.uid && creds.egid == creds.gid;
+    }
+    t.creds = creds;
     end_other_threads(t);
     take_leader_tid(t);
     let old = std::mem::replace(&mut t.mm, mm);

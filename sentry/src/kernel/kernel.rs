@@ -36,6 +36,8 @@ pub struct Kernel {
     /// Host CPUs the sandbox reports (read at start, before any pinning).
     pub ncpus: usize,
     pub futexes: FutexTable,
+    /// Bound AF_UNIX socket names (abstract names and socket inodes).
+    pub unix_names: Arc<crate::fsimpl::socket::unix::Names>,
     unknown_logged: Mutex<HashSet<u64>>,
 }
 
@@ -56,6 +58,7 @@ impl Kernel {
             strace,
             ncpus: host_cpus(),
             futexes: FutexTable::default(),
+            unix_names: Arc::default(),
             unknown_logged: Mutex::new(HashSet::new()),
         }
     }

@@ -2,6 +2,7 @@
 //! tables, credentials, and (recorded) signal dispositions.
 
 pub mod clone;
+pub mod creds;
 pub mod deliver;
 pub mod exec;
 pub mod exit;

@@ -56,17 +56,7 @@ impl ExitStatus {
     }
 }
 
-/// User and group identity.
-#[derive(Clone, Debug, Default)]
-pub struct Creds {
-    pub uid: u32,
-    pub euid: u32,
-    pub suid: u32,
-    pub gid: u32,
-    pub egid: u32,
-    pub sgid: u32,
-    pub groups: Vec<u32>,
-}
+pub use super::creds::Creds;
 
 /// Resource limits: (soft, hard), RLIM_INFINITY as u64::MAX.
 #[derive(Clone, Debug)]

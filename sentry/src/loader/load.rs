@@ -45,6 +45,19 @@ fn read_exact_at(f: &dyn FileDescription, buf: &mut [u8], off: u64) -> Result<()
     Ok(())
 }
 
+/// Reads from `off` until `buf` is full or the file ends; returns the count.
+fn read_some_at(f: &dyn FileDescription, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
+    let mut done = 0;
+    while done < buf.len() {
+        let n = f.read_at(&mut buf[done..], off + done as u64)?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+    }
+    Ok(done)
+}
+
 /// Reads the ELF header and program headers of `f`.
 pub fn read_info(f: &dyn FileDescription) -> Result<ElfInfo, Errno> {
     let mut head = [0u8; 64];
@@ -89,7 +102,9 @@ pub fn load_image(
     if hi <= lo {
         return Err(Errno::ENOEXEC);
     }
-    let host_fd = f.host_fd().ok_or(Errno::EACCES)?;
+    // A file in sandbox memory (tmpfs, the overlay's upper layer) has no
+    // host fd: its segments are copied into anonymous memory instead.
+    let host_fd = f.host_fd();
 
     // Reserve the whole span first so the segments land together.
     let bias = if info.kind == ET_DYN {
@@ -122,20 +137,29 @@ pub fn load_image(
         let mem_end = page_up(p.vaddr + p.memsz).ok_or(Errno::ENOEXEC)? + bias;
         let prot = prot_of(p.flags);
         if file_end > start {
-            mm.map(MapRequest {
-                placement: Placement::Fixed(start),
-                len: file_end - start,
-                prot,
-                shared: false,
-                source: Source::File {
-                    fd: Arc::clone(&host_fd),
+            let source = match &host_fd {
+                Some(fd) => Source::File {
+                    fd: Arc::clone(fd),
                     offset: file_start,
                     path,
                     dev: stat.dev,
                     ino: stat.ino,
                 },
+                None => Source::Anon,
+            };
+            mm.map(MapRequest {
+                placement: Placement::Fixed(start),
+                len: file_end - start,
+                prot,
+                shared: false,
+                source,
                 backing: None,
             })?;
+            if host_fd.is_none() {
+                let mut data = vec![0u8; (file_end - start) as usize];
+                let n = read_some_at(f, &mut data, file_start)?;
+                mm.poke(start, &data[..n])?;
+            }
         }
         if p.memsz > p.filesz {
             // Zero from the end of the file data to the end of its page, as

@@ -108,7 +108,7 @@ pub fn load_file(
         (AT_EUID, creds.euid as u64),
         (AT_GID, creds.gid as u64),
         (AT_EGID, creds.egid as u64),
-        (AT_SECURE, 0),
+        (AT_SECURE, creds.secure_exec() as u64),
         (AT_HWCAP2, hwcap(libc::AT_HWCAP2)),
     ];
     // Without a vDSO there is no AT_SYSINFO_EHDR at all, as on Linux.

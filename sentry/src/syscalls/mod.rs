@@ -9,12 +9,14 @@ pub mod table;
 
 mod fs;
 mod futex;
+mod identity;
 mod mmap;
 mod pipe;
 mod poll;
 mod process;
 mod signal;
 mod signalfd;
+mod socket;
 mod sys;
 mod task;
 mod time;

@@ -250,8 +250,8 @@ fn set_limit(t: &mut Task, r: usize, new: Rlimit64) -> Result<(), Errno> {
         return Err(Errno::EINVAL);
     }
     let (_, hard) = t.rlimits.0[r];
-    // Raising the hard limit needs CAP_SYS_RESOURCE; sandbox root has it.
-    if new.max > hard && t.creds.euid != 0 {
+    // Raising the hard limit needs CAP_SYS_RESOURCE.
+    if new.max > hard && !t.creds.has_cap(crate::kernel::creds::CAP_SYS_RESOURCE) {
         return Err(Errno::EPERM);
     }
     if r == libc::RLIMIT_NOFILE as usize && new.max > 1 << 20 {

@@ -9,7 +9,7 @@ use crate::arch::siginfo::SigInfo;
 use crate::arch::signal_frame::{init_fpstate, restore_frame, AltStack};
 use crate::errno::{Errno, SysResult};
 use crate::kernel::kernel::tasks;
-use crate::kernel::process::lock;
+use crate::kernel::process::{lock, ThreadGroup};
 use crate::kernel::signal::{send_to_group, send_to_task, sig_bit, SigAction, NSIG, UNBLOCKABLE};
 use crate::kernel::Task;
 
@@ -317,13 +317,40 @@ fn kill(t: &mut Task, a: [u64; 6]) -> SysResult {
             gs
         }
     };
+    // kill(pid) fails when it may not signal its one target; a group or
+    // everyone gets the signal where allowed, EPERM only when nowhere was.
+    let allowed: Vec<_> = targets
+        .iter()
+        .filter(|g| may_signal(t, g, sig))
+        .cloned()
+        .collect();
+    if allowed.is_empty() && pid != -1 {
+        return Err(Errno::EPERM);
+    }
     if sig == 0 {
         return Ok(0);
     }
-    for g in targets {
+    for g in allowed {
         send_to_group(&g, sender_info(t, sig, SI_USER));
     }
     Ok(0)
+}
+
+/// Linux's check_kill_permission: the sender's real or effective uid is
+/// the target's real or saved uid, or CAP_KILL; SIGCONT within a session.
+fn may_signal(t: &Task, g: &ThreadGroup, sig: i32) -> bool {
+    if g.tgid == t.tgid || t.creds.has_cap(crate::kernel::creds::CAP_KILL) {
+        return true;
+    }
+    let sid = t.tg().lock().sid;
+    let st = g.lock();
+    if sig == libc::SIGCONT && st.sid == sid {
+        return true;
+    }
+    let c = &st.published.creds;
+    [t.creds.uid, t.creds.euid]
+        .iter()
+        .any(|&u| u == c.uid || u == c.suid)
 }
 
 fn send_thread(t: &Task, tgid: Option<i32>, tid: i32, sig: u64) -> SysResult {
@@ -333,6 +360,9 @@ fn send_thread(t: &Task, tgid: Option<i32>, tid: i32, sig: u64) -> SysResult {
     let target = tasks().task(tid).ok_or(Errno::ESRCH)?;
     if tgid.is_some_and(|g| g != target.tg.tgid) {
         return Err(Errno::ESRCH);
+    }
+    if !may_signal(t, &target.tg, sig as i32) {
+        return Err(Errno::EPERM);
     }
     if sig == 0 {
         return Ok(0);

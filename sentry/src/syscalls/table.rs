@@ -98,12 +98,14 @@ fn build() -> Vec<Entry> {
     );
     super::fs::register(&mut t);
     super::futex::register(&mut t);
+    super::identity::register(&mut t);
     super::mmap::register(&mut t);
     super::pipe::register(&mut t);
     super::poll::register(&mut t);
     super::process::register(&mut t);
     super::signal::register(&mut t);
     super::signalfd::register(&mut t);
+    super::socket::register(&mut t);
     super::sys::register(&mut t);
     super::task::register(&mut t);
     super::time::register(&mut t);

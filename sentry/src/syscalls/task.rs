@@ -70,7 +70,7 @@ pub fn register(t: &mut Table) {
         prctl,
         Support::Partial,
         &[Int, Hex, Hex, Hex, Hex],
-        "names, pdeathsig, dumpable, subreaper, no_new_privs, keepcaps",
+        "names, pdeathsig, dumpable, subreaper, no_new_privs, keepcaps, capability sets",
     );
     t.set(
         libc::SYS_getrusage,
@@ -566,29 +566,7 @@ fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             let v = t.tg().lock().subreaper as i32;
             t.write_struct(arg2, &v).map(|_| 0)
         }
-        libc::PR_SET_NO_NEW_PRIVS => {
-            if arg2 != 1 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
-                return Err(Errno::EINVAL);
-            }
-            Ok(0)
-        }
-        libc::PR_GET_NO_NEW_PRIVS => Ok(0),
-        libc::PR_GET_KEEPCAPS => Ok(0),
-        libc::PR_SET_KEEPCAPS => {
-            if arg2 > 1 {
-                Err(Errno::EINVAL)
-            } else {
-                Ok(0)
-            }
-        }
-        libc::PR_CAPBSET_READ => {
-            if arg2 > 40 {
-                Err(Errno::EINVAL)
-            } else {
-                Ok(1)
-            }
-        }
-        _ => Err(Errno::EINVAL),
+        _ => super::identity::prctl(t, op, a).unwrap_or(Err(Errno::EINVAL)),
     }
 }
 
@@ -659,15 +637,19 @@ fn setpriority(t: &mut Task, a: [u64; 6]) -> SysResult {
     {
         return Err(Errno::EINVAL);
     }
+    let nice_cap = t.creds.has_cap(crate::kernel::creds::CAP_SYS_NICE);
     if which == libc::PRIO_PROCESS as i32 && who != 0 && who != t.tid {
-        return if tasks().task(who).is_some() {
-            Ok(0)
-        } else {
-            Err(Errno::ESRCH)
-        };
+        let target = tasks().task(who).ok_or(Errno::ESRCH)?;
+        // Linux's set_one_prio_perm: the target's real or effective uid is
+        // the caller's effective uid, or CAP_SYS_NICE.
+        let c = target.tg.lock().published.creds.clone();
+        if c.uid != t.creds.euid && c.euid != t.creds.euid && !nice_cap {
+            return Err(Errno::EPERM);
+        }
+        return Ok(0);
     }
     let p = prio.clamp(-20, 19);
-    if p < t.nice && t.creds.euid != 0 {
+    if p < t.nice && !nice_cap {
         return Err(Errno::EACCES);
     }
     t.nice = p;

@@ -238,7 +238,11 @@ fn notify_of(t: &Task, ev: &SigEvent) -> Result<Notify, Errno> {
 
 fn timer_create(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (clockid, sevp, idp) = (a[0] as i32, a[1], a[2]);
-    let clock = Clock::for_timer(clockid, t.tg(), t.creds.euid == 0)?;
+    let clock = Clock::for_timer(
+        clockid,
+        t.tg(),
+        t.creds.has_cap(crate::kernel::creds::CAP_WAKE_ALARM),
+    )?;
     let (notify, value) = if sevp != 0 {
         let ev: SigEvent = t.read_struct(sevp)?;
         (notify_of(t, &ev)?, Some(ev.value))

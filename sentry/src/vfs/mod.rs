@@ -1,7 +1,8 @@
 //! The virtual file system: the mount tree, the dentry cache, path
 //! resolution and open file descriptions.
 //!
-//! The tree is the gofer's root at "/", the sentry's devfs at "/dev" with
+//! The tree is the gofer's root under a writable tmpfs (an overlay) at
+//! "/", the sentry's devfs at "/dev" with
 //! a tmpfs at "/dev/shm", its procfs at "/proc" and an empty read-only
 //! directory at "/sys", so the
 //! host's /dev, /proc and /sys are never reached through the gofer. Paths
@@ -72,7 +73,8 @@ pub struct Vfs {
 }
 
 impl Vfs {
-    /// Mounts the gofer's root at "/", devfs at "/dev", a tmpfs (mode 1777,
+    /// Mounts the gofer's root under a fresh tmpfs (an overlay: writes land
+    /// in sandbox memory, never on the host) at "/", devfs at "/dev", a tmpfs (mode 1777,
     /// its data in `memfile`) at "/dev/shm", procfs at "/proc" and an empty
     /// read-only directory at "/sys".
     pub fn new(gofer: gofer::Client, memfile: Arc<MemoryFile>) -> Result<Vfs, VfsError> {
@@ -82,7 +84,24 @@ impl Vfs {
             let _ = client.clunk(fid);
             return Err(VfsError::RootNotDir { mode: attr.mode });
         }
-        let root = Dentry::new_root(fsimpl::gofer::GoferInode::new(client, fid, attr));
+        let lower = fsimpl::gofer::GoferInode::new(client, fid, attr);
+        let upper = fsimpl::tmpfs::new(
+            Arc::clone(&memfile),
+            fsimpl::devnums::ROOT_UPPER,
+            attr.mode & 0o7777,
+        );
+        // The upper root shows the host root's owner and times.
+        let _ = upper.setattr(
+            &Ctx::kernel(),
+            &inode::SetAttr {
+                uid: Some(attr.uid),
+                gid: Some(attr.gid),
+                atime: Some((attr.atime_sec, attr.atime_nsec)),
+                mtime: Some((attr.mtime_sec, attr.mtime_nsec)),
+                ..inode::SetAttr::default()
+            },
+        );
+        let root = Dentry::new_root(fsimpl::overlay::new(lower, upper));
         let dev = root.mount(b"dev", fsimpl::dev::new());
         let shm = fsimpl::tmpfs::new(memfile, fsimpl::devnums::SHM, 0o1777);
         dev.mount(b"shm", shm);

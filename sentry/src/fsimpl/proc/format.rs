@@ -12,8 +12,6 @@ use crate::mm::vma::{Backing, Vma};
 /// Clock ticks per second (sysconf(_SC_CLK_TCK)), the unit of /proc times.
 pub const CLK_TCK: u64 = 100;
 const PAGE: u64 = 4096;
-/// Every capability Linux 6.12 knows (CAP_LAST_CAP = 40).
-pub const CAP_FULL: u64 = (1 << 41) - 1;
 /// PF_RANDOMIZE: what /proc/PID/stat's flags shows for an ordinary process.
 const PF_RANDOMIZE: u64 = 0x0040_0000;
 
@@ -263,8 +261,8 @@ pub fn status(t: &TaskInfo<'_>) -> Vec<u8> {
     let _ = writeln!(s, "Pid:\t{}", t.pid);
     let _ = writeln!(s, "PPid:\t{}", t.ppid);
     let _ = writeln!(s, "TracerPid:\t0");
-    let _ = writeln!(s, "Uid:\t{}\t{}\t{}\t{}", c.uid, c.euid, c.suid, c.euid);
-    let _ = writeln!(s, "Gid:\t{}\t{}\t{}\t{}", c.gid, c.egid, c.sgid, c.egid);
+    let _ = writeln!(s, "Uid:\t{}\t{}\t{}\t{}", c.uid, c.euid, c.suid, c.fsuid);
+    let _ = writeln!(s, "Gid:\t{}\t{}\t{}\t{}", c.gid, c.egid, c.sgid, c.fsgid);
     let _ = writeln!(s, "FDSize:\t{}", t.fd_size);
     s.push_str("Groups:\t");
     for (i, g) in c.groups.iter().enumerate() {
@@ -305,13 +303,12 @@ pub fn status(t: &TaskInfo<'_>) -> Vec<u8> {
     let _ = writeln!(s, "SigBlk:\t{:016x}", t.sigs.blocked);
     let _ = writeln!(s, "SigIgn:\t{:016x}", t.sigs.ignored);
     let _ = writeln!(s, "SigCgt:\t{:016x}", t.sigs.caught);
-    let caps = if c.euid == 0 { CAP_FULL } else { 0 };
-    let _ = writeln!(s, "CapInh:\t{:016x}", 0);
-    let _ = writeln!(s, "CapPrm:\t{caps:016x}");
-    let _ = writeln!(s, "CapEff:\t{caps:016x}");
-    let _ = writeln!(s, "CapBnd:\t{CAP_FULL:016x}");
-    let _ = writeln!(s, "CapAmb:\t{:016x}", 0);
-    let _ = writeln!(s, "NoNewPrivs:\t0");
+    let _ = writeln!(s, "CapInh:\t{:016x}", c.inheritable);
+    let _ = writeln!(s, "CapPrm:\t{:016x}", c.permitted);
+    let _ = writeln!(s, "CapEff:\t{:016x}", c.effective);
+    let _ = writeln!(s, "CapBnd:\t{:016x}", c.bounding);
+    let _ = writeln!(s, "CapAmb:\t{:016x}", c.ambient);
+    let _ = writeln!(s, "NoNewPrivs:\t{}", c.no_new_privs as u8);
     let _ = writeln!(s, "Seccomp:\t0");
     let _ = writeln!(s, "Seccomp_filters:\t0");
     let _ = writeln!(s, "Speculation_Store_Bypass:\tthread vulnerable");
@@ -653,13 +650,8 @@ mod tests {
 
     fn creds(uid: u32) -> Creds {
         Creds {
-            uid,
-            euid: uid,
-            suid: uid,
-            gid: uid,
-            egid: uid,
-            sgid: uid,
             groups: vec![4, 24],
+            ..Creds::new(uid, uid, crate::kernel::creds::CAP_FULL)
         }
     }
 

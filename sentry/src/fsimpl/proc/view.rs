@@ -147,13 +147,13 @@ impl Proc {
     }
 
     /// Whether the caller may look inside the process (its links, maps,
-    /// environment): as Linux's ptrace read check, for a sandbox without
-    /// capabilities beyond root's: root, or the same user.
+    /// environment): as Linux's ptrace read check: CAP_SYS_PTRACE, or the
+    /// same user.
     pub fn may_inspect(&self, ctx: &Ctx<'_>) -> Result<(), Errno> {
         let Some(t) = ctx.task() else {
             return Ok(());
         };
-        if t.tgid == self.tgid || t.creds.euid == 0 {
+        if t.tgid == self.tgid || t.creds.has_cap(crate::kernel::creds::CAP_SYS_PTRACE) {
             return Ok(());
         }
         let tg = self.group()?;

@@ -199,7 +199,6 @@ impl ChunkStore {
     }
 
     /// Copies `data` in at `off` (growing the file).
-    #[cfg(test)]
     pub fn write(&mut self, off: u64, data: &[u8]) -> Result<(), Errno> {
         for s in self.write_spans(off, data.len() as u64)? {
             if let Some(m) = s.mem {

@@ -29,6 +29,7 @@ mod raw;
 
 use std::sync::Arc;
 
+use crate::errno::Errno;
 use crate::mm::MemoryFile;
 use crate::vfs::inode::{FsInfo, Inode};
 
@@ -51,6 +52,18 @@ const FALLBACK_SIZE: u64 = 1 << 30;
 pub fn new(mf: Arc<MemoryFile>, dev: u64, mode: u32) -> Arc<dyn Inode> {
     let size = raw::host_total_ram().map_or(FALLBACK_SIZE, |r| r / 2);
     node::TmpFs::new_root(mf, dev, mode, size)
+}
+
+/// Writes `data` at `off` into the regular file `inode` of a tmpfs
+/// (growing it), without an open file: the overlay's copy-up. EINVAL for
+/// any other inode.
+pub fn write_data(inode: &Arc<dyn Inode>, off: u64, data: &[u8]) -> Result<(), Errno> {
+    let node = inode
+        .as_any()
+        .and_then(|a| a.downcast_ref::<node::TmpInode>())
+        .ok_or(Errno::EINVAL)?;
+    let store = node.store().ok_or(Errno::EINVAL)?;
+    node::lock(store).write(off, data)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{check_not_path, check_writable, fd_arg, read_path_or_null, umask, walk_start};
 use crate::errno::{Errno, SysResult};
+use crate::kernel::creds::{CAP_CHOWN, CAP_FSETID, CAP_MKNOD};
 use crate::kernel::Task;
 use crate::syscalls::table::{Arg, Support, Table};
 use crate::vfs::ctx::Cred;
@@ -235,7 +236,7 @@ fn do_mknod(t: &Task, dirfd: i32, path: u64, mode: u32, dev: u64) -> SysResult {
         if kind == libc::S_IFREG {
             return dir.inode().create(ctx, name, kind | perms).map(|_| ());
         }
-        if matches!(kind, libc::S_IFCHR | libc::S_IFBLK) && ctx.fs_cred().uid != 0 {
+        if matches!(kind, libc::S_IFCHR | libc::S_IFBLK) && !ctx.fs_cred().has_cap(CAP_MKNOD) {
             return Err(Errno::EPERM);
         }
         dir.inode().mknod(ctx, name, kind | perms, rdev)
@@ -501,15 +502,15 @@ fn change_fd(t: &Task, fd: u64, prep: Prepare<'_>) -> SysResult {
     }
 }
 
-/// chmod: the owner or root only; a non-member of the file's group cannot
-/// set its set-group-ID bit.
+/// chmod: the owner or CAP_FOWNER only; a non-member of the file's group
+/// cannot set its set-group-ID bit without CAP_FSETID.
 fn chmod_to(mode: u32) -> impl Fn(&Stat, &Cred<'_>) -> Result<SetAttr, Errno> {
     move |st, cred| {
         if !perm::owner_or_root(st, cred) {
             return Err(Errno::EPERM);
         }
         let mut mode = mode & 0o7777;
-        if cred.uid != 0 && !cred.in_group(st.gid) {
+        if !cred.has_cap(CAP_FSETID) && !cred.in_group(st.gid) {
             mode &= !libc::S_ISGID;
         }
         Ok(SetAttr {
@@ -531,14 +532,14 @@ fn fchmodat(t: &mut Task, a: [u64; 6]) -> SysResult {
     change_path(t, fd_arg(a[0]), a[1], 0, &chmod_to(a[2] as u32))
 }
 
-/// chown (-1 leaves an id alone): root may give a file to anyone; its
+/// chown (-1 leaves an id alone): CAP_CHOWN gives a file to anyone; its
 /// owner may only change its group, to one of theirs. A non-directory
 /// loses its set-user-ID bit, and its set-group-ID bit when group-executable.
 fn chown_to(uid: u32, gid: u32) -> impl Fn(&Stat, &Cred<'_>) -> Result<SetAttr, Errno> {
     move |st, cred| {
         let uid = (uid != u32::MAX).then_some(uid);
         let gid = (gid != u32::MAX).then_some(gid);
-        let root = cred.uid == 0;
+        let root = cred.has_cap(CAP_CHOWN);
         let owner = cred.uid == st.uid;
         if uid.is_some_and(|u| !(root || (owner && u == st.uid))) {
             return Err(Errno::EPERM);
@@ -760,7 +761,12 @@ mod tests {
     }
 
     fn user(uid: u32, gid: u32, groups: &[u32]) -> Cred<'_> {
-        Cred { uid, gid, groups }
+        Cred {
+            uid,
+            gid,
+            groups,
+            caps: 0,
+        }
     }
 
     #[test]
