@@ -259,11 +259,11 @@ fn parse_addr(raw: &[u8]) -> Result<Addr, Errno> {
 /// The socket bound to `addr`: ENOENT and the walk's errors for a path,
 /// EACCES without write permission on the socket file, ECONNREFUSED where
 /// no socket is bound.
-fn resolve(t: &Task, addr: &Addr) -> Result<Arc<Endpoint>, Errno> {
+fn resolve(t: &Task, kind: Kind, addr: &Addr) -> Result<Arc<Endpoint>, Errno> {
     let names = &t.kernel.unix_names;
     match addr {
         Addr::Abstract(name, _) => names
-            .find(&NameKey::Abstract(name.clone()))
+            .find(&NameKey::Abstract(kind, name.clone()))
             .ok_or(Errno::ECONNREFUSED),
         Addr::Path(path, _) => {
             let (root, start) = walk_start(t, libc::AT_FDCWD, path)?;
@@ -293,7 +293,9 @@ fn bind(t: &mut Task, a: [u64; 6]) -> SysResult {
     match addr {
         Addr::Unspec => Err(Errno::EINVAL),
         Addr::Auto => ep.autobind(&names).map(|_| 0),
-        Addr::Abstract(name, raw) => ep.bind(&names, NameKey::Abstract(name), raw).map(|_| 0),
+        Addr::Abstract(name, raw) => ep
+            .bind(&names, NameKey::Abstract(ep.kind(), name), raw)
+            .map(|_| 0),
         Addr::Path(path, raw) => {
             if ep.is_bound() {
                 return Err(Errno::EINVAL);
@@ -344,7 +346,7 @@ fn connect(t: &mut Task, a: [u64; 6]) -> SysResult {
     if matches!(addr, Addr::Unspec) {
         return ep.disconnect().map(|_| 0);
     }
-    let target = resolve(t, &addr)?;
+    let target = resolve(t, ep.kind(), &addr)?;
     let names = Arc::clone(&t.kernel.unix_names);
     ep.connect(t, &names, target, UnixSocket::cred_of(t), s.nonblocking())?;
     Ok(0)
@@ -495,7 +497,7 @@ fn destination(
             Errno::EOPNOTSUPP
         }),
         Kind::SeqPacket => Ok(None),
-        Kind::Dgram => resolve(t, &parsed).map(Some),
+        Kind::Dgram => resolve(t, Kind::Dgram, &parsed).map(Some),
     }
 }
 

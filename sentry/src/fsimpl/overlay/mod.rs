@@ -24,9 +24,11 @@
 //! upper file: hard links between lower files are not kept.
 //!
 //! Attributes: before copy-up a node reports the lower attributes, after
-//! it the upper ones; except that a directory keeps the lower device and
-//! inode number for its life, so tools that compare a directory's
-//! (st_dev, st_ino) across a walk (fts, find) see one directory.
+//! it the upper ones; except that a directory with a lower part keeps the
+//! lower device, inode number, size and links for its life (owner, mode
+//! and times are the upper's once it has one), so tools that compare a
+//! directory's (st_dev, st_ino) across a walk (fts, find) see one
+//! directory.
 //!
 //! Locks: `tree` is held across every change (so copy-up of a parent chain
 //! and two-directory renames see a still tree); then a directory's `dir`
@@ -198,17 +200,8 @@ impl OverlayInode {
     /// A directory's (st_dev, st_ino): the lower one's for its whole
     /// life where it has one.
     fn dir_id(&self) -> Result<(u64, u64), Errno> {
-        let st = self.top_for_id()?.stat(&Ctx::kernel())?;
+        let st = self.stat(&Ctx::kernel())?;
         Ok((st.dev, st.ino))
-    }
-
-    fn top_for_id(&self) -> Result<Arc<dyn Inode>, Errno> {
-        if self.is_dir() {
-            if let Some(l) = self.lower() {
-                return Ok(l);
-            }
-        }
-        self.top()
     }
 
     /// The child `name` in this directory's merged view, its state locked
@@ -319,13 +312,23 @@ impl OverlayInode {
 
 impl Inode for OverlayInode {
     fn stat(&self, ctx: &Ctx<'_>) -> Result<Stat, Errno> {
-        let mut st = self.top()?.stat(ctx)?;
-        if self.is_dir() {
-            let (dev, ino) = self.dir_id()?;
-            st.dev = dev;
-            st.ino = ino;
+        // A directory with a lower part is the lower one (identity, size,
+        // links, blocks) with the upper one's owner, mode and times, which
+        // chmod, chown, utimes and changes to its entries move.
+        if let (true, Some(lower)) = (self.is_dir(), self.lower()) {
+            let mut st = lower.stat(ctx)?;
+            if let Some(up) = self.upper() {
+                let u = up.stat(ctx)?;
+                st.mode = u.mode;
+                st.uid = u.uid;
+                st.gid = u.gid;
+                st.atime = u.atime;
+                st.mtime = u.mtime;
+                st.ctime = u.ctime;
+            }
+            return Ok(st);
         }
-        Ok(st)
+        self.top()?.stat(ctx)
     }
 
     fn lookup(&self, _ctx: &Ctx<'_>, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {

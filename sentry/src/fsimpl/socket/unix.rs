@@ -42,7 +42,7 @@ pub const SOMAXCONN: usize = 4096;
 /// The anonymous device number sockets report in fstat.
 const SOCKFS_DEV: u64 = 8;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     Stream,
     Dgram,
@@ -78,8 +78,9 @@ impl Kind {
 /// What a bound name is found by.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum NameKey {
-    /// An abstract name: sun_path's bytes, the leading NUL included.
-    Abstract(Vec<u8>),
+    /// An abstract name: sun_path's bytes, the leading NUL included. As
+    /// in Linux, each socket type has its own abstract namespace.
+    Abstract(Kind, Vec<u8>),
     /// A path name: its socket inode.
     Inode { dev: u64, ino: u64 },
 }
@@ -118,11 +119,11 @@ impl Names {
     }
 
     /// A free autobind name: NUL and five hex digits, as Linux picks.
-    fn auto_name(&self) -> Result<Vec<u8>, Errno> {
+    fn auto_name(&self, kind: Kind) -> Result<Vec<u8>, Errno> {
         for _ in 0..0x10_0000 {
             let n = self.next_auto.fetch_add(1, Ordering::Relaxed) & 0xf_ffff;
             let name = format!("\0{n:05x}").into_bytes();
-            if self.find(&NameKey::Abstract(name.clone())).is_none() {
+            if self.find(&NameKey::Abstract(kind, name.clone())).is_none() {
                 return Ok(name);
             }
         }
@@ -308,10 +309,10 @@ impl Endpoint {
     /// send or connect with SO_PASSCRED on and no name).
     pub fn autobind(self: &Arc<Self>, table: &Arc<Names>) -> Result<(), Errno> {
         loop {
-            let name = table.auto_name()?;
+            let name = table.auto_name(self.kind)?;
             let mut addr = unnamed_addr();
             addr.extend_from_slice(&name);
-            match self.bind(table, NameKey::Abstract(name), addr) {
+            match self.bind(table, NameKey::Abstract(self.kind, name), addr) {
                 Err(e) if e.0 == libc::EADDRINUSE => continue,
                 r => return r,
             }
@@ -598,9 +599,10 @@ impl Endpoint {
             let mut reg = Registration::new(&t.waker);
             reg.add(&self.queue, POLLOUT | POLLERR | POLLHUP);
             reg.add(&peer.queue, POLLOUT);
+            let shut_wr = self.lock().shut_wr;
             let sent = {
                 let mut ps = peer.lock();
-                if ps.closed || ps.shut_rd || self.lock().shut_wr {
+                if ps.closed || ps.shut_rd || shut_wr {
                     drop(ps);
                     let e = Self::epipe(t, fl);
                     return if done > 0 { Ok(done) } else { Err(e) };
