@@ -191,3 +191,51 @@ impl Factory {
         let _ = self.send(Request::Reap(pid));
     }
 }
+
+/// The ELF header and the one PT_LOAD (read+execute, the whole file at
+/// STUB_BASE) of a stub image of `total` bytes entered at `entry`: the
+/// first 120 bytes of every stub image.
+pub fn elf_header(entry: u64, total: usize) -> Vec<u8> {
+    fn put(v: &mut Vec<u8>, bytes: &[u8]) {
+        v.extend_from_slice(bytes);
+    }
+    let mut v = Vec::with_capacity(total);
+    put(&mut v, &[0x7f, b'E', b'L', b'F', 2, 1, 1, 0]);
+    put(&mut v, &[0; 8]);
+    put(&mut v, &2u16.to_le_bytes()); // ET_EXEC
+    put(&mut v, &0x3eu16.to_le_bytes()); // EM_X86_64
+    put(&mut v, &1u32.to_le_bytes()); // EV_CURRENT
+    put(&mut v, &entry.to_le_bytes());
+    put(&mut v, &64u64.to_le_bytes()); // e_phoff
+    put(&mut v, &0u64.to_le_bytes()); // e_shoff
+    put(&mut v, &0u32.to_le_bytes()); // e_flags
+    put(&mut v, &64u16.to_le_bytes()); // e_ehsize
+    put(&mut v, &56u16.to_le_bytes()); // e_phentsize
+    put(&mut v, &1u16.to_le_bytes()); // e_phnum
+    put(&mut v, &64u16.to_le_bytes()); // e_shentsize
+    put(&mut v, &0u16.to_le_bytes()); // e_shnum
+    put(&mut v, &0u16.to_le_bytes()); // e_shstrndx
+    put(&mut v, &1u32.to_le_bytes()); // PT_LOAD
+    put(&mut v, &5u32.to_le_bytes()); // PF_R | PF_X
+    put(&mut v, &0u64.to_le_bytes()); // p_offset
+    put(&mut v, &crate::STUB_BASE.to_le_bytes()); // p_vaddr
+    put(&mut v, &crate::STUB_BASE.to_le_bytes()); // p_paddr
+    put(&mut v, &(total as u64).to_le_bytes()); // p_filesz
+    put(&mut v, &(total as u64).to_le_bytes()); // p_memsz
+    put(&mut v, &0x1000u64.to_le_bytes()); // p_align
+    v
+}
+
+/// The arguments of the mmap a stub makes to map `[addr, addr+len)` to
+/// `[offset, …)` of the memory file, shared and fixed.
+pub fn memfile_mmap_args(addr: u64, len: u64, prot: crate::Prot, offset: u64) -> [u64; 6] {
+    let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
+    [
+        addr,
+        len,
+        prot.bits() as u64,
+        flags,
+        MEMFILE_FD as u64,
+        offset,
+    ]
+}

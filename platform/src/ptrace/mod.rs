@@ -262,18 +262,10 @@ const THREAD_CLONE_FLAGS: u64 = (libc::CLONE_VM
 
 impl AddressSpace for PtraceAddressSpace {
     fn map(&self, addr: u64, len: u64, prot: Prot, offset: u64) -> Result<(), PlatformError> {
-        let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
         self.inject(
             "mmap",
             libc::SYS_mmap,
-            [
-                addr,
-                len,
-                prot.bits() as u64,
-                flags,
-                stub::MEMFILE_FD as u64,
-                offset,
-            ],
+            crate::stubproc::memfile_mmap_args(addr, len, prot, offset),
         )
         .map(|_| ())
     }

@@ -24,16 +24,6 @@ pub const CLONE_SITE: u64 = STUB_BASE + CLONE_OFFSET;
 /// The fd number the memory file has inside every stub.
 pub const MEMFILE_FD: i32 = crate::stubproc::MEMFILE_FD;
 
-fn put_u16(v: &mut Vec<u8>, x: u16) {
-    v.extend_from_slice(&x.to_le_bytes());
-}
-fn put_u32(v: &mut Vec<u8>, x: u32) {
-    v.extend_from_slice(&x.to_le_bytes());
-}
-fn put_u64(v: &mut Vec<u8>, x: u64) {
-    v.extend_from_slice(&x.to_le_bytes());
-}
-
 /// The machine code at the entry point: wait in pause() for a tracer to
 /// seize the stub. Nothing here may use the stack.
 fn code() -> Vec<u8> {
@@ -69,32 +59,7 @@ pub fn image() -> Vec<u8> {
     let total = SITE_OFFSET as usize + site.len();
     assert!(CODE_OFFSET as usize + code.len() <= SITE_OFFSET as usize);
 
-    let mut v = Vec::with_capacity(total);
-    // ELF header.
-    v.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0]);
-    v.extend_from_slice(&[0; 8]);
-    put_u16(&mut v, 2); // ET_EXEC
-    put_u16(&mut v, 0x3e); // EM_X86_64
-    put_u32(&mut v, 1); // EV_CURRENT
-    put_u64(&mut v, ENTRY);
-    put_u64(&mut v, 64); // e_phoff
-    put_u64(&mut v, 0); // e_shoff
-    put_u32(&mut v, 0); // e_flags
-    put_u16(&mut v, 64); // e_ehsize
-    put_u16(&mut v, 56); // e_phentsize
-    put_u16(&mut v, 1); // e_phnum
-    put_u16(&mut v, 64); // e_shentsize
-    put_u16(&mut v, 0); // e_shnum
-    put_u16(&mut v, 0); // e_shstrndx
-                        // The one PT_LOAD: the whole file, read+execute, at STUB_BASE.
-    put_u32(&mut v, 1); // PT_LOAD
-    put_u32(&mut v, 5); // PF_R | PF_X
-    put_u64(&mut v, 0); // p_offset
-    put_u64(&mut v, STUB_BASE); // p_vaddr
-    put_u64(&mut v, STUB_BASE); // p_paddr
-    put_u64(&mut v, total as u64); // p_filesz
-    put_u64(&mut v, total as u64); // p_memsz
-    put_u64(&mut v, 0x1000); // p_align
+    let mut v = crate::stubproc::elf_header(ENTRY, total);
     v.resize(CODE_OFFSET as usize, 0);
     v.extend_from_slice(&code);
     v.resize(SITE_OFFSET as usize, 0xcc);

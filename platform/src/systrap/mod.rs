@@ -550,18 +550,10 @@ impl Drop for SystrapAddressSpace {
 
 impl AddressSpace for SystrapAddressSpace {
     fn map(&self, addr: u64, len: u64, prot: Prot, offset: u64) -> Result<(), PlatformError> {
-        let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
         self.op(
             "mmap",
             libc::SYS_mmap,
-            [
-                addr,
-                len,
-                prot.bits() as u64,
-                flags,
-                stub::MEMFILE_FD as u64,
-                offset,
-            ],
+            crate::stubproc::memfile_mmap_args(addr, len, prot, offset),
         )
         .map(|_| ())
     }

@@ -301,9 +301,6 @@ pub(super) const RESTORER: &[u8] = &[
 fn put_u16(v: &mut Vec<u8>, x: u16) {
     v.extend_from_slice(&x.to_le_bytes());
 }
-fn put_u32(v: &mut Vec<u8>, x: u32) {
-    v.extend_from_slice(&x.to_le_bytes());
-}
 fn put_u64(v: &mut Vec<u8>, x: u64) {
     v.extend_from_slice(&x.to_le_bytes());
 }
@@ -320,33 +317,7 @@ pub fn image() -> Vec<u8> {
     let total = FILTER_OFFSET + filter.len();
     assert!(total as u64 <= 0x1000);
 
-    let mut v = Vec::with_capacity(total);
-    // ELF header.
-    v.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0]);
-    v.extend_from_slice(&[0; 8]);
-    put_u16(&mut v, 2); // ET_EXEC
-    put_u16(&mut v, 0x3e); // EM_X86_64
-    put_u32(&mut v, 1); // EV_CURRENT
-    put_u64(&mut v, ENTRY_ADDR);
-    put_u64(&mut v, 64); // e_phoff
-    put_u64(&mut v, 0); // e_shoff
-    put_u32(&mut v, 0); // e_flags
-    put_u16(&mut v, 64); // e_ehsize
-    put_u16(&mut v, 56); // e_phentsize
-    put_u16(&mut v, 1); // e_phnum
-    put_u16(&mut v, 64); // e_shentsize
-    put_u16(&mut v, 0); // e_shnum
-    put_u16(&mut v, 0); // e_shstrndx
-
-    // The one PT_LOAD: the whole file, read+execute, at STUB_BASE.
-    put_u32(&mut v, 1); // PT_LOAD
-    put_u32(&mut v, 5); // PF_R | PF_X
-    put_u64(&mut v, 0); // p_offset
-    put_u64(&mut v, STUB_BASE); // p_vaddr
-    put_u64(&mut v, STUB_BASE); // p_paddr
-    put_u64(&mut v, total as u64); // p_filesz
-    put_u64(&mut v, total as u64); // p_memsz
-    put_u64(&mut v, 0x1000); // p_align
+    let mut v = crate::stubproc::elf_header(ENTRY_ADDR, total);
 
     let code = CODE_OFFSET as usize;
     pad_to(&mut v, code);

@@ -721,49 +721,17 @@ fn get_u64(b: &[u8], off: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::any::Any;
     use std::mem::{offset_of, size_of};
     use std::sync::Arc;
 
-    use platform::{AddressSpace, Interrupter, PlatformError, Prot, ThreadTicket};
+    use platform::Prot;
 
     use crate::arch::siginfo::{SI_TKILL, SI_USER};
     use crate::mm::{MapRequest, MemoryFile, Placement, Source, PAGE_SIZE};
 
     /// An address space that maps nothing: the sentry's own view of memory
     /// (the memory file and the VMA set) is all these tests need.
-    struct NoSpace;
-
-    impl AddressSpace for NoSpace {
-        fn map(&self, _: u64, _: u64, _: Prot, _: u64) -> Result<(), PlatformError> {
-            Ok(())
-        }
-        fn unmap(&self, _: u64, _: u64) -> Result<(), PlatformError> {
-            Ok(())
-        }
-        fn protect(&self, _: u64, _: u64, _: Prot) -> Result<(), PlatformError> {
-            Ok(())
-        }
-        fn new_thread(&self) -> Result<ThreadTicket, PlatformError> {
-            Ok(ThreadTicket(0))
-        }
-        fn bind_thread(&self, _: ThreadTicket) -> Result<(), PlatformError> {
-            Ok(())
-        }
-        fn release_thread(&self) {}
-        fn interrupter(&self) -> Option<Interrupter> {
-            None
-        }
-        fn fp_state(&self) -> Result<Vec<u8>, PlatformError> {
-            Ok(Vec::new())
-        }
-        fn set_fp_state(&self, _: &[u8]) -> Result<(), PlatformError> {
-            Ok(())
-        }
-        fn as_any(&self) -> &dyn Any {
-            self
-        }
-    }
+    use crate::mm::fake_space::NoSpace;
 
     const STACK: u64 = 0x10_0000_0000;
     const STACK_LEN: u64 = 0x10000;
@@ -1625,13 +1593,12 @@ mod tests {
                 return;
             }
             for (i, w) in WORD.iter().enumerate().take(words) {
-                // SAFETY: [frame, end) is the kernel's frame and FP area on
-                // this thread's stack, followed by the red zone, so the
-                // rounded-up last word is readable too; frame is 8-aligned.
-                w.store(
-                    unsafe { ((frame + 8 * i as u64) as *const u64).read() },
-                    Relaxed,
-                );
+                // [frame, end) is the kernel's frame and FP area on this
+                // thread's stack, followed by the red zone.
+                // SAFETY: so the rounded-up last word is readable too, and
+                // frame is 8-aligned.
+                let word = unsafe { ((frame + 8 * i as u64) as *const u64).read() };
+                w.store(word, Relaxed);
             }
             INFO.store(info as u64, Relaxed);
             LEN.store(end - frame, Relaxed);

@@ -72,11 +72,10 @@ impl ClockPage {
     fn word(&self, field: u64) -> &AtomicU64 {
         debug_assert!(field.is_multiple_of(8) && field + 8 <= page::LEN);
         let p = self.mf.ptr(self.off + field, 8) as *mut u64;
-        // SAFETY: `p` is inside the sentry's mapping of the memory file,
-        // which lives as long as `self.mf`; the page offset is page-aligned
-        // and `field` a multiple of 8, so `p` is 8-byte aligned. The page is
-        // ours for the sandbox's life (never released) and the sentry
-        // touches it only through these atomics; stubs only read it.
+        // The page is ours for the sandbox's life (never released); the sentry
+        // touches it only through these atomics, stubs only read it.
+        // SAFETY: `p` is inside the sentry's memory-file mapping (alive as long
+        // as `self.mf`) and 8-byte aligned (page offset + multiple of 8).
         unsafe { AtomicU64::from_ptr(p) }
     }
 
@@ -286,7 +285,8 @@ pub fn init(mf: &Arc<MemoryFile>) {
     if VDSO.get().is_some() {
         return;
     }
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    // Read once at boot, before confinement.
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default(); // before confinement
     let v = match Vdso::new(mf, &cpuinfo) {
         Ok(v) => v,
         Err(e) => {
@@ -347,9 +347,6 @@ pub fn virtual_affinity_set() {
 
 #[cfg(test)]
 mod tests {
-    use std::any::Any;
-
-    use platform::{AddressSpace, Interrupter, PlatformError, ThreadTicket};
 
     use super::image::{elf_hash, FUNCTIONS, SONAME, VERSION};
     use super::*;
@@ -484,7 +481,7 @@ mod tests {
 
     /// Whether this CPU has RDTSCP (tests only run code it can execute).
     fn host_rdtscp() -> bool {
-        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default(); // test only, before confinement
         clock::host_tsc_from_cpuinfo(&cpuinfo).rdtscp
     }
 
@@ -785,42 +782,11 @@ mod tests {
 
     // ---- mapping into an address space ----
 
-    struct NoSpace;
-
-    impl AddressSpace for NoSpace {
-        fn map(&self, _: u64, _: u64, _: Prot, _: u64) -> Result<(), PlatformError> {
-            Ok(())
-        }
-        fn unmap(&self, _: u64, _: u64) -> Result<(), PlatformError> {
-            Ok(())
-        }
-        fn protect(&self, _: u64, _: u64, _: Prot) -> Result<(), PlatformError> {
-            Ok(())
-        }
-        fn new_thread(&self) -> Result<ThreadTicket, PlatformError> {
-            Ok(ThreadTicket(0))
-        }
-        fn bind_thread(&self, _: ThreadTicket) -> Result<(), PlatformError> {
-            Ok(())
-        }
-        fn release_thread(&self) {}
-        fn interrupter(&self) -> Option<Interrupter> {
-            None
-        }
-        fn fp_state(&self) -> Result<Vec<u8>, PlatformError> {
-            Ok(Vec::new())
-        }
-        fn set_fp_state(&self, _: &[u8]) -> Result<(), PlatformError> {
-            Ok(())
-        }
-        fn as_any(&self) -> &dyn Any {
-            self
-        }
-    }
+    use crate::mm::fake_space::NoSpace;
 
     fn vdso() -> Vdso {
         let mf = Arc::new(MemoryFile::new().unwrap());
-        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default(); // test only, before confinement
         Vdso::new(&mf, &cpuinfo).unwrap()
     }
 

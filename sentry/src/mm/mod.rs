@@ -1,6 +1,8 @@
 //! Memory: the sandbox's memory file, the VMA set of each address space, and
 //! the memory manager that keeps the two and the platform in step.
 
+#[cfg(test)]
+pub mod fake_space;
 pub mod filecache;
 pub mod manager;
 pub mod memfile;

@@ -10,7 +10,7 @@ static CPUINFO: OnceLock<Vec<u8>> = OnceLock::new();
 /// Reads what /proc needs from the host. Call before confinement; later
 /// calls do nothing.
 pub fn capture() {
-    CPUINFO.get_or_init(|| std::fs::read("/proc/cpuinfo").unwrap_or_default());
+    CPUINFO.get_or_init(|| std::fs::read("/proc/cpuinfo").unwrap_or_default()); // before confinement
 }
 
 /// /proc/cpuinfo: the host's, or a minimal one for `ncpus` processors

@@ -27,10 +27,10 @@ pub(super) fn resident_bytes(mf: &Arc<MemoryFile>, off: u64, len: u64) -> u64 {
             return resident;
         };
         let addr = mf.ptr(off + done * PAGE_SIZE, blen);
-        // SAFETY: `addr..addr+blen` lies in the sentry's mapping of the
-        // memory file (MemoryFile::ptr checks the range) and is page
-        // aligned; mincore only reports residency into `vec`, which has
-        // room for `n` entries; no memory is read or written through `addr`.
+        // mincore only reports residency into `vec` (room for `n` entries);
+        // nothing is read or written through `addr`.
+        // SAFETY: `addr..addr+blen` lies in the sentry's memory-file mapping
+        // (MemoryFile::ptr checks the range) and is page aligned.
         let r = unsafe { libc::mincore(addr.cast(), blen, vec.as_mut_ptr()) };
         if r != 0 {
             return resident;

@@ -25,7 +25,7 @@ pub(super) struct TmpFile {
 
 impl TmpFile {
     /// Opens the regular file `node`; O_TRUNC empties it.
-    pub(super) fn open(
+    pub(super) fn for_open(
         node: Arc<TmpInode>,
         dentry: Arc<Dentry>,
         flags: i32,

@@ -16,6 +16,7 @@ use super::chunks::{Budget, ChunkStore};
 use super::file::TmpFile;
 use super::FS;
 use crate::errno::Errno;
+use crate::fsimpl::pipe::Fifo;
 use crate::mm::{MemoryFile, PAGE_SIZE};
 use crate::vfs::ctx::{Cred, Ctx};
 use crate::vfs::dentry::Dentry;
@@ -137,7 +138,9 @@ enum Body {
     Dir(Mutex<DirBody>),
     File(Mutex<ChunkStore>),
     Symlink(Vec<u8>),
-    /// A FIFO, socket or device node.
+    /// A FIFO: its pipe.
+    Fifo(Fifo),
+    /// A socket or device node.
     Special,
 }
 
@@ -293,7 +296,7 @@ impl Inode for TmpInode {
             }
             Body::Dir(d) => (BOGO_DIRENT_SIZE * (lock(d).children.len() as i64 + 2), 0),
             Body::Symlink(t) => (t.len() as i64, 0),
-            Body::Special => (0, 0),
+            Body::Special | Body::Fifo(_) => (0, 0),
         };
         Ok(Stat {
             dev: self.fs.dev,
@@ -354,9 +357,10 @@ impl Inode for TmpInode {
     ) -> Result<Arc<dyn FileDescription>, Errno> {
         let me = self.me.upgrade().ok_or(Errno::ENOENT)?;
         match &self.body {
-            Body::File(_) => TmpFile::open(me, Arc::clone(dentry), flags),
+            Body::File(_) => TmpFile::for_open(me, Arc::clone(dentry), flags),
             Body::Dir(_) => Err(Errno::EISDIR),
             Body::Symlink(_) => Err(Errno::ELOOP),
+            Body::Fifo(f) => f.open(ctx, dentry, flags),
             Body::Special => Err(Errno::ENXIO),
         }
     }
@@ -400,7 +404,12 @@ impl Inode for TmpInode {
             libc::S_IFREG | 0 => return self.create(ctx, name, mode).map(|_| ()),
             _ => return Err(Errno::EINVAL),
         };
-        self.add(ctx, name, mode, rdev, Body::Special).map(|_| ())
+        let body = if mode & libc::S_IFMT == libc::S_IFIFO {
+            Body::Fifo(Fifo::new(0, 0))
+        } else {
+            Body::Special
+        };
+        self.add(ctx, name, mode, rdev, body).map(|_| ())
     }
 
     fn symlink(&self, ctx: &Ctx<'_>, name: &[u8], target: &[u8]) -> Result<(), Errno> {
