@@ -41,7 +41,7 @@ int main(void)
 {
 	volatile unsigned char *p, *q, *r, *tail, *target;
 
-	plan(17);
+	plan(20);
 
 	p = mmap(NULL, 4 * PAGE, RW, ANON, -1, 0);
 	need(p != MAP_FAILED, "mmap");
@@ -76,6 +76,28 @@ int main(void)
 		   q == p);
 	CHECK_TRUE("and keeps the contents", q == p && filled(p, PAGE));
 	munmap((void *)p, 2 * PAGE);
+
+	/* A mapping grown in place is one VMA: it grows in place again, and
+	 * moves whole, across where the growths joined. */
+	p = mmap(NULL, 8 * PAGE, RW, ANON, -1, 0);
+	need(p != MAP_FAILED, "mmap");
+	munmap((void *)(p + PAGE), 7 * PAGE);
+	q = mremap((void *)p, PAGE, 2 * PAGE, 0);
+	need(q == p, "mremap grow in place");
+	fill(p, 2 * PAGE);
+	q = mremap((void *)p, 2 * PAGE, 4 * PAGE, 0);
+	CHECK_TRUE("a grown mapping grows in place again", q == p);
+	CHECK_TRUE("keeping what both parts held", q == p && filled(p, 2 * PAGE));
+	target = mmap(NULL, 4 * PAGE, PROT_NONE, ANON, -1, 0);
+	need(target != MAP_FAILED, "mmap");
+	if (q == p)
+		fill(p, 4 * PAGE);
+	r = mremap((void *)p, q == p ? 4 * PAGE : 2 * PAGE, 4 * PAGE,
+		   MREMAP_MAYMOVE | MREMAP_FIXED, (void *)target);
+	CHECK_TRUE("it moves whole, contents and all",
+		   r == target && q == p && filled(target, 4 * PAGE));
+	munmap((void *)target, 4 * PAGE);
+	munmap((void *)p, 4 * PAGE);
 
 	target = mmap(NULL, 2 * PAGE, PROT_NONE, ANON, -1, 0);
 	p = mmap(NULL, 2 * PAGE, RW, ANON, -1, 0);

@@ -45,4 +45,6 @@ pub(crate) mod devnums {
     pub const SHM: u64 = 24;
     /// The upper tmpfs of `ward do`'s overlay root.
     pub const ROOT_UPPER: u64 = 25;
+    /// The internal tmpfs holding memfd_create's files.
+    pub const MEMFD: u64 = 26;
 }

@@ -7,6 +7,11 @@
 //! read and write ends share the `Pipe`; closing every write end gives
 //! readers EOF and POLLHUP, closing every read end gives writers EPIPE
 //! (after SIGPIPE, through the signal hook) and POLLERR.
+//!
+//! Named pipes (FIFOs made by mknod) are the same pipe, kept by their inode
+//! (`Fifo`) for as long as any end is open: opening one for reading waits
+//! for a writer and for writing waits for a reader (ENXIO with O_NONBLOCK),
+//! O_RDWR waits for nothing, as fs/pipe.c's fifo_open does.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
@@ -18,7 +23,9 @@ use crate::kernel::signal_hooks::raise_sigpipe;
 use crate::kernel::task::Task;
 use crate::kernel::waiter::{Events, Registration, WaitQueue};
 use crate::mm::Segments;
-use crate::vfs::dirfile::with_setfl;
+use crate::vfs::ctx::Ctx;
+use crate::vfs::dentry::Dentry;
+use crate::vfs::dirfile::{description_flags, with_setfl};
 use crate::vfs::file::FileDescription;
 use crate::vfs::stat::Stat;
 use crate::vfs::synthetic::boot_time;
@@ -137,6 +144,19 @@ impl Ring {
         at - pos
     }
 
+    /// Up to `total` of the unread bytes, left unread (tee).
+    pub fn peek(&self, total: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for slot in &self.slots {
+            let n = slot.len().min(total - out.len());
+            out.extend_from_slice(&slot.data[slot.start..slot.start + n]);
+            if out.len() == total {
+                break;
+            }
+        }
+        out
+    }
+
     /// Takes up to `total` bytes; returns how many. `dst(at, bytes)` stores
     /// `bytes` at offset `at` of the reader's buffer. A packet is read
     /// alone; what of it does not fit is discarded.
@@ -184,6 +204,10 @@ struct State {
     ring: Ring,
     readers: usize,
     writers: usize,
+    /// Opens for reading and for writing so far (a FIFO's open waits for
+    /// the other's count to move).
+    r_counter: u64,
+    w_counter: u64,
 }
 
 /// What both ends of one pipe share.
@@ -219,6 +243,27 @@ impl Pipe {
         Ok(size)
     }
 
+    /// Up to `max` unread bytes, left in the pipe (tee).
+    pub fn peek(&self, max: usize) -> Vec<u8> {
+        self.lock().ring.peek(max)
+    }
+
+    /// Whether a write would find no free slot.
+    pub fn is_full(&self) -> bool {
+        self.lock().ring.is_full()
+    }
+
+    /// Whether nothing is waiting to be read, and whether a writer is left.
+    pub fn empty_and_writers(&self) -> (bool, bool) {
+        let st = self.lock();
+        (st.ring.is_empty(), st.writers > 0)
+    }
+
+    /// The queue notified on readiness changes (POLLIN, POLLOUT, closes).
+    pub fn queue(&self) -> &WaitQueue {
+        &self.queue
+    }
+
     /// FIONREAD: unread bytes.
     pub fn unread(&self) -> usize {
         self.lock().ring.len()
@@ -230,6 +275,11 @@ pub struct PipeEnd {
     pipe: Arc<Pipe>,
     writer: bool,
     flags: AtomicI32,
+    /// Both ends at once (a FIFO opened O_RDWR).
+    both: bool,
+    /// A FIFO's end: its name, and for a reader opened O_NONBLOCK before
+    /// any writer the writer count then (no POLLHUP until a writer came).
+    named: Option<(Arc<Dentry>, Option<u64>)>,
 }
 
 /// A new pipe: its read end and its write end. `flags` takes O_NONBLOCK
@@ -240,6 +290,8 @@ pub fn new_pipe(uid: u32, gid: u32, flags: i32) -> (Arc<PipeEnd>, Arc<PipeEnd>) 
             ring: Ring::new(DEFAULT_SLOTS),
             readers: 1,
             writers: 1,
+            r_counter: 1,
+            w_counter: 1,
         }),
         queue: WaitQueue::new(),
         ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
@@ -252,6 +304,8 @@ pub fn new_pipe(uid: u32, gid: u32, flags: i32) -> (Arc<PipeEnd>, Arc<PipeEnd>) 
             pipe: Arc::clone(&pipe),
             writer,
             flags: AtomicI32::new(fl),
+            both: false,
+            named: None,
         })
     };
     let reader = end(false, libc::O_RDONLY | (flags & libc::O_NONBLOCK));
@@ -288,10 +342,16 @@ impl Drop for PipeEnd {
     fn drop(&mut self) {
         {
             let mut st = self.pipe.lock();
-            if self.writer {
+            if self.writer || self.both {
                 st.writers -= 1;
-            } else {
+            }
+            if !self.writer || self.both {
                 st.readers -= 1;
+            }
+            if st.readers == 0 && st.writers == 0 {
+                // The last end of a FIFO: its data goes, as Linux frees
+                // the pipe.
+                st.ring = Ring::new(DEFAULT_SLOTS);
             }
         }
         self.pipe.queue.notify(Events::MAX);
@@ -393,18 +453,20 @@ impl FileDescription for PipeEnd {
     fn readiness(&self, mask: u32) -> u32 {
         let st = self.pipe.lock();
         let mut ev = 0;
-        if self.writer {
+        if self.writer || self.both {
             if !st.ring.is_full() {
                 ev |= POLLOUT;
             }
             if st.readers == 0 {
                 ev |= POLLERR;
             }
-        } else {
+        }
+        if !self.writer || self.both {
             if !st.ring.is_empty() {
                 ev |= POLLIN;
             }
-            if st.writers == 0 {
+            let unseen = matches!(self.named, Some((_, Some(w))) if w == st.w_counter);
+            if st.writers == 0 && !unseen {
                 ev |= POLLHUP;
             }
         }
@@ -416,6 +478,9 @@ impl FileDescription for PipeEnd {
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
+        if let Some((d, _)) = &self.named {
+            return d.inode().stat(&Ctx::kernel());
+        }
         let p = &*self.pipe;
         Ok(Stat {
             dev: devnums::PIPE,
@@ -454,11 +519,124 @@ impl FileDescription for PipeEnd {
     }
 
     fn path(&self) -> String {
-        format!("pipe:[{}]", self.pipe.ino)
+        match &self.named {
+            Some((d, _)) => String::from_utf8_lossy(&d.path()).into_owned(),
+            None => format!("pipe:[{}]", self.pipe.ino),
+        }
+    }
+
+    fn dentry(&self) -> Option<Arc<Dentry>> {
+        self.named.as_ref().map(|(d, _)| Arc::clone(d))
     }
 
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
+    }
+}
+
+/// A FIFO inode's pipe: made with the inode, emptied when its last end
+/// closes.
+pub struct Fifo {
+    pipe: Arc<Pipe>,
+}
+
+impl Fifo {
+    pub fn new(uid: u32, gid: u32) -> Fifo {
+        Fifo {
+            pipe: Arc::new(Pipe {
+                state: Mutex::new(State {
+                    ring: Ring::new(DEFAULT_SLOTS),
+                    readers: 0,
+                    writers: 0,
+                    r_counter: 0,
+                    w_counter: 0,
+                }),
+                queue: WaitQueue::new(),
+                ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+                uid,
+                gid,
+                ctime: now(),
+            }),
+        }
+    }
+
+    /// Opens an end of the FIFO named by `dentry`, with `flags` (checked by
+    /// the VFS): O_RDONLY waits for a writer unless O_NONBLOCK; O_WRONLY
+    /// waits for a reader, or is ENXIO with O_NONBLOCK when there is none;
+    /// O_RDWR never waits. A signal while waiting undoes the open
+    /// (ERESTARTSYS). The kernel itself (no task) never waits.
+    pub fn open(
+        &self,
+        ctx: &Ctx<'_>,
+        dentry: &Arc<Dentry>,
+        flags: i32,
+    ) -> Result<Arc<dyn FileDescription>, Errno> {
+        let pipe = &*self.pipe;
+        let nonblock = flags & libc::O_NONBLOCK != 0;
+        let acc = flags & libc::O_ACCMODE;
+        let (writer, both) = match acc {
+            libc::O_RDONLY => (false, false),
+            libc::O_WRONLY => (true, false),
+            libc::O_RDWR => (false, true),
+            _ => return Err(Errno::EINVAL),
+        };
+        let mut unseen = None;
+        // Join, and see whether the other side has to be waited for: the
+        // value of its counter that must move.
+        let wait_for = {
+            let mut st = pipe.lock();
+            if writer && nonblock && st.readers == 0 {
+                return Err(Errno::ENXIO);
+            }
+            if writer || both {
+                st.writers += 1;
+                st.w_counter += 1;
+            }
+            if !writer || both {
+                st.readers += 1;
+                st.r_counter += 1;
+            }
+            if both {
+                None
+            } else if writer {
+                (st.readers == 0).then_some(st.r_counter)
+            } else if st.writers == 0 {
+                if nonblock {
+                    unseen = Some(st.w_counter);
+                    None
+                } else {
+                    Some(st.w_counter)
+                }
+            } else {
+                None
+            }
+        };
+        // A partner may be waiting for this open.
+        pipe.queue.notify(Events::MAX);
+        let end = Arc::new(PipeEnd {
+            pipe: Arc::clone(&self.pipe),
+            writer,
+            flags: AtomicI32::new(description_flags(flags)),
+            both,
+            named: Some((Arc::clone(dentry), unseen)),
+        });
+        if let (Some(seen_count), Some(t)) = (wait_for, ctx.task()) {
+            loop {
+                let seen = t.waker.seq();
+                let mut reg = Registration::new(&t.waker);
+                reg.add(&pipe.queue, Events::MAX);
+                {
+                    let st = pipe.lock();
+                    let now = if writer { st.r_counter } else { st.w_counter };
+                    if now != seen_count {
+                        break;
+                    }
+                }
+                // Dropping `end` on error undoes the join.
+                t.block(seen, None)?;
+            }
+        }
+        Ok(end)
     }
 }
 

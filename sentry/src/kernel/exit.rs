@@ -92,6 +92,7 @@ pub fn release_vfork_parent(t: &mut Task) {
 /// The last thread of `tg` is gone.
 fn process_exit(tg: &Arc<ThreadGroup>) {
     crate::kernel::timers::exit_process_timers(tg.tgid);
+    crate::vfs::lock::release_all(tg.tgid);
     let table = crate::kernel::kernel::tasks();
     let (children, parent_pid, exit_signal, status) = {
         let st = tg.lock();

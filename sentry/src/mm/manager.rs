@@ -534,9 +534,22 @@ impl MemoryManager {
         let mut st = self.lock();
         let vma = st.vmas.find(old).cloned().ok_or(Errno::EFAULT)?;
         let old_end = old.checked_add(old_len).ok_or(Errno::EINVAL)?;
-        if old_end > vma.end {
-            return Err(Errno::EFAULT);
-        }
+        // The old range must lie in one of Linux's VMAs. An anonymous
+        // mapping grown in place is one VMA there but several pieces here
+        // (each its own memory-file range), so it may cross such seams.
+        let pieces: Vec<Vma> = if old_end > vma.end {
+            let alike = |v: &Vma| {
+                matches!(v.backing, Backing::Anon) && v.prot == vma.prot && v.shared == vma.shared
+            };
+            let pieces: Vec<Vma> = st.vmas.overlapping(old, old_end).cloned().collect();
+            if !alike(&vma) || !st.vmas.is_covered(old, old_end) || !pieces.iter().all(alike) {
+                return Err(Errno::EFAULT);
+            }
+            pieces
+        } else {
+            vec![vma.clone()]
+        };
+        let last_end = pieces.last().map_or(vma.end, |p| p.end);
         if fixed.is_none() {
             if new_len <= old_len {
                 self.unmap_locked(&mut st, old + new_len, old_end)?;
@@ -544,7 +557,7 @@ impl MemoryManager {
             }
             // Grow in place when the VMA ends here and the space after is free.
             let new_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
-            if old_end == vma.end
+            if old_end == last_end
                 && in_user_range(old, new_end)
                 && st.vmas.is_free(old_end, new_end)
             {
@@ -554,13 +567,14 @@ impl MemoryManager {
                     self.mf.release(mem_off, extra);
                     return Err(platform_err(e));
                 }
-                let mut tail = vma.clone();
+                let last = pieces.last().unwrap_or(&vma);
+                let mut tail = last.clone();
                 tail.cow = false;
                 tail.start = old_end;
                 tail.end = new_end;
                 tail.mem_off = mem_off;
                 if let Backing::File { offset, .. } = &mut tail.backing {
-                    *offset += old_end - vma.start;
+                    *offset += old_end - last.start;
                 }
                 st.vmas.insert(tail);
                 return Ok(old);
@@ -588,9 +602,15 @@ impl MemoryManager {
                 .ok_or(Errno::ENOMEM)?,
         };
         let mem_off = self.mf.allocate(new_len)?;
-        let keep = old_len.min(new_len);
-        let src_off = vma.mem_off + (old - vma.start);
-        self.mf.copy_within(src_off, mem_off, keep);
+        let keep_end = old + old_len.min(new_len);
+        for p in &pieces {
+            let (from, to) = (p.start.max(old), p.end.min(keep_end));
+            if from < to {
+                let src_off = p.mem_off + (from - p.start);
+                self.mf
+                    .copy_within(src_off, mem_off + (from - old), to - from);
+            }
+        }
         let grow_prot = vma.prot;
         if let Err(e) = self.space.map(dest, new_len, grow_prot, mem_off) {
             self.mf.release(mem_off, new_len);

@@ -13,6 +13,8 @@
 //! |-------------|-----------------------------------------------------------|
 //! | `ctx`       | the caller of an operation (task, credentials)            |
 //! | `inode`     | the interface a file system implements for its nodes      |
+//! | `lock`      | advisory locks (flock, fcntl, OFD), sandbox-wide          |
+//! | `xattr`     | user.* extended attributes of writable file systems       |
 //! | `dentry`    | names over inodes, the cache, mounts, paths               |
 //! | `path`      | splitting path text (pure)                                |
 //! | `walk`      | resolution: ".", "..", symlinks, ELOOP, ENOTDIR           |
@@ -31,6 +33,7 @@ pub mod dirent;
 pub mod dirfile;
 pub mod file;
 pub mod inode;
+pub mod lock;
 pub mod open;
 pub mod path;
 pub mod perm;
@@ -38,6 +41,7 @@ pub(crate) mod raw;
 pub mod stat;
 pub mod synthetic;
 pub mod walk;
+pub mod xattr;
 
 use std::sync::Arc;
 

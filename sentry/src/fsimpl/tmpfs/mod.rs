@@ -2,8 +2,8 @@
 //! mount). Directories keep their children by name in a sorted map (so a
 //! listing's order is stable); regular files keep their data in chunks of
 //! the memory file (`chunks`), so a MAP_SHARED mapping maps the file's own
-//! pages; symlinks keep their target; FIFOs, sockets and device nodes can
-//! be made and listed but not opened (ENXIO).
+//! pages; symlinks keep their target; FIFOs keep a pipe (`pipe::Fifo`);
+//! sockets and device nodes can be made and listed but not opened (ENXIO).
 //!
 //! The VFS has checked EROFS and the caller's permissions before a change
 //! reaches a node here; this file system re-checks under its own locks

@@ -351,7 +351,7 @@ impl Inode for TmpInode {
 
     fn open(
         &self,
-        _ctx: &Ctx<'_>,
+        ctx: &Ctx<'_>,
         dentry: &Arc<Dentry>,
         flags: i32,
     ) -> Result<Arc<dyn FileDescription>, Errno> {

@@ -15,7 +15,7 @@ pub(super) fn register(t: &mut Table) {
         fcntl,
         Support::Partial,
         &[Fd, Int, Hex],
-        "F_DUPFD(_CLOEXEC), F_GETFD/F_SETFD, F_GETFL/F_SETFL, F_GETPIPE_SZ/F_SETPIPE_SZ; record locks always granted (one process); others EINVAL",
+        "F_DUPFD(_CLOEXEC), F_GETFD/F_SETFD, F_GETFL/F_SETFL, F_GETPIPE_SZ/F_SETPIPE_SZ; record locks and OFD locks (sandbox-wide); others EINVAL",
     );
     t.set(
         libc::SYS_ioctl,
@@ -34,9 +34,6 @@ pub(super) fn register(t: &mut Table) {
         "",
     );
 }
-
-/// struct flock on x86-64: l_type, l_whence (i16), l_start, l_len (i64), l_pid (i32).
-const FLOCK_LEN: usize = 32;
 
 fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(a[0]);
@@ -72,58 +69,13 @@ fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult {
         | libc::F_SETLKW
         | libc::F_OFD_GETLK
         | libc::F_OFD_SETLK
-        | libc::F_OFD_SETLKW => {
-            check_not_path(&*file)?;
-            record_lock(t, file.flags(), cmd, a[2])
-        }
+        | libc::F_OFD_SETLKW => super::lock::record_lock(t, &file, cmd, a[2]),
         libc::F_GETPIPE_SZ => Ok(pipe_of(&*file).ok_or(Errno::EBADF)?.size() as u64),
         libc::F_SETPIPE_SZ => {
             Ok(pipe_of(&*file).ok_or(Errno::EBADF)?.set_size(a[2] as u32)? as u64)
         }
         _ => Err(Errno::EINVAL),
     }
-}
-
-/// Record locks, for a sandbox of one process: every lock is granted and
-/// F_GETLK finds no conflict, after Linux's argument checks.
-fn record_lock(t: &Task, flags: i32, cmd: i32, addr: u64) -> SysResult {
-    let mut raw = [0u8; FLOCK_LEN];
-    t.mm.copy_in(addr, &mut raw)?;
-    let l_type = i16::from_ne_bytes([raw[0], raw[1]]);
-    let l_whence = i16::from_ne_bytes([raw[2], raw[3]]);
-    let l_pid = i32::from_ne_bytes([raw[24], raw[25], raw[26], raw[27]]);
-    let ofd = matches!(
-        cmd,
-        libc::F_OFD_GETLK | libc::F_OFD_SETLK | libc::F_OFD_SETLKW
-    );
-    if ofd && l_pid != 0 {
-        return Err(Errno::EINVAL);
-    }
-    if !matches!(
-        i32::from(l_whence),
-        libc::SEEK_SET | libc::SEEK_CUR | libc::SEEK_END
-    ) {
-        return Err(Errno::EINVAL);
-    }
-    let acc = flags & libc::O_ACCMODE;
-    match i32::from(l_type) {
-        libc::F_UNLCK => {}
-        libc::F_RDLCK => {
-            if !matches!(cmd, libc::F_GETLK | libc::F_OFD_GETLK) && acc == libc::O_WRONLY {
-                return Err(Errno::EBADF);
-            }
-        }
-        libc::F_WRLCK => {
-            if !matches!(cmd, libc::F_GETLK | libc::F_OFD_GETLK) && acc == libc::O_RDONLY {
-                return Err(Errno::EBADF);
-            }
-        }
-        _ => return Err(Errno::EINVAL),
-    }
-    if matches!(cmd, libc::F_GETLK | libc::F_OFD_GETLK) {
-        t.mm.copy_out(addr, &(libc::F_UNLCK as i16).to_ne_bytes())?;
-    }
-    Ok(0)
 }
 
 fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult {

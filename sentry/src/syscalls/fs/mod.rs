@@ -12,16 +12,22 @@
 //! | `dir`   | getdents64, getdents                                        |
 //! | `fcntl` | fcntl, ioctl, dup, dup2, dup3                               |
 //! | `modify`| mkdir, mknod, symlink, link, unlink, rename, chmod, chown, truncate, fallocate, utimensat… |
-//! | `misc`  | fsync, fdatasync, syncfs, sync, fadvise64, flock, xattr reads |
+//! | `misc`  | fsync, fdatasync, syncfs, sync, fadvise64                   |
+//! | `xattr` | (l|f)(get|set|list|remove)xattr                             |
+//! | `lock`  | flock, fcntl record and OFD locks                           |
+//! | `splice`| sendfile, copy_file_range, splice, tee, vmsplice            |
 
 mod dir;
 mod fcntl;
+pub(crate) mod lock;
 mod misc;
 mod modify;
 mod open;
 mod path;
 mod rw;
+mod splice;
 mod stat;
+mod xattr;
 
 use std::sync::Arc;
 
@@ -42,6 +48,9 @@ pub fn register(t: &mut Table) {
     fcntl::register(t);
     modify::register(t);
     misc::register(t);
+    lock::register(t);
+    splice::register(t);
+    xattr::register(t);
 }
 
 /// Most bytes one read or write transfers (Linux's MAX_RW_COUNT).

@@ -66,7 +66,8 @@ fn creat(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 fn close(t: &mut Task, a: [u64; 6]) -> SysResult {
-    t.fds.remove(fd_arg(a[0]))?;
+    let entry = t.fds.remove(fd_arg(a[0]))?;
+    super::lock::on_close(t.tgid, &*entry.file);
     Ok(0)
 }
 
@@ -83,7 +84,9 @@ fn close_range(t: &mut Task, a: [u64; 6]) -> SysResult {
         if flags & libc::CLOSE_RANGE_CLOEXEC != 0 {
             let _ = t.fds.set_cloexec(fd, true);
         } else {
-            let _ = t.fds.remove(fd);
+            if let Ok(entry) = t.fds.remove(fd) {
+                super::lock::on_close(t.tgid, &*entry.file);
+            }
         }
     }
     Ok(0)

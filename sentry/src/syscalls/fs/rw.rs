@@ -78,7 +78,7 @@ const RWF_IGNORED: i32 = libc::RWF_HIPRI | libc::RWF_DSYNC | libc::RWF_SYNC;
 
 /// Whether a read or a write, and where.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Dir {
+pub(super) enum Dir {
     Read,
     Write,
 }
@@ -156,7 +156,7 @@ fn pwrite64(t: &mut Task, a: [u64; 6]) -> SysResult {
 /// memory-file pieces: iovcnt past UIO_MAXIOV or negative is EINVAL, a bad
 /// array EFAULT, an iov_len negative as ssize_t EINVAL; the total is capped
 /// at MAX_RW_COUNT; a buffer that is only partly mapped ends the list there.
-fn iovec_segments(t: &Task, addr: u64, cnt: u64, dir: Dir) -> Result<Segments, Errno> {
+pub(super) fn iovec_segments(t: &Task, addr: u64, cnt: u64, dir: Dir) -> Result<Segments, Errno> {
     let cnt = cnt as i32;
     if cnt < 0 || cnt as u64 > UIO_MAXIOV {
         return Err(Errno::EINVAL);
