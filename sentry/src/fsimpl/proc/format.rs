@@ -467,6 +467,9 @@ fn centis(ms: u64) -> String {
 
 /// /proc/uptime: uptime and idle time (per CPU summed), in seconds.
 pub fn uptime(uptime_ms: u64, ncpus: usize) -> Vec<u8> {
+    // A system that is up shows a positive uptime, even in its first 10 ms
+    // (programs divide by it).
+    let uptime_ms = uptime_ms.max(10);
     let idle = uptime_ms.saturating_mul(ncpus.max(1) as u64);
     format!("{} {}\n", centis(uptime_ms), centis(idle)).into_bytes()
 }
@@ -907,7 +910,7 @@ mod tests {
     #[test]
     fn uptime_and_loadavg_use_two_decimals() {
         assert_eq!(uptime(3_270_105, 2), b"3270.10 6540.21\n");
-        assert_eq!(uptime(5, 1), b"0.00 0.00\n");
+        assert_eq!(uptime(5, 1), b"0.01 0.01\n");
         assert_eq!(loadavg(1, 3, 42), b"0.00 0.00 0.00 1/3 42\n");
     }
 
