@@ -172,6 +172,7 @@ impl Task {
                 return status;
             }
             self.publish();
+            let epoch = self.mm.fault_epoch();
             let stop = match self.ctx.switch(&**self.mm.space(), &mut self.regs) {
                 Ok(s) => s,
                 Err(e) => {
@@ -199,7 +200,7 @@ impl Task {
                 }
                 Stop::Interrupt => {}
                 Stop::Fault { signo, code, addr } => {
-                    if signo == libc::SIGSEGV && self.mm.handle_fault(addr).is_ok() {
+                    if signo == libc::SIGSEGV && self.mm.handle_fault(addr, epoch).is_ok() {
                         continue;
                     }
                     if signo == libc::SIGSEGV && self.mm.beyond_eof(addr) {

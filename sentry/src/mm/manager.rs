@@ -97,6 +97,10 @@ struct MmState {
     vmas: VmaSet,
     brk_start: u64,
     brk: u64,
+    /// Counts the times host page protections were raised (copy-on-write
+    /// broken, mprotect): a fault taken before the latest raise may be
+    /// stale (see `handle_fault`).
+    upgrades: u64,
 }
 
 pub struct MemoryManager {
@@ -123,6 +127,7 @@ impl MemoryManager {
                 vmas: VmaSet::default(),
                 brk_start: 0,
                 brk: 0,
+                upgrades: 0,
             }),
         }
     }
@@ -446,6 +451,7 @@ impl MemoryManager {
             v.prot = prot;
             any_cow |= v.cow || v.beyond_eof;
         }
+        st.upgrades += 1;
         if !any_cow {
             return self.space.protect(addr, len, prot).map_err(platform_err);
         }
@@ -808,6 +814,7 @@ impl MemoryManager {
     /// still shared with another process are copied, the rest just become
     /// writable again.
     fn break_cow(&self, st: &mut MmState, start: u64, end: u64) -> Result<(), Errno> {
+        st.upgrades += 1;
         st.vmas.split_at(start);
         st.vmas.split_at(end);
         let pieces: Vec<u64> = st.vmas.overlapping(start, end).map(|v| v.start).collect();
@@ -845,13 +852,26 @@ impl MemoryManager {
         Ok(())
     }
 
-    /// A write fault at `addr`: handled when it hit a copy-on-write page
-    /// (copied, in a 64 KiB chunk around it); Err when it is a real fault.
-    pub fn handle_fault(&self, addr: u64) -> Result<(), Errno> {
+    /// Where the protection raises stand: taken by a task before it runs
+    /// app code, and handed to `handle_fault` for a fault taken there.
+    pub fn fault_epoch(&self) -> u64 {
+        self.lock().upgrades
+    }
+
+    /// A fault at `addr`, taken in app code entered at `epoch`
+    /// (`fault_epoch`): handled when it hit a copy-on-write page (copied,
+    /// in a 64 KiB chunk around it), or when another thread raised
+    /// protections since (the fault may predate the raise, as when two
+    /// threads write one copy-on-write page and the other broke it first:
+    /// the access runs again, and a real fault comes back with no raise in
+    /// between); Err when it is a real fault.
+    pub fn handle_fault(&self, addr: u64, epoch: u64) -> Result<(), Errno> {
         const CHUNK: u64 = 16 * PAGE_SIZE;
         let mut st = self.lock();
+        let stale = st.upgrades != epoch;
         let (vs, ve) = match st.vmas.find(addr) {
             Some(v) if v.cow && v.prot.write => (v.start, v.end),
+            Some(v) if stale && v.effective_prot().bits() != 0 => return Ok(()),
             _ => return Err(Errno::EFAULT),
         };
         let s = (addr & !(CHUNK - 1)).max(vs);
@@ -909,6 +929,7 @@ impl MemoryManager {
                 vmas,
                 brk_start: image.brk_start,
                 brk: image.brk,
+                upgrades: 0,
             }),
         })
     }
