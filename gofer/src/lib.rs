@@ -20,6 +20,7 @@
 //! | `raw`      | the unsafe edge: one safe wrapper per host syscall       |
 
 mod client;
+pub mod confine;
 pub mod protocol;
 mod raw;
 mod server;

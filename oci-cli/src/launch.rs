@@ -18,11 +18,26 @@ use crate::logging::LogFormat;
 pub const COMPONENT_FD: RawFd = 3;
 
 /// Global flags every component inherits.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct LogFlags {
     pub debug: bool,
     pub log: Option<PathBuf>,
     pub log_format: LogFormat,
+    /// Confine the sentry and the gofer (namespaces, empty root, seccomp);
+    /// on unless `--no-confine`.
+    pub confine: bool,
+}
+
+impl Default for LogFlags {
+    /// Confined: a caller has to ask for an unconfined sandbox.
+    fn default() -> Self {
+        LogFlags {
+            debug: false,
+            log: None,
+            log_format: LogFormat::default(),
+            confine: true,
+        }
+    }
 }
 
 impl LogFlags {
@@ -34,6 +49,9 @@ impl LogFlags {
             cmd.arg("--log").arg(l);
         }
         cmd.arg("--log-format").arg(self.log_format.as_str());
+        if !self.confine {
+            cmd.arg("--no-confine");
+        }
     }
 }
 
@@ -126,22 +144,56 @@ pub fn run_do(req: &DoRequest, flags: &LogFlags) -> Result<i32> {
     // Signals sent to ward go on to the sentry, which passes them to the
     // sandbox's init; ward itself lives on to report the exit status.
     crate::signals::block(&crate::signals::FORWARDED).context("blocking signals")?;
+    // The forwarding thread starts before the sentry: once ward has made a
+    // pid namespace for its children it can no longer create threads. A
+    // signal that arrives before the sentry exists is kept and sent after.
+    use std::sync::atomic::{AtomicI32, Ordering};
+    use std::sync::Arc;
+    let target = Arc::new(AtomicI32::new(0));
+    let early = Arc::new(AtomicI32::new(0));
+    {
+        let (target, early) = (Arc::clone(&target), Arc::clone(&early));
+        crate::signals::watch(&crate::signals::FORWARDED, move |sig, from_kernel| {
+            if from_kernel {
+                return;
+            }
+            match target.load(Ordering::SeqCst) {
+                0 => early.store(sig, Ordering::SeqCst),
+                pid => {
+                    // SAFETY: kill takes plain integers; the sentry is our child.
+                    unsafe {
+                        libc::kill(pid, sig);
+                    }
+                }
+            }
+        })
+        .context("starting the signal thread")?;
+    }
+    if flags.confine {
+        crate::confine::new_pid_namespace_for_children()
+            .context("creating the sentry's pid namespace")?;
+    }
     let mut sentry = cmd.spawn().context("starting the sentry")?;
     drop(sock);
     let sentry_pid = sentry.id() as i32;
-    crate::signals::watch(&crate::signals::FORWARDED, move |sig, from_kernel| {
-        if !from_kernel {
+    target.store(sentry_pid, Ordering::SeqCst);
+    match early.swap(0, Ordering::SeqCst) {
+        0 => {}
+        sig => {
             // SAFETY: kill takes plain integers; the sentry is our child.
             unsafe {
                 libc::kill(sentry_pid, sig);
             }
         }
-    })
-    .context("starting the signal thread")?;
+    }
     let status = sentry.wait().context("waiting for the sentry")?;
     // The gofer exits when the sentry's end of the socket closes.
-    let _ = gofer.wait();
+    let gofer_status = gofer.wait();
     use std::os::unix::process::ExitStatusExt;
+    crate::confine::report_seccomp_death("sentry", &status);
+    if let Ok(g) = &gofer_status {
+        crate::confine::report_seccomp_death("gofer", g);
+    }
     Ok(match (status.code(), status.signal()) {
         (Some(c), _) => c,
         (None, Some(sig)) => 128 + sig,

@@ -25,6 +25,10 @@ struct Cli {
     /// Log format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Leave the sentry and the gofer unconfined (no namespaces, empty root
+    /// or seccomp allowlists): for debugging ward only, never for untrusted code.
+    #[arg(long, global = true)]
+    no_confine: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -54,12 +58,13 @@ fn main() {
         debug: cli.debug,
         log: cli.log.clone(),
         log_format: cli.log_format,
+        confine: !cli.no_confine,
     };
     let result = match cli.command {
         Command::Do(a) => commands::do_cmd::run(a, &flags),
         Command::Syscalls(a) => commands::syscalls::run(a),
         Command::Sentry(a) => commands::sentry::run(a, &flags),
-        Command::Gofer(a) => commands::gofer::run(a),
+        Command::Gofer(a) => commands::gofer::run(a, &flags),
     };
     match result {
         Ok(code) => std::process::exit(code),

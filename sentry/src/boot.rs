@@ -41,6 +41,8 @@ pub enum BootError {
     MemFile(#[from] crate::mm::memfile::MemFileError),
     #[error("platform: {0}")]
     Platform(String),
+    #[error("confining the sentry: {0}")]
+    Confine(#[from] crate::confine::ConfineError),
     #[error("connecting to the gofer: {0}")]
     Gofer(#[from] gofer::ClientError),
     #[error("mounting the root file system: {0}")]
@@ -113,6 +115,9 @@ pub fn run(cfg: SandboxConfig) -> Result<ExitStatus, BootError> {
         vfs,
         cfg.strace,
     ));
+    // Everything read from host paths has been read (procfs capture, vDSO
+    // cpuinfo, the CPU count in Kernel::new): close the walls.
+    crate::confine::enter()?;
 
     let fs = kernel
         .vfs

@@ -7,6 +7,7 @@
 //! input: a bad argument is an errno, never a panic.
 
 pub mod arch;
+pub mod confine;
 pub mod errno;
 pub mod fsimpl;
 pub mod kernel;

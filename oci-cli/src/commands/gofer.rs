@@ -14,7 +14,7 @@ pub struct GoferArgs {
     root: PathBuf,
 }
 
-pub fn run(a: GoferArgs) -> Result<i32> {
+pub fn run(a: GoferArgs, flags: &oci_cli::launch::LogFlags) -> Result<i32> {
     // SAFETY: fcntl(F_GETFD) only queries whether the fd is open.
     if unsafe { libc::fcntl(COMPONENT_FD, libc::F_GETFD) } < 0 {
         anyhow::bail!("fd {COMPONENT_FD} is not open: the gofer must be started by ward");
@@ -24,8 +24,15 @@ pub fn run(a: GoferArgs) -> Result<i32> {
     oci_cli::signals::ignore(&[libc::SIGINT, libc::SIGQUIT, libc::SIGHUP]);
     // SAFETY: fd 3 is open (checked above) and was handed to this process to own.
     let sock = unsafe { OwnedFd::from_raw_fd(COMPONENT_FD) };
+    if flags.confine {
+        // Still single-threaded: the only moment the namespaces can be entered.
+        gofer::confine::unshare().context("confining the gofer")?;
+    }
     let root =
         gofer::open_root(&a.root).with_context(|| format!("opening root {}", a.root.display()))?;
+    if flags.confine {
+        gofer::confine::enter(&a.root).context("confining the gofer")?;
+    }
     gofer::serve(root, sock).context("serving")?;
     Ok(0)
 }

@@ -36,6 +36,11 @@ fn take_fd(fd: i32) -> Result<OwnedFd> {
 }
 
 pub fn run(a: SentryArgs, flags: &LogFlags) -> Result<i32> {
+    if flags.confine {
+        sentry::confine::enable();
+    }
+    // Still single-threaded: the only moment the namespaces can be entered.
+    sentry::confine::unshare_namespaces().context("confining the sentry")?;
     let gofer = take_fd(COMPONENT_FD).context("gofer socket")?;
     // Our own copy of stderr: fd 2 itself goes to the sandbox, and is closed
     // with it, before we may need to report why the sandbox could not start.
