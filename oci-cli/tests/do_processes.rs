@@ -167,3 +167,24 @@ fn killing_ward_leaves_no_sentry_gofer_or_stub_running() {
         "still running after ward was killed: {left:?}"
     );
 }
+
+#[test]
+fn the_command_may_be_a_script_run_through_its_interpreter() {
+    // /usr/bin/ldd is a `#!/bin/bash` script on Debian.
+    let script = "/usr/bin/ldd";
+    let head = std::fs::read(script).unwrap_or_default();
+    if !head.starts_with(b"#!") {
+        eprintln!("skipped: {script} is not a script here");
+        return;
+    }
+    same_as_native(&[script, "--version"]);
+}
+
+#[test]
+fn python3_found_on_path_runs_even_through_a_wrapper_script() {
+    // On machines with pyenv, `python3` on PATH is a bash shim that execs
+    // the real interpreter; either way the output matches native.
+    let prog =
+        "import json,os,sys; print(sys.version_info[:2], json.dumps(sorted(os.listdir('/'))[:3]))";
+    same_as_native(&["python3", "-c", prog]);
+}

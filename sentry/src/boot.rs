@@ -156,8 +156,27 @@ pub fn run(cfg: SandboxConfig) -> Result<ExitStatus, BootError> {
         .new_address_space()
         .map_err(|e| BootError::Platform(e.to_string()))?;
     let mm = Arc::new(MemoryManager::new(memfile.clone(), space));
-    let loaded = crate::loader::load(&kernel, &fs, &mm, &path, &cfg.argv, &cfg.envp, &creds)
-        .map_err(|err| BootError::Exec { name, err })?;
+    // The program may be a `#!` script, as with execve.
+    let kctx = crate::vfs::Ctx::kernel();
+    let (target, argv) = crate::kernel::exec::open_target(&kernel, &kctx, &fs, &path)
+        .and_then(|t| crate::kernel::exec::follow_scripts(&kernel, &kctx, &fs, t, cfg.argv.clone()))
+        .map_err(|err| BootError::Exec {
+            name: name.clone(),
+            err,
+        })?;
+    let loaded = crate::loader::load_file(
+        &kernel,
+        &fs,
+        &mm,
+        &*target.file,
+        &target.stat,
+        target.abs.clone(),
+        &target.execfn,
+        &argv,
+        &cfg.envp,
+        &creds,
+    )
+    .map_err(|err| BootError::Exec { name, err })?;
 
     let fds = Arc::new(FdTable::new());
     for (i, fd) in cfg.stdio.into_iter().enumerate() {
@@ -173,8 +192,7 @@ pub fn run(cfg: SandboxConfig) -> Result<ExitStatus, BootError> {
     {
         let mut st = tg.lock();
         st.exe = loaded.path.clone();
-        st.argv = cfg
-            .argv
+        st.argv = argv
             .iter()
             .flat_map(|a| a.iter().copied().chain([0]))
             .collect();

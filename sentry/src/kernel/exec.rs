@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::exit::release_vfork_parent;
+use super::kernel::Kernel;
 use super::process::lock;
 use super::signal::SigAction;
 use super::task::Task;
@@ -52,11 +53,64 @@ pub fn read_string_array(t: &Task, addr: u64, total: &mut usize) -> Result<Vec<V
 }
 
 /// What to execute: an opened file and the name it was reached by.
-struct Target {
-    file: Arc<dyn FileDescription>,
-    stat: Stat,
-    abs: String,
-    execfn: Vec<u8>,
+pub struct Target {
+    pub file: Arc<dyn FileDescription>,
+    pub stat: Stat,
+    /// Absolute sandbox path of the file.
+    pub abs: String,
+    /// The name exec was given (AT_EXECFN, comm).
+    pub execfn: Vec<u8>,
+}
+
+/// Opens `path` for exec on behalf of `ctx`.
+pub fn open_target(
+    kernel: &Kernel,
+    ctx: &Ctx<'_>,
+    fs: &FsContext,
+    path: &[u8],
+) -> Result<Target, Errno> {
+    let (file, stat, abs) = kernel.vfs.open_exec_as(ctx, fs, path)?;
+    Ok(Target {
+        file,
+        stat,
+        abs,
+        execfn: path.to_vec(),
+    })
+}
+
+/// Follows `#!` lines (up to four levels) from `target`: returns the ELF
+/// file to load and the argv it gets (interpreter, optional argument,
+/// script path, then the original argv[1..]).
+pub fn follow_scripts(
+    kernel: &Kernel,
+    ctx: &Ctx<'_>,
+    fs: &FsContext,
+    mut target: Target,
+    mut argv: Vec<Vec<u8>>,
+) -> Result<(Target, Vec<Vec<u8>>), Errno> {
+    for depth in 0..=MAX_SCRIPT_DEPTH {
+        let mut head = [0u8; 256];
+        let n = target.file.read_at(&mut head, 0)?;
+        let head = &head[..n];
+        if loader::elf::is_elf(head) {
+            return Ok((target, argv));
+        }
+        let Some((interp, arg)) = parse_shebang(head) else {
+            return Err(Errno::ENOEXEC);
+        };
+        if depth == MAX_SCRIPT_DEPTH {
+            return Err(Errno::ELOOP);
+        }
+        let mut new_argv = vec![interp.clone()];
+        if let Some(a) = arg {
+            new_argv.push(a);
+        }
+        new_argv.push(target.execfn.clone());
+        new_argv.extend(argv.iter().skip(1).cloned());
+        argv = new_argv;
+        target = open_target(kernel, ctx, fs, &interp)?;
+    }
+    Err(Errno::ELOOP)
 }
 
 /// The interpreter line of a `#!` script: (interpreter, optional argument).
@@ -96,19 +150,11 @@ pub fn do_execve(
     fs: &FsContext,
     path: Vec<u8>,
     opened: Option<Arc<dyn FileDescription>>,
-    mut argv: Vec<Vec<u8>>,
+    argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
 ) -> SysResult {
-    let ctx_open = |t: &Task, p: &[u8]| -> Result<Target, Errno> {
-        let (file, stat, abs) = t.kernel.vfs.open_exec_as(&Ctx::of(t), fs, p)?;
-        Ok(Target {
-            file,
-            stat,
-            abs,
-            execfn: p.to_vec(),
-        })
-    };
-    let mut target = match opened {
+    let ctx = Ctx::of(t);
+    let target = match opened {
         Some(file) => {
             let stat = file.stat()?;
             if !stat.is_regular() {
@@ -125,31 +171,9 @@ pub fn do_execve(
                 abs,
             }
         }
-        None => ctx_open(t, &path)?,
+        None => open_target(&t.kernel, &ctx, fs, &path)?,
     };
-    for depth in 0..=MAX_SCRIPT_DEPTH {
-        let mut head = [0u8; 256];
-        let n = target.file.read_at(&mut head, 0)?;
-        let head = &head[..n];
-        if loader::elf::is_elf(head) {
-            break;
-        }
-        let Some((interp, arg)) = parse_shebang(head) else {
-            return Err(Errno::ENOEXEC);
-        };
-        if depth == MAX_SCRIPT_DEPTH {
-            return Err(Errno::ELOOP);
-        }
-        // argv becomes: interpreter [arg] script-path original-argv[1..].
-        let mut new_argv = vec![interp.clone()];
-        if let Some(a) = arg {
-            new_argv.push(a);
-        }
-        new_argv.push(target.execfn.clone());
-        new_argv.extend(argv.iter().skip(1).cloned());
-        argv = new_argv;
-        target = ctx_open(t, &interp)?;
-    }
+    let (target, argv) = follow_scripts(&t.kernel, &ctx, fs, target, argv)?;
 
     // Load into a fresh address space; until this succeeds nothing changed.
     let space = t.kernel.platform.new_address_space().map_err(|e| {

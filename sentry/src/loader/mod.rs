@@ -29,20 +29,6 @@ fn hwcap(kind: libc::c_ulong) -> u64 {
     unsafe { libc::getauxval(kind) }
 }
 
-/// Loads the executable at `path` (already resolved to `file`) into `mm`.
-pub fn load(
-    kernel: &Kernel,
-    fs: &FsContext,
-    mm: &MemoryManager,
-    path: &[u8],
-    argv: &[Vec<u8>],
-    envp: &[Vec<u8>],
-    creds: &Creds,
-) -> Result<Loaded, Errno> {
-    let (file, stat, abs) = kernel.vfs.open_exec(fs, path)?;
-    load_file(kernel, fs, mm, &*file, &stat, abs, path, argv, envp, creds)
-}
-
 /// Loads an already opened executable (`abs` its sandbox path, `execfn` the
 /// name it was executed by) into `mm`.
 #[allow(clippy::too_many_arguments)]
