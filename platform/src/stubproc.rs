@@ -131,6 +131,25 @@ pub struct Factory {
 }
 
 impl Factory {
+    /// Writes `image` into a memfd named `name` and starts a factory for
+    /// stubs of it over the sandbox's memory file.
+    pub fn for_image(
+        name: &std::ffi::CStr,
+        image: &[u8],
+        memfile: std::os::fd::BorrowedFd<'_>,
+    ) -> Result<Factory, crate::PlatformError> {
+        use std::io::Write;
+        let fd = raw::memfd_create(name).map_err(crate::PlatformError::StubImage)?;
+        let mut f = std::fs::File::from(fd);
+        f.write_all(image)
+            .map_err(crate::PlatformError::StubImage)?;
+        let memfile = memfile
+            .try_clone_to_owned()
+            .map_err(crate::PlatformError::StubImage)?;
+        let thread = name.to_string_lossy().into_owned();
+        Factory::start(&thread, OwnedFd::from(f), memfile).map_err(crate::PlatformError::SpawnStub)
+    }
+
     pub fn start(name: &str, image: OwnedFd, memfile: OwnedFd) -> io::Result<Factory> {
         let (tx, rx) = channel::<Request>();
         let (img, mem) = (image.try_clone()?, memfile.try_clone()?);

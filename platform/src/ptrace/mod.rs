@@ -11,8 +11,7 @@ mod stub;
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::io::Write;
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::stubproc;
@@ -37,15 +36,7 @@ pub struct PtracePlatform {
 impl PtracePlatform {
     /// Prepares the stub image in a memfd; `memfile` is the sandbox's memory file.
     pub fn new(memfile: BorrowedFd<'_>) -> Result<PtracePlatform, PlatformError> {
-        let image = raw::memfd_create(c"ward-stub").map_err(PlatformError::StubImage)?;
-        let mut f = std::fs::File::from(image);
-        f.write_all(&stub::image())
-            .map_err(PlatformError::StubImage)?;
-        let memfile = memfile
-            .try_clone_to_owned()
-            .map_err(PlatformError::StubImage)?;
-        let factory = stubproc::Factory::start("ptrace-stubs", OwnedFd::from(f), memfile)
-            .map_err(PlatformError::SpawnStub)?;
+        let factory = stubproc::Factory::for_image(c"ward-stub", &stub::image(), memfile)?;
         Ok(PtracePlatform {
             factory: Arc::new(factory),
         })

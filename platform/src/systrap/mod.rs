@@ -18,7 +18,7 @@ mod stub;
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::io::{self, Write};
+use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -108,15 +108,7 @@ impl SystrapPlatform {
                 "the kernel does not enable FSGSBASE for user space",
             )));
         }
-        let image = raw::memfd_create(c"ward-systrap-stub").map_err(PlatformError::StubImage)?;
-        let mut f = std::fs::File::from(image);
-        f.write_all(&stub::image())
-            .map_err(PlatformError::StubImage)?;
-        let memfile = memfile
-            .try_clone_to_owned()
-            .map_err(PlatformError::StubImage)?;
-        let factory = stubproc::Factory::start("systrap-stubs", OwnedFd::from(f), memfile)
-            .map_err(PlatformError::SpawnStub)?;
+        let factory = stubproc::Factory::for_image(c"ward-systrap-stub", &stub::image(), memfile)?;
         Ok(SystrapPlatform {
             factory: Arc::new(factory),
         })
