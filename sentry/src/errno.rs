@@ -16,6 +16,10 @@ macro_rules! errnos {
             pub fn name(self) -> &'static str {
                 match self.0 {
                     $(libc::$name => stringify!($name),)*
+                    512 => "ERESTARTSYS",
+                    513 => "ERESTARTNOINTR",
+                    514 => "ERESTARTNOHAND",
+                    516 => "ERESTART_RESTARTBLOCK",
                     _ => "E?",
                 }
             }
