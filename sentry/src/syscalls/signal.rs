@@ -465,7 +465,19 @@ fn sigaltstack(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 fn rt_sigreturn(t: &mut Task, _a: [u64; 6]) -> SysResult {
     let space = t.mm.space().clone();
-    let fp_len = space.fp_state().map(|f| f.len()).unwrap_or(0);
+    // The XSAVE size is the same for every thread of this host: read it
+    // from the platform once, not on every return from a handler.
+    static FP_LEN: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let fp_len = match FP_LEN.get() {
+        Some(&n) => n,
+        None => {
+            let n = space.fp_state().map(|f| f.len()).unwrap_or(0);
+            if n > 0 {
+                let _ = FP_LEN.set(n);
+            }
+            n
+        }
+    };
     match restore_frame(&t.mm, &mut t.regs, fp_len) {
         Ok(r) => {
             t.signals.mask = r.mask & !UNBLOCKABLE;
