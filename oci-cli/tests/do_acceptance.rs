@@ -427,3 +427,26 @@ fn getpid_is_answered_by_the_sentry_not_the_host() {
         describe(&out)
     );
 }
+
+#[test]
+fn debug_says_which_platform_ran_and_why() {
+    // The default: systrap where the kernel and CPU support it (this
+    // machine's do), else ptrace with the reason.
+    let out = run(&mut ward(["--debug", "do", "/bin/true"]));
+    assert!(out.status.success(), "{}", describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("platform chosen: systrap (the default")
+            || err.contains("platform chosen: ptrace (the fallback: systrap cannot run here"),
+        "{err}"
+    );
+    for p in ["ptrace", "systrap"] {
+        let out = run(&mut ward(["--debug", "do", "--platform", p, "/bin/true"]));
+        assert!(out.status.success(), "{}", describe(&out));
+        let want = format!("platform chosen: {p} (asked for with --platform)");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(&want), "{}", describe(&out));
+    }
+    let out = run(&mut ward_do(["--platform", "kvm", "/bin/true"]));
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("possible values: auto, systrap, ptrace"));
+}

@@ -181,6 +181,29 @@ pub trait Platform: Send + Sync {
     fn new_context(&self) -> Result<Box<dyn Context>, PlatformError>;
 }
 
+/// Names `--platform` accepts: the two platforms, and `auto`.
+pub const PLATFORM_NAMES: &[&str] = &["auto", "systrap", "ptrace"];
+
+/// Picks and creates the platform for `name` (`auto`: systrap where this
+/// kernel and CPU support it, else ptrace); with a line saying why.
+pub fn select(
+    name: &str,
+    memfile: BorrowedFd<'_>,
+) -> Result<(Arc<dyn Platform>, String), UnknownPlatform> {
+    if name != "auto" {
+        return create(name, memfile).map(|p| (p, "asked for with --platform".to_string()));
+    }
+    match systrap::SystrapPlatform::new(memfile) {
+        Ok(p) => Ok((
+            Arc::new(p),
+            "the default: this kernel and CPU support systrap (seccomp traps, FSGSBASE)"
+                .to_string(),
+        )),
+        Err(e) => create("ptrace", memfile)
+            .map(|p| (p, format!("the fallback: systrap cannot run here ({e})"))),
+    }
+}
+
 /// Creates the named platform over the sandbox's memory file.
 pub fn create(name: &str, memfile: BorrowedFd<'_>) -> Result<Arc<dyn Platform>, UnknownPlatform> {
     match name {

@@ -122,10 +122,15 @@ fn a_stub_holds_nothing_but_its_own_pages_and_what_was_mapped(name: &str) {
         "{maps}"
     );
     if name == "systrap" {
-        // The thread contexts and signal stacks, shared with the sentry.
-        assert_eq!(lines.len(), 2, "stub maps: {maps}");
+        // The memory thread's requests, read-only; the thread contexts and
+        // signal stacks; both shared with the sentry.
+        assert_eq!(lines.len(), 3, "stub maps: {maps}");
         assert!(
-            lines[1].starts_with("7ff000010000-7ff004000000 rw-s"),
+            lines[1].starts_with("7ff000001000-7ff000010000 r--s"),
+            "{maps}"
+        );
+        assert!(
+            lines[2].starts_with("7ff000010000-7ff004000000 rw-s"),
             "{maps}"
         );
     } else {

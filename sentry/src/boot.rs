@@ -95,17 +95,12 @@ pub fn run(cfg: SandboxConfig) -> Result<ExitStatus, BootError> {
     crate::fsimpl::proc::capture_host();
     let memfile = Arc::new(MemoryFile::new()?);
     crate::loader::vdso::init(&memfile);
-    let platform = platform::create(&cfg.platform, memfile.fd())
+    let (platform, why) = platform::select(&cfg.platform, memfile.fd())
         .map_err(|e| BootError::Platform(e.to_string()))?;
     tracing::debug!(
         platform = platform.name(),
-        "platform chosen: {} ({})",
-        platform.name(),
-        if cfg.platform == "ptrace" {
-            "the default: systrap stays opt-in until app code can no longer reach the stub's allowed syscalls"
-        } else {
-            "asked for with --platform"
-        }
+        "platform chosen: {} ({why})",
+        platform.name()
     );
     let client = gofer::Client::new(cfg.gofer)?;
     let vfs = Vfs::new(client, Arc::clone(&memfile))?;

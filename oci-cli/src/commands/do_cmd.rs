@@ -16,8 +16,9 @@ use oci_cli::launch::{run_do, DoRequest, LogFlags};
 #[derive(Args)]
 #[command(about = "Run a program in a sandbox over the host's root, its writes kept in memory")]
 pub struct DoArgs {
-    /// How app code runs: ptrace (the default) or systrap.
-    #[arg(long, default_value = "ptrace")]
+    /// How app code runs: systrap or ptrace; auto (the default) is systrap
+    /// where the kernel and CPU support it (`--debug` says which ran, and why).
+    #[arg(long, default_value = "auto", value_parser = clap::builder::PossibleValuesParser::new(sentry::PLATFORM_NAMES))]
     platform: String,
     /// Working directory inside the sandbox (default: the current one).
     #[arg(long, value_name = "DIR")]

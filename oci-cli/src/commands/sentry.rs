@@ -14,7 +14,7 @@ use oci_cli::launch::{LogFlags, COMPONENT_FD};
 
 #[derive(Args)]
 pub struct SentryArgs {
-    #[arg(long, default_value = "ptrace")]
+    #[arg(long, default_value = "auto")]
     platform: String,
     #[arg(long)]
     cwd: PathBuf,

@@ -224,3 +224,10 @@ pub fn try_reap(pid: i32) -> bool {
     let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG | libc::__WALL) };
     r == pid || (r < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD))
 }
+
+/// Whether thread `tid` of process `pid` still exists (tgkill with signal 0).
+pub fn thread_alive(pid: i32, tid: i32) -> bool {
+    // SAFETY: tgkill with signal 0 only checks that the thread exists.
+    let r = unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}

@@ -1,10 +1,19 @@
-//! The stub's seccomp filter, hand-assembled classic BPF (seccompiler cannot
-//! match the instruction pointer). Every system call of a stub thread comes
-//! here. One made from the stub's own page is one of the stub's: a short
-//! list is allowed, anything else from there kills the stub. Every other
-//! call is app code's and gets SECCOMP_RET_TRAP: a SIGSYS that the stub's
-//! handler hands to the sentry. The call never runs on the host (DESIGN.md
+//! The stub's seccomp filters, hand-assembled classic BPF (seccompiler cannot
+//! match the instruction pointer).
+//!
+//! The process-wide filter ([`program`]) sees every system call of the stub.
+//! One made from the stub's own page is one of the stub's: a short list is
+//! allowed, anything else from there traps. Every other call is
+//! app code's and gets SECCOMP_RET_TRAP: a SIGSYS that the stub's handler
+//! hands to the sentry. The call never runs on the host (DESIGN.md
 //! invariant 1).
+//!
+//! App code can jump into the stub's page, so the threads that run app code
+//! carry a second filter ([`app_program`]) that traps, from anywhere, the
+//! stub calls only the memory thread needs (map, unmap, protect, clone) and
+//! those that would change the thread's own trap set-up. Seccomp obeys the
+//! strictest of a thread's filters, so what such a jump reaches is at most
+//! futex, exit and rt_sigreturn: nothing beyond the app's own thread.
 
 use crate::STUB_BASE;
 
@@ -35,7 +44,6 @@ const ARG0_LO: u32 = 16;
 const ARG0_HI: u32 = 20;
 
 pub const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
-pub const RET_KILL_PROCESS: u32 = 0x8000_0000;
 pub const RET_TRAP: u32 = 0x0003_0000;
 pub const RET_ALLOW: u32 = 0x7fff_0000;
 
@@ -62,13 +70,28 @@ pub const STUB_SYSCALLS: &[(i64, &str)] = &[
         libc::SYS_rt_sigprocmask,
         "a new stub thread unblocks the signals the handler had blocked",
     ),
+    (
+        libc::SYS_seccomp,
+        "a new app thread installs the app threads' filter",
+    ),
 ];
 
-/// Where a jump goes: the three verdicts at the end of the program.
+/// What the app threads' filter traps wherever it is called from: the
+/// stub calls that only the memory thread or a thread's set-up make.
+pub const APP_TRAPPED: &[i64] = &[
+    libc::SYS_mmap,
+    libc::SYS_munmap,
+    libc::SYS_mprotect,
+    libc::SYS_clone,
+    libc::SYS_seccomp,
+    libc::SYS_sigaltstack,
+    libc::SYS_rt_sigprocmask,
+];
+
+/// Where a jump goes: the next instruction or a verdict at the end.
 #[derive(Clone, Copy)]
 enum To {
     Next,
-    Kill,
     Allow,
     Trap,
 }
@@ -89,15 +112,14 @@ impl Asm {
         self.insns.push((JGE, jt, jf, k));
     }
 
-    /// Resolves targets: the program ends with ret KILL, ret ALLOW, ret TRAP.
+    /// Resolves targets: the program ends with ret ALLOW, ret TRAP.
     fn finish(self) -> Vec<Insn> {
         let n = self.insns.len();
         let target = |i: usize, t: To| -> u8 {
             let abs = match t {
                 To::Next => i + 1,
-                To::Kill => n,
-                To::Allow => n + 1,
-                To::Trap => n + 2,
+                To::Allow => n,
+                To::Trap => n + 1,
             };
             u8::try_from(abs - i - 1).expect("a BPF jump fits in a byte")
         };
@@ -112,7 +134,7 @@ impl Asm {
                 k,
             })
             .collect();
-        for k in [RET_KILL_PROCESS, RET_ALLOW, RET_TRAP] {
+        for k in [RET_ALLOW, RET_TRAP] {
             out.push(Insn {
                 code: RET,
                 jt: 0,
@@ -146,18 +168,36 @@ pub fn program() -> Vec<Insn> {
     for &(nr, _why) in STUB_SYSCALLS {
         a.jeq(nr as u32, To::Allow, To::Next);
     }
-    a.jeq(libc::SYS_clone as u32, To::Next, To::Kill);
+    // Anything else from the stub's page traps like an app call: either app
+    // code jumped there (and the sentry answers the call as the app's), or
+    // the stub itself went wrong inside its handler, where SIGSYS is
+    // blocked and the kernel kills the stub for it.
+    a.jeq(libc::SYS_clone as u32, To::Next, To::Trap);
     a.ld(ARG0_LO);
-    a.jeq(THREAD_CLONE_FLAGS as u32, To::Next, To::Kill);
+    a.jeq(THREAD_CLONE_FLAGS as u32, To::Next, To::Trap);
     a.ld(ARG0_HI);
-    a.jeq((THREAD_CLONE_FLAGS >> 32) as u32, To::Allow, To::Kill);
+    a.jeq((THREAD_CLONE_FLAGS >> 32) as u32, To::Allow, To::Trap);
     a.finish()
 }
 
-/// The program as bytes, `struct sock_filter` after `struct sock_filter`.
-pub fn bytes() -> Vec<u8> {
+/// The app threads' filter: the calls of [`APP_TRAPPED`] trap (to the
+/// sentry, as app calls), whatever the instruction pointer; everything else
+/// is left to the process-wide filter.
+pub fn app_program() -> Vec<Insn> {
+    let mut a = Asm { insns: Vec::new() };
+    a.ld(NR);
+    for &nr in APP_TRAPPED {
+        a.jeq(nr as u32, To::Trap, To::Next);
+    }
+    // Anything else: allowed here, judged by the process-wide filter.
+    a.jge(0, To::Allow, To::Allow);
+    a.finish()
+}
+
+/// A program as bytes, `struct sock_filter` after `struct sock_filter`.
+pub fn bytes(prog: &[Insn]) -> Vec<u8> {
     let mut v = Vec::new();
-    for i in program() {
+    for &i in prog {
         v.extend_from_slice(&i.code.to_le_bytes());
         v.push(i.jt);
         v.push(i.jf);
@@ -234,7 +274,7 @@ mod tests {
         ] {
             assert_eq!(
                 run(&p, nr as u32, X86_64, IN_STUB, 0),
-                RET_KILL_PROCESS,
+                RET_TRAP,
                 "nr {nr}"
             );
         }
@@ -255,11 +295,11 @@ mod tests {
             THREAD_CLONE_FLAGS | (1 << 32),
             THREAD_CLONE_FLAGS | libc::CLONE_NEWUSER as u64,
         ] {
-            assert_eq!(run(&p, clone, X86_64, IN_STUB, flags), RET_KILL_PROCESS);
+            assert_eq!(run(&p, clone, X86_64, IN_STUB, flags), RET_TRAP);
         }
         assert_eq!(
             run(&p, libc::SYS_clone3 as u32, X86_64, IN_STUB, 0),
-            RET_KILL_PROCESS
+            RET_TRAP
         );
     }
 
@@ -287,7 +327,6 @@ mod tests {
             }
         );
         let n = p.len();
-        assert_eq!(p[n - 3].k, RET_KILL_PROCESS);
         assert_eq!(p[n - 2].k, RET_ALLOW);
         assert_eq!(p[n - 1].k, RET_TRAP);
         // Every jump lands inside the program.
@@ -297,6 +336,43 @@ mod tests {
                 assert!(i + 1 + (insn.jf as usize) < n);
             }
         }
-        assert_eq!(bytes().len(), p.len() * 8);
+        assert_eq!(bytes(&p).len(), p.len() * 8);
+    }
+
+    /// The verdict for a thread that runs app code: the strictest of both.
+    fn app_thread(nr: u32, ip: u64, arg0: u64) -> u32 {
+        let a = run(&program(), nr, X86_64, ip, arg0);
+        let b = run(&app_program(), nr, X86_64, ip, arg0);
+        // Precedence: TRAP > ALLOW.
+        let rank = |v| u32::from(v == RET_TRAP);
+        if rank(a) >= rank(b) {
+            a
+        } else {
+            b
+        }
+    }
+
+    #[test]
+    fn app_threads_reach_no_memory_call_through_the_stub_page() {
+        for nr in APP_TRAPPED {
+            let nr = *nr as u32;
+            assert_eq!(app_thread(nr, IN_STUB, THREAD_CLONE_FLAGS), RET_TRAP, "{nr}");
+            assert_eq!(app_thread(nr, 0x40_0000, 0), RET_TRAP, "{nr}");
+        }
+        // What is left from the stub page: the hand-off and the thread's end.
+        for nr in [
+            libc::SYS_futex,
+            libc::SYS_rt_sigreturn,
+            libc::SYS_exit,
+            libc::SYS_exit_group,
+        ] {
+            assert_eq!(app_thread(nr as u32, IN_STUB, 0), RET_ALLOW);
+        }
+        assert_eq!(app_thread(libc::SYS_openat as u32, IN_STUB, 0), RET_TRAP);
+        // The memory thread, without the second filter, keeps its calls.
+        assert_eq!(
+            run(&program(), libc::SYS_mmap as u32, X86_64, IN_STUB, 0),
+            RET_ALLOW
+        );
     }
 }

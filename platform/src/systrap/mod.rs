@@ -7,14 +7,18 @@
 //! handler copies the registers into the thread's slot of a context file
 //! shared with the sentry, sets the slot's state to STOPPED, wakes the
 //! sentry by futex, and waits for its answer: new registers to resume
-//! with, a batch of syscalls to run from the stub page (map, unmap,
-//! protect, clone), or exit. A sentry thread and its stub thread are
-//! pinned to one CPU. The slots are touched here only with atomics and
-//! volatile accesses: the stub (and app code) write them concurrently, and
-//! nothing read from them is trusted beyond being a value.
+//! with, or exit. Map, unmap, protect and thread clones are batches of
+//! requests to the stub's memory thread, which never runs app code and
+//! reads them from a region the stub maps read-only (`stub.rs` says why).
+//! A sentry thread and its stub thread are pinned to one CPU; the memory
+//! thread follows the sentry thread that calls on it. The slots are
+//! touched here only with atomics and volatile accesses: the stub (and app
+//! code) write them concurrently, and nothing read from them is trusted
+//! beyond being a value.
 
 mod bpf;
 mod stub;
+mod stub_code;
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -31,6 +35,12 @@ use crate::{
 
 pub use stub::MEMFILE_FD as STUB_MEMFILE_FD;
 
+/// The stub's page as every stub maps it at `STUB_BASE` (for diagnostics
+/// and the tests that attack it).
+pub fn stub_page() -> Vec<u8> {
+    stub::image()
+}
+
 /// The host signal used to kick a stub thread out of app code.
 pub const INTERRUPT_SIGNAL: i32 = libc::SIGURG;
 
@@ -39,16 +49,12 @@ const STATE: usize = 0x00;
 const STUB_SLEEPING: usize = 0x04;
 const SENTRY_SLEEPING: usize = 0x08;
 const CMD: usize = 0x0c;
-const NOPS: usize = 0x10;
 const SPIN: usize = 0x18;
 const FS_BASE: usize = 0x20;
 const GS_BASE: usize = 0x28;
 const ALTSTACK: usize = 0x30;
 const SIGINFO: usize = 0x60;
 const MCONTEXT: usize = 0x80;
-const OPS: usize = 0x200;
-const OP_SIZE: usize = 64;
-const MAX_OPS: usize = 56;
 
 /// `state`: the stub (or app code) runs; the sentry waits.
 const RUNNING: u32 = 1;
@@ -56,7 +62,6 @@ const RUNNING: u32 = 1;
 const STOPPED: u32 = 2;
 
 const CMD_RESUME: u32 = 0;
-const CMD_OPS: u32 = 1;
 const CMD_EXIT: u32 = 2;
 
 /// uc_mcontext.gregs indexes (the kernel's struct sigcontext order).
@@ -95,6 +100,22 @@ fn have_fsgsbase() -> bool {
     h & HWCAP2_FSGSBASE != 0
 }
 
+/// Whether seccomp filters and their RET_TRAP action are available.
+fn have_seccomp_trap() -> bool {
+    const SECCOMP_GET_ACTION_AVAIL: libc::c_long = 2;
+    let action: u32 = bpf::RET_TRAP;
+    // SAFETY: the kernel reads one u32 from the live `action`.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_GET_ACTION_AVAIL,
+            0,
+            &action as *const u32,
+        )
+    };
+    r == 0
+}
+
 /// The systrap platform: the stub factory over the stub image and the memory file.
 pub struct SystrapPlatform {
     factory: Arc<stubproc::Factory>,
@@ -106,6 +127,11 @@ impl SystrapPlatform {
         if !have_fsgsbase() {
             return Err(PlatformError::StubImage(io::Error::other(
                 "the kernel does not enable FSGSBASE for user space",
+            )));
+        }
+        if !have_seccomp_trap() {
+            return Err(PlatformError::StubImage(io::Error::other(
+                "the kernel has no seccomp filters with SECCOMP_RET_TRAP",
             )));
         }
         let factory = stubproc::Factory::for_image(c"ward-systrap-stub", &stub::image(), memfile)?;
@@ -147,7 +173,7 @@ impl CtxMap {
         let p = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                stub::CTX_LEN as usize,
+                stub::FILE_LEN as usize,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED,
                 fd.as_raw_fd(),
@@ -162,9 +188,20 @@ impl CtxMap {
 
     fn slot(&self, k: usize) -> Slot {
         assert!(k < stub::MAX_SLOTS);
-        // SAFETY: slot k lies inside the CTX_LEN-long mapping.
+        // SAFETY: slot k lies inside the mapping (CTX_LEN of slots first).
         let base = unsafe { self.ptr.add(k * stub::SLOT_SIZE as usize) };
         Slot { base, k }
+    }
+
+    /// The memory thread's request region, as a slot-like window (the
+    /// sentry's side of it is writable).
+    fn requests(&self) -> Slot {
+        // SAFETY: the region follows the slots inside the FILE_LEN mapping.
+        let base = unsafe { self.ptr.add(stub::CTX_LEN as usize) };
+        Slot {
+            base,
+            k: stub::MAX_SLOTS,
+        }
     }
 }
 
@@ -172,7 +209,7 @@ impl Drop for CtxMap {
     fn drop(&mut self) {
         // SAFETY: the mapping is ours and no Slot outlives the address space.
         unsafe {
-            libc::munmap(self.ptr as *mut libc::c_void, stub::CTX_LEN as usize);
+            libc::munmap(self.ptr as *mut libc::c_void, stub::FILE_LEN as usize);
         }
     }
 }
@@ -193,14 +230,14 @@ impl Slot {
     }
 
     fn get(&self, off: usize) -> u64 {
-        debug_assert!(off.is_multiple_of(8) && off < stub::SLOT_SIZE as usize);
+        debug_assert!(off.is_multiple_of(8) && off < stub::CMD_LEN as usize);
         // SAFETY: an aligned u64 inside the slot; volatile because the stub
         // writes it concurrently.
         unsafe { std::ptr::read_volatile(self.base.add(off) as *const u64) }
     }
 
     fn set(&self, off: usize, v: u64) {
-        debug_assert!(off.is_multiple_of(8) && off < stub::SLOT_SIZE as usize);
+        debug_assert!(off.is_multiple_of(8) && off < stub::CMD_LEN as usize);
         // SAFETY: as for `get`.
         unsafe { std::ptr::write_volatile(self.base.add(off) as *mut u64, v) }
     }
@@ -314,6 +351,14 @@ impl Threads {
     }
 }
 
+/// The sentry's side of the memory thread: one batch at a time.
+struct MemThread {
+    /// The last batch posted.
+    seq: u32,
+    /// The CPU the memory thread is pinned to.
+    cpu: usize,
+}
+
 /// An address space backed by one systrap stub process.
 pub struct SystrapAddressSpace {
     pid: i32,
@@ -321,13 +366,16 @@ pub struct SystrapAddressSpace {
     ctx: CtxMap,
     factory: Arc<stubproc::Factory>,
     threads: Mutex<Threads>,
+    /// The memory thread's tid (read before any app code ran) and channel.
+    mem_tid: i32,
+    mem: Mutex<MemThread>,
 }
 
 impl SystrapAddressSpace {
     fn start(factory: Arc<stubproc::Factory>) -> Result<Self, PlatformError> {
         let fd = raw::memfd_create(c"ward-systrap-ctx").map_err(PlatformError::StubImage)?;
         // SAFETY: ftruncate on our own fd.
-        if unsafe { libc::ftruncate(fd.as_raw_fd(), stub::CTX_LEN as i64) } < 0 {
+        if unsafe { libc::ftruncate(fd.as_raw_fd(), stub::FILE_LEN as i64) } < 0 {
             return Err(PlatformError::StubImage(io::Error::last_os_error()));
         }
         let ctx = CtxMap::new(&fd).map_err(PlatformError::StubImage)?;
@@ -346,7 +394,8 @@ impl SystrapAddressSpace {
         };
         let mut used = vec![false; stub::MAX_SLOTS];
         used[0] = true;
-        let space = SystrapAddressSpace {
+        used[stub::MEM_SLOT] = true;
+        let mut space = SystrapAddressSpace {
             pid,
             pidfd,
             ctx,
@@ -356,13 +405,28 @@ impl SystrapAddressSpace {
                 pending: HashMap::new(),
                 used,
             }),
+            mem_tid: 0,
+            mem: Mutex::new(MemThread { seq: 0, cpu: 0 }),
         };
-        // The stub's first stop: set up, in its first int3.
-        space.first_stop(0).map_err(|e| match e {
+        // The stub's first stop: set up, in its first int3. The memory
+        // thread's tid is in its slot by then, and no app code has run yet.
+        space.first_stop(0, pid).map_err(|e| match e {
             PlatformError::StubDied { pid, status } => PlatformError::StubStart { pid, status },
             e => e,
         })?;
+        let mem_tid = space.ctx.slot(stub::MEM_SLOT).word(stub::MEM_TID).load(Ordering::SeqCst);
+        if mem_tid == 0 || mem_tid > i32::MAX as u32 {
+            return Err(PlatformError::Systrap {
+                op: "start",
+                pid,
+                err: io::Error::other("the stub reported no memory thread"),
+            });
+        }
+        space.mem_tid = mem_tid as i32;
         space.pin(pid)?;
+        let cpu = raw::current_cpu();
+        raw::pin_to_cpu(space.mem_tid, cpu).map_err(sys_err("pin memory thread", pid))?;
+        space.mem.get_mut().map(|m| m.cpu = cpu).ok();
         space
             .lock()
             .bound
@@ -422,26 +486,41 @@ impl SystrapAddressSpace {
         }
     }
 
-    /// Waits until the stub thread of `slot` has stopped.
-    fn wait_stopped(&self, slot: &Slot) -> Result<(), PlatformError> {
-        let state = slot.word(STATE);
+    /// Waits until the stub thread `tid` of `slot` has stopped.
+    fn wait_stopped(&self, slot: &Slot, tid: i32) -> Result<(), PlatformError> {
+        self.wait_word(slot, STATE, SENTRY_SLEEPING, STOPPED, tid)
+    }
+
+    /// Waits until `slot`'s word at `off` holds `want`, flagging
+    /// `sleeping_off` while asleep so that the stub wakes us. Between naps
+    /// it checks that the stub process and its thread `tid` still live:
+    /// app code can end its own stub thread, which must not wedge us.
+    fn wait_word(
+        &self,
+        slot: &Slot,
+        off: usize,
+        sleeping_off: usize,
+        want: u32,
+        tid: i32,
+    ) -> Result<(), PlatformError> {
+        let word = slot.word(off);
         let mut budget = SENTRY_SPIN;
         while budget > 0 {
-            if state.load(Ordering::Acquire) == STOPPED {
+            if word.load(Ordering::Acquire) == want {
                 return Ok(());
             }
             std::hint::spin_loop();
             budget -= 1;
         }
-        let sleeping = slot.word(SENTRY_SLEEPING);
+        let sleeping = slot.word(sleeping_off);
         loop {
             sleeping.swap(1, Ordering::SeqCst);
-            let s = state.load(Ordering::SeqCst);
-            if s == STOPPED {
+            let s = word.load(Ordering::SeqCst);
+            if s == want {
                 sleeping.store(0, Ordering::Relaxed);
                 return Ok(());
             }
-            if futex_wait(state, s, LIVENESS_POLL_NS) {
+            if futex_wait(word, s, LIVENESS_POLL_NS) {
                 continue;
             }
             if let Some(status) = self.stub_gone() {
@@ -451,13 +530,21 @@ impl SystrapAddressSpace {
                     status,
                 });
             }
+            if !raw::thread_alive(self.pid, tid) {
+                sleeping.store(0, Ordering::Relaxed);
+                return Err(PlatformError::Systrap {
+                    op: "wait",
+                    pid: self.pid,
+                    err: io::Error::other(format!("stub thread {tid} is gone")),
+                });
+            }
         }
     }
 
     /// Waits for a new stub thread's first stop (its int3 in `thread_init`).
-    fn first_stop(&self, k: usize) -> Result<(), PlatformError> {
+    fn first_stop(&self, k: usize, tid: i32) -> Result<(), PlatformError> {
         let slot = self.ctx.slot(k);
-        self.wait_stopped(&slot)?;
+        self.wait_stopped(&slot, tid)?;
         let ip = slot.gregs_in(REG_RIP);
         if ip != stub::ENTRY_ADDR + stub::FIRST_TRAP_OFFSET + 1 {
             return Err(PlatformError::Systrap {
@@ -469,33 +556,57 @@ impl SystrapAddressSpace {
         Ok(())
     }
 
-    /// Runs `ops` (nr, args) in the stub thread of `slot`; their results.
-    fn run_ops(&self, slot: &Slot, ops: &[(i64, [u64; 6])]) -> Result<Vec<i64>, PlatformError> {
-        assert!(ops.len() <= MAX_OPS);
-        for (i, (nr, args)) in ops.iter().enumerate() {
-            let o = OPS + i * OP_SIZE;
-            slot.set(o, *nr as u64);
-            for (j, a) in args.iter().enumerate() {
-                slot.set(o + 8 + j * 8, *a);
-            }
-            slot.set(o + 56, (-libc::ENOSYS) as u64);
+    /// Runs `ops` (nr, args) in the memory thread, in batches of at most
+    /// what the request region holds; their results.
+    fn run_ops(&self, ops: &[(i64, [u64; 6])]) -> Result<Vec<i64>, PlatformError> {
+        let mut mem = match self.mem.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        // The memory thread runs where its caller runs: a wake-up across
+        // CPUs costs ten times one on the same CPU.
+        let cpu = raw::current_cpu();
+        if cpu != mem.cpu {
+            raw::pin_to_cpu(self.mem_tid, cpu).map_err(sys_err("pin memory thread", self.pid))?;
+            mem.cpu = cpu;
         }
-        slot.set(NOPS, ops.len() as u64);
-        slot.hand_over(CMD_OPS);
-        self.wait_stopped(slot)?;
-        Ok((0..ops.len())
-            .map(|i| slot.get(OPS + i * OP_SIZE + 56) as i64)
-            .collect())
+        let req = self.ctx.requests();
+        let mslot = self.ctx.slot(stub::MEM_SLOT);
+        let mut results = Vec::with_capacity(ops.len());
+        for batch in ops.chunks(stub::MAX_OPS) {
+            for (i, (nr, args)) in batch.iter().enumerate() {
+                let o = stub::CMD_OPS + i * stub::OP_SIZE;
+                req.set(o, *nr as u64);
+                for (j, a) in args.iter().enumerate() {
+                    req.set(o + 8 + j * 8, *a);
+                }
+                mslot.set(stub::MEM_RESULTS + i * 8, (-libc::ENOSYS) as u64);
+            }
+            req.set(stub::CMD_NOPS, batch.len() as u64);
+            mem.seq = mem.seq.wrapping_add(1);
+            req.word(stub::CMD_SEQ).store(mem.seq, Ordering::SeqCst);
+            if mslot.word(stub::MEM_SLEEPING).load(Ordering::SeqCst) != 0 {
+                futex_wake(req.word(stub::CMD_SEQ));
+            }
+            self.wait_word(
+                &mslot,
+                stub::MEM_DONE,
+                stub::MEM_SENTRY_SLEEPING,
+                mem.seq,
+                self.mem_tid,
+            )?;
+            results.extend((0..batch.len()).map(|i| mslot.get(stub::MEM_RESULTS + i * 8) as i64));
+        }
+        Ok(results)
     }
 
-    /// One op in the calling thread's stub thread; an error for -errno.
+    /// One op in the memory thread; an error for -errno.
     fn op(&self, name: &'static str, nr: i64, args: [u64; 6]) -> Result<i64, PlatformError> {
-        let b = self.mine()?;
-        let r = self.run_ops(&self.ctx.slot(b.slot), &[(nr, args)])?[0];
+        let r = self.run_ops(&[(nr, args)])?[0];
         if (-4095..0).contains(&r) {
             return Err(PlatformError::Injected {
                 syscall: name,
-                pid: b.tid,
+                pid: self.mem_tid,
                 errno: (-r) as i32,
             });
         }
@@ -565,11 +676,10 @@ impl AddressSpace for SystrapAddressSpace {
     }
 
     fn new_thread(&self) -> Result<ThreadTicket, PlatformError> {
-        let b = self.mine()?;
         let Some(k) = self.lock().alloc() else {
             return Err(PlatformError::Injected {
                 syscall: "clone",
-                pid: b.tid,
+                pid: self.pid,
                 errno: libc::EAGAIN,
             });
         };
@@ -599,7 +709,7 @@ impl AddressSpace for SystrapAddressSpace {
         let Some(k) = self.lock().pending.remove(&ticket.0) else {
             return Err(PlatformError::WrongThread { tid });
         };
-        if let Err(e) = self.first_stop(k).and_then(|_| self.pin(ticket.0)) {
+        if let Err(e) = self.first_stop(k, ticket.0).and_then(|_| self.pin(ticket.0)) {
             self.lock().used[k] = false;
             raw::tgkill(self.pid, ticket.0, libc::SIGKILL);
             return Err(e);
@@ -623,7 +733,7 @@ impl AddressSpace for SystrapAddressSpace {
         slot.hand_over(CMD_EXIT);
         // The acknowledgement: past it the stub thread no longer touches its
         // slot, which may then be reused.
-        if self.wait_stopped(&slot).is_ok() {
+        if self.wait_stopped(&slot, b.tid).is_ok() {
             self.lock().used[b.slot] = false;
         }
     }
@@ -768,10 +878,11 @@ impl Context for SystrapContext {
                 err: io::Error::from_raw_os_error(libc::EINVAL),
             });
         }
-        let slot = space.ctx.slot(space.mine()?.slot);
+        let b = space.mine()?;
+        let slot = space.ctx.slot(b.slot);
         put_regs(&slot, regs);
         slot.hand_over(CMD_RESUME);
-        space.wait_stopped(&slot)?;
+        space.wait_stopped(&slot, b.tid)?;
         Ok(take_stop(&slot, regs))
     }
 }

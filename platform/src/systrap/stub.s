@@ -1,23 +1,50 @@
 .intel_syntax noprefix
 .set STUB_BASE, 0x7ff000000000
+.set CMD_BASE, 0x7ff000001000
+.set CMD_LEN, 0xf000
 .set CTX_BASE, 0x7ff000010000
 .set STUB_END, 0x7ff004000000
+.set CTX_LEN, 0x3ff0000
+.set MEM_SLOT, 0x7ff003ff0000
 .set TASK_SIZE, 0x7ffffffff000
 .set SIGACT, STUB_BASE + 0x800
+.set FULL_MASK, STUB_BASE + 0x818
 .set ZERO_MASK, STUB_BASE + 0x820
 .set SIGLIST, STUB_BASE + 0x828
 .set FPROG, STUB_BASE + 0x830
+.set FPROG_APP, STUB_BASE + 0x840
+.set THREAD_CLONE_FLAGS, 0x850f00
+.set MAX_OPS, 959
 .text
 entry:
+  mov edi, 2                         # rt_sigprocmask(SIG_SETMASK,
+  movabs rsi, FULL_MASK              #   &FULL_MASK: nothing is caught until a thread
+  xor edx, edx                       #   is ready for it,
+  mov r10d, 8                        #   sizeof(sigset))
+  mov eax, 14                        # SYS_rt_sigprocmask
+  syscall
+  test rax, rax
+  jnz die
   movabs rdi, CTX_BASE               # mmap(CTX_BASE,
-  mov esi, STUB_END - CTX_BASE       #   CTX_LEN,
+  mov esi, CTX_LEN                   #   CTX_LEN,
   mov edx, 3                         #   PROT_READ | PROT_WRITE,
   mov r10d, 0x11                     #   MAP_SHARED | MAP_FIXED,
   mov r8d, 4                         #   fd 4 (the context file),
-  xor r9d, r9d                       #   offset 0)
+  xor r9d, r9d                       #   offset 0): the thread slots
   mov eax, 9                         # SYS_mmap
   syscall
   movabs rdi, CTX_BASE
+  cmp rax, rdi                       # mapped where asked?
+  jne die
+  movabs rdi, CMD_BASE               # mmap(CMD_BASE,
+  mov esi, CMD_LEN                   #   CMD_LEN,
+  mov edx, 1                         #   PROT_READ: app code can never write it,
+  mov r10d, 0x11                     #   MAP_SHARED | MAP_FIXED,
+  mov r8d, 4                         #   fd 4,
+  mov r9d, CTX_LEN                   #   after the slots): the memory thread's requests
+  mov eax, 9                         # SYS_mmap
+  syscall
+  movabs rdi, CMD_BASE
   cmp rax, rdi                       # mapped where asked?
   jne die
   mov edi, 4                         # close(4): only the memory file stays
@@ -25,10 +52,6 @@ entry:
   syscall
   xor edi, edi                       # munmap(0,
   movabs rsi, STUB_BASE              #   STUB_BASE): all below the stub page
-  mov eax, 11                        # SYS_munmap
-  syscall
-  movabs rdi, STUB_BASE + 0x1000     # munmap(STUB_BASE + 0x1000,
-  mov esi, CTX_BASE - STUB_BASE - 0x1000 #   up to CTX_BASE)
   mov eax, 11                        # SYS_munmap
   syscall
   movabs rdi, STUB_END               # munmap(STUB_END,
@@ -61,26 +84,46 @@ signals_done:
   jnz die                            # failed
   mov edi, 1                         # seccomp(SECCOMP_SET_MODE_FILTER,
   xor esi, esi                       #   0,
-  movabs rdx, FPROG                  #   &FPROG)
+  movabs rdx, FPROG                  #   &FPROG): the process-wide filter
   mov eax, 317                       # SYS_seccomp
   syscall
   test rax, rax
   jnz die                            # failed
+  mov edi, THREAD_CLONE_FLAGS        # clone(THREAD_CLONE_FLAGS,
+  movabs rsi, MEM_SLOT + 0x200       #   the memory thread's token stack pointer,
+  xor edx, edx                       #   NULL,
+  xor r10d, r10d                     #   NULL,
+  xor r8d, r8d                       #   0)
+  mov eax, 56                        # SYS_clone
+  syscall
+  test rax, rax
+  jz mem_thread                      # the child: the memory thread
+  js die                             # failed
+  movabs rdi, MEM_SLOT               # memory slot.tid = the child's tid, read by
+  mov [rdi+0x10], eax                #   the sentry before any app code runs
   movabs rsp, CTX_BASE + 0x200       # token stack pointer inside slot 0 (never used as a stack)
 thread_init:
   mov r12, rsp                       # r12 = this thread's slot:
   and r12, -0x10000                  #   rsp rounded down to 64 KiB
+  lea rdi, [r12+0x30]                # sigaltstack(&slot.altstack (written by the sentry),
+  xor esi, esi                       #   NULL)
+  mov eax, 131                       # SYS_sigaltstack
+  syscall
+  test rax, rax
+  jnz die                            # failed
   mov edi, 2                         # rt_sigprocmask(SIG_SETMASK,
-  movabs rsi, ZERO_MASK              #   &ZERO_MASK (a clone child inherits the handler's full mask),
+  movabs rsi, ZERO_MASK              #   &ZERO_MASK (the thread started with all blocked),
   xor edx, edx                       #   NULL,
   mov r10d, 8                        #   sizeof(sigset))
   mov eax, 14                        # SYS_rt_sigprocmask
   syscall
   test rax, rax
   jnz die                            # failed
-  lea rdi, [r12+0x30]                # sigaltstack(&slot.altstack (written by the sentry),
-  xor esi, esi                       #   NULL)
-  mov eax, 131                       # SYS_sigaltstack
+  mov edi, 1                         # seccomp(SECCOMP_SET_MODE_FILTER,
+  xor esi, esi                       #   0,
+  movabs rdx, FPROG_APP              #   &FPROG_APP): this thread will run app code, and
+                                     #   from here on traps these very calls
+  mov eax, 317                       # SYS_seccomp
   syscall
   test rax, rax
   jnz die                            # failed
@@ -90,7 +133,72 @@ die:
   mov eax, 231                       # SYS_exit_group
   syscall
   jmp die
-.org 0x180, 0xcc
+mem_thread:
+  mov r12, rsp                       # r12 = the memory thread's slot (results, flags)
+  and r12, -0x10000
+  movabs rbx, CMD_BASE               # rbx = the requests (read-only here)
+  xor r15d, r15d                     # r15d = the last batch done
+mem_idle:
+  mov eax, [rbx]                     # a new batch posted?
+  cmp eax, r15d
+  jne mem_run
+  mov eax, 1                         # mem_sleeping = 1, with xchg: a full
+  xchg [r12+4], eax                  #   barrier before re-reading the sequence
+mem_sleep:
+  mov eax, [rbx]
+  cmp eax, r15d
+  jne mem_awake
+  mov rdi, rbx                       # futex(&cmd.seq,
+  xor esi, esi                       #   FUTEX_WAIT,
+  mov edx, r15d                      #   while unchanged,
+  xor r10d, r10d                     #   no timeout)
+  mov eax, 202                       # SYS_futex
+  syscall
+  jmp mem_sleep                      # woken or spurious: check again
+mem_awake:
+  mov dword ptr [r12+4], 0           # mem_sleeping = 0
+mem_run:
+  mov r15d, [rbx]                    # r15d = this batch
+  mov r14, [rbx+8]                   # r14 = cmd.nops,
+  cmp r14, MAX_OPS                   #   at most what the region holds
+  jbe ops_counted
+  mov r14d, MAX_OPS
+ops_counted:
+  lea r13, [rbx+0x40]                # r13 = first op {nr, a0..a5}, 64 bytes each
+  lea rbp, [r12+0x200]               # rbp = first result
+next_op:
+  test r14, r14
+  jz batch_done
+  mov rax, [r13]                     # op.nr
+  mov rdi, [r13+8]                   # op.args[0..6]
+  mov rsi, [r13+16]
+  mov rdx, [r13+24]
+  mov r10, [r13+32]
+  mov r8, [r13+40]
+  mov r9, [r13+48]
+  syscall
+  cmp qword ptr [r13], 56            # a clone (SYS_clone)
+  jne op_done
+  test rax, rax                      #   that returned 0: we are the new thread,
+  jz thread_init                     #   on its slot's token stack pointer
+op_done:
+  mov [rbp], rax                     # result
+  add r13, 64
+  add rbp, 8
+  dec r14
+  jmp next_op
+batch_done:
+  mov eax, r15d                      # done = this batch, with xchg: a full
+  xchg [r12], eax                    #   barrier before reading sentry_sleeping
+  cmp dword ptr [r12+8], 0           # the sentry asleep?
+  je mem_idle
+  mov rdi, r12                       # futex(&done,
+  mov esi, 1                         #   FUTEX_WAKE,
+  mov edx, 1                         #   1)
+  mov eax, 202                       # SYS_futex
+  syscall
+  jmp mem_idle
+.org 0x300, 0xcc
 handler:
   mov r12, rsp                       # r12 = slot base: we run on the slot's
   and r12, -0x10000                  #   alternate stack
@@ -144,8 +252,6 @@ run:
   mov eax, [r12+0xc]                 # eax = slot.cmd
   test eax, eax
   jz resume                          # CMD_RESUME
-  cmp eax, 1
-  je ops                             # CMD_OPS
   mov eax, 2                         # CMD_EXIT: acknowledge (state = STOPPED),
   xchg [r12], eax
   cmp dword ptr [r12+8], 0           #   waking the sentry if asleep,
@@ -160,33 +266,6 @@ exit_thread:
   mov eax, 60                        #   slot may already be reused; SYS_exit
   syscall
   jmp exit_thread
-ops:
-  lea r13, [r12+0x200]               # r13 = first op {nr, a0..a5, ret}, 64 bytes each
-  mov r14, [r12+0x10]                # r14 = slot.nops,
-  cmp r14, 56                        #   at most the 56 that fit in the page
-  jbe next_op
-  mov r14d, 56
-next_op:
-  test r14, r14
-  jz post                            # all done: report back
-  mov r15, [r13]                     # r15 = op.nr, kept across the syscall
-  mov rax, r15
-  mov rdi, [r13+8]                   # op.args[0..6]
-  mov rsi, [r13+16]
-  mov rdx, [r13+24]
-  mov r10, [r13+32]
-  mov r8, [r13+40]
-  mov r9, [r13+48]
-  syscall
-  cmp r15, 56                        # a clone (SYS_clone)
-  jne op_done
-  test rax, rax                      #   that returned 0: we are the new thread,
-  jz thread_init                     #   on its slot's token stack pointer
-op_done:
-  mov [r13+56], rax                  # op.ret = rax
-  add r13, 64                        # next op
-  dec r14
-  jmp next_op
 resume:
   lea rsi, [r12+0x80]                # slot.mcontext gregs r8..eflags
   lea rdi, [rbx+40]                  #   to uc_mcontext (not cs/ss, err, trapno, mask, cr2)
@@ -198,7 +277,7 @@ resume:
   wrgsbase rax
   mov qword ptr [rbx+296], 0         # uc_sigmask = 0: nothing blocked in app code
   ret                                # to the restorer, the frame's return address
-.org 0x380, 0xcc
+.org 0x500, 0xcc
 restorer:
   mov eax, 15                        # SYS_rt_sigreturn (from the stub page: allowed)
   syscall
