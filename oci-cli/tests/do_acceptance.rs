@@ -444,7 +444,11 @@ fn debug_says_which_platform_ran_and_why() {
         let out = run(&mut ward(["--debug", "do", "--platform", p, "/bin/true"]));
         assert!(out.status.success(), "{}", describe(&out));
         let want = format!("platform chosen: {p} (asked for with --platform)");
-        assert!(String::from_utf8_lossy(&out.stderr).contains(&want), "{}", describe(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(&want),
+            "{}",
+            describe(&out)
+        );
     }
     let out = run(&mut ward_do(["--platform", "kvm", "/bin/true"]));
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));

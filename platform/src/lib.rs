@@ -138,6 +138,26 @@ pub enum PlatformError {
 
 /// One app address space: a stub process whose pages all come from the
 /// sandbox's memory file.
+/// One memory operation of a batch (`AddressSpace::apply`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemOp {
+    Map {
+        addr: u64,
+        len: u64,
+        prot: Prot,
+        offset: u64,
+    },
+    Unmap {
+        addr: u64,
+        len: u64,
+    },
+    Protect {
+        addr: u64,
+        len: u64,
+        prot: Prot,
+    },
+}
+
 pub trait AddressSpace: Send + Sync {
     /// Maps `[addr, addr+len)` to `[offset, offset+len)` of the memory file,
     /// shared, replacing whatever was there.
@@ -146,6 +166,25 @@ pub trait AddressSpace: Send + Sync {
     fn unmap(&self, addr: u64, len: u64) -> Result<(), PlatformError>;
     /// Changes the protection of `[addr, addr+len)`.
     fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<(), PlatformError>;
+    /// Applies `ops` in order, as one request where the platform can batch
+    /// them. On failure, the error of the first op that failed; whether the
+    /// ops after it ran is up to the platform (the caller undoes or drops
+    /// the address space either way).
+    fn apply(&self, ops: &[MemOp]) -> Result<(), PlatformError> {
+        for op in ops {
+            match *op {
+                MemOp::Map {
+                    addr,
+                    len,
+                    prot,
+                    offset,
+                } => self.map(addr, len, prot, offset)?,
+                MemOp::Unmap { addr, len } => self.unmap(addr, len)?,
+                MemOp::Protect { addr, len, prot } => self.protect(addr, len, prot)?,
+            }
+        }
+        Ok(())
+    }
     /// Prepares a thread in this address space for another host thread
     /// (called by a thread already bound here).
     fn new_thread(&self) -> Result<ThreadTicket, PlatformError>;

@@ -43,10 +43,16 @@ fn jumps_into_the_stub_page_reach_no_memory_or_thread_call() {
         .unwrap()
         .stub_pid();
     let maps_before = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
-    let threads_before = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().count();
+    let threads_before = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .count();
 
     let sites = syscall_sites();
-    assert!(sites.len() >= 10, "found only {} syscall sites", sites.len());
+    assert!(
+        sites.len() >= 10,
+        "found only {} syscall sites",
+        sites.len()
+    );
     let target = 0x50_0000u64;
     let calls: [(i64, [u64; 6]); 7] = [
         // The memory file, shared, at an address of the attacker's choosing.
@@ -97,7 +103,9 @@ fn jumps_into_the_stub_page_reach_no_memory_or_thread_call() {
     }
     let maps_after = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
     assert_eq!(maps_before, maps_after, "the stub's mappings changed");
-    let threads_after = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().count();
+    let threads_after = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .count();
     assert_eq!(threads_before, threads_after, "the stub gained threads");
 }
 

@@ -19,6 +19,6 @@ pub mod vfs;
 mod boot;
 
 pub use boot::{run, signal_init, BootError, SandboxConfig};
+pub use kernel::task::ExitStatus;
 /// What `--platform` accepts (`auto` picks systrap where it works).
 pub use platform::PLATFORM_NAMES;
-pub use kernel::task::ExitStatus;

@@ -272,11 +272,7 @@ mod tests {
             libc::SYS_execveat,
             0x4000_0000 | libc::SYS_mmap,
         ] {
-            assert_eq!(
-                run(&p, nr as u32, X86_64, IN_STUB, 0),
-                RET_TRAP,
-                "nr {nr}"
-            );
+            assert_eq!(run(&p, nr as u32, X86_64, IN_STUB, 0), RET_TRAP, "nr {nr}");
         }
     }
 
@@ -356,7 +352,11 @@ mod tests {
     fn app_threads_reach_no_memory_call_through_the_stub_page() {
         for nr in APP_TRAPPED {
             let nr = *nr as u32;
-            assert_eq!(app_thread(nr, IN_STUB, THREAD_CLONE_FLAGS), RET_TRAP, "{nr}");
+            assert_eq!(
+                app_thread(nr, IN_STUB, THREAD_CLONE_FLAGS),
+                RET_TRAP,
+                "{nr}"
+            );
             assert_eq!(app_thread(nr, 0x40_0000, 0), RET_TRAP, "{nr}");
         }
         // What is left from the stub page: the hand-off and the thread's end.

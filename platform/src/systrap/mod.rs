@@ -30,7 +30,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::ptrace::raw;
 use crate::stubproc;
 use crate::{
-    AddressSpace, Context, Interrupter, Platform, PlatformError, Prot, Regs, Stop, ThreadTicket,
+    AddressSpace, Context, Interrupter, MemOp, Platform, PlatformError, Prot, Regs, Stop,
+    ThreadTicket,
 };
 
 pub use stub::MEMFILE_FD as STUB_MEMFILE_FD;
@@ -414,7 +415,11 @@ impl SystrapAddressSpace {
             PlatformError::StubDied { pid, status } => PlatformError::StubStart { pid, status },
             e => e,
         })?;
-        let mem_tid = space.ctx.slot(stub::MEM_SLOT).word(stub::MEM_TID).load(Ordering::SeqCst);
+        let mem_tid = space
+            .ctx
+            .slot(stub::MEM_SLOT)
+            .word(stub::MEM_TID)
+            .load(Ordering::SeqCst);
         if mem_tid == 0 || mem_tid > i32::MAX as u32 {
             return Err(PlatformError::Systrap {
                 op: "start",
@@ -675,6 +680,42 @@ impl AddressSpace for SystrapAddressSpace {
         .map(|_| ())
     }
 
+    fn apply(&self, ops: &[MemOp]) -> Result<(), PlatformError> {
+        let calls: Vec<(i64, [u64; 6])> = ops
+            .iter()
+            .map(|op| match *op {
+                MemOp::Map {
+                    addr,
+                    len,
+                    prot,
+                    offset,
+                } => (
+                    libc::SYS_mmap,
+                    crate::stubproc::memfile_mmap_args(addr, len, prot, offset),
+                ),
+                MemOp::Unmap { addr, len } => (libc::SYS_munmap, [addr, len, 0, 0, 0, 0]),
+                MemOp::Protect { addr, len, prot } => {
+                    (libc::SYS_mprotect, [addr, len, prot.bits() as u64, 0, 0, 0])
+                }
+            })
+            .collect();
+        let results = self.run_ops(&calls)?;
+        for ((nr, _), r) in calls.iter().zip(results) {
+            if (-4095..0).contains(&r) {
+                return Err(PlatformError::Injected {
+                    syscall: match *nr {
+                        libc::SYS_mmap => "mmap",
+                        libc::SYS_munmap => "munmap",
+                        _ => "mprotect",
+                    },
+                    pid: self.mem_tid,
+                    errno: (-r) as i32,
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn new_thread(&self) -> Result<ThreadTicket, PlatformError> {
         let Some(k) = self.lock().alloc() else {
             return Err(PlatformError::Injected {
@@ -709,7 +750,10 @@ impl AddressSpace for SystrapAddressSpace {
         let Some(k) = self.lock().pending.remove(&ticket.0) else {
             return Err(PlatformError::WrongThread { tid });
         };
-        if let Err(e) = self.first_stop(k, ticket.0).and_then(|_| self.pin(ticket.0)) {
+        if let Err(e) = self
+            .first_stop(k, ticket.0)
+            .and_then(|_| self.pin(ticket.0))
+        {
             self.lock().used[k] = false;
             raw::tgkill(self.pid, ticket.0, libc::SIGKILL);
             return Err(e);

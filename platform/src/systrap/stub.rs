@@ -26,8 +26,8 @@
 
 use crate::STUB_BASE;
 
-pub use super::stub_code::{FIRST_TRAP_OFFSET, HANDLER_OFFSET, RESTORER_OFFSET};
 use super::stub_code::{ENTRY, HANDLER, RESTORER};
+pub use super::stub_code::{FIRST_TRAP_OFFSET, HANDLER_OFFSET, RESTORER_OFFSET};
 
 /// Offset of the code in the image and in the stub page.
 pub const CODE_OFFSET: u64 = 0x80;

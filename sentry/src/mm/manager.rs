@@ -6,7 +6,7 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use platform::{AddressSpace, Prot, STUB_BASE, STUB_END, TASK_SIZE};
+use platform::{AddressSpace, MemOp, Prot, STUB_BASE, STUB_END, TASK_SIZE};
 
 use super::memfile::{MemoryFile, PAGE_SIZE};
 use super::vma::{Backing, Vma, VmaSet};
@@ -455,15 +455,16 @@ impl MemoryManager {
         if !any_cow {
             return self.space.protect(addr, len, prot).map_err(platform_err);
         }
-        let pieces: Vec<(u64, u64, Prot)> = st
+        let ops: Vec<MemOp> = st
             .vmas
             .overlapping(addr, end)
-            .map(|v| (v.start, v.len(), v.effective_prot()))
+            .map(|v| MemOp::Protect {
+                addr: v.start,
+                len: v.len(),
+                prot: v.effective_prot(),
+            })
             .collect();
-        for (s, l, p) in pieces {
-            self.space.protect(s, l, p).map_err(platform_err)?;
-        }
-        Ok(())
+        self.space.apply(&ops).map_err(platform_err)
     }
 
     /// Sets the initial program break (just past the loaded executable).
@@ -897,9 +898,11 @@ impl MemoryManager {
                 protect.push((v.start, v.len(), v.effective_prot()));
             }
         }
-        for (s, l, p) in protect {
-            self.space.protect(s, l, p).map_err(platform_err)?;
-        }
+        let ops: Vec<MemOp> = protect
+            .into_iter()
+            .map(|(addr, len, prot)| MemOp::Protect { addr, len, prot })
+            .collect();
+        self.space.apply(&ops).map_err(platform_err)?;
         Ok(MmImage {
             vmas: st.vmas.iter().cloned().collect(),
             brk_start: st.brk_start,
@@ -914,11 +917,17 @@ impl MemoryManager {
         image: MmImage,
     ) -> Result<MemoryManager, Errno> {
         let mut vmas = VmaSet::default();
-        for v in &image.vmas {
-            space
-                .map(v.start, v.len(), v.effective_prot(), v.mem_off)
-                .map_err(platform_err)?;
-        }
+        let ops: Vec<MemOp> = image
+            .vmas
+            .iter()
+            .map(|v| MemOp::Map {
+                addr: v.start,
+                len: v.len(),
+                prot: v.effective_prot(),
+                offset: v.mem_off,
+            })
+            .collect();
+        space.apply(&ops).map_err(platform_err)?;
         for v in image.vmas {
             vmas.insert(v);
         }
