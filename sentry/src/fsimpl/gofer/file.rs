@@ -1,7 +1,7 @@
 //! An open regular file of the gofer file system: the host fd the gofer
 //! donated, read with preadv straight into app memory; the file position
-//! is the description's own, kept here (several descriptions may share a
-//! host fd later, so the host fd's own offset is never used).
+//! is the description's own, kept here (the descriptions of one file share
+//! its inode's host fd, so the host fd's own offset is never used).
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -23,10 +23,10 @@ pub struct GoferFile {
 }
 
 impl GoferFile {
-    pub fn new(dentry: Arc<Dentry>, fd: OwnedFd, flags: i32) -> Arc<GoferFile> {
+    pub fn new(dentry: Arc<Dentry>, fd: Arc<OwnedFd>, flags: i32) -> Arc<GoferFile> {
         Arc::new(GoferFile {
             dentry,
-            fd: Arc::new(fd),
+            fd,
             flags: AtomicI32::new(description_flags(flags)),
             pos: Mutex::new(0),
         })

@@ -8,6 +8,8 @@
 
 mod file;
 
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use gofer::{Attr, Client, ClientError, Fid};
@@ -60,7 +62,16 @@ pub struct GoferInode {
     listing: Mutex<()>,
     /// A symlink's target, read once.
     target: Mutex<Option<Vec<u8>>>,
+    /// A regular file's host fd, opened read-only once and shared by every
+    /// description of it (each keeps its own position), so that opening a
+    /// file again costs no gofer round trip.
+    host_fd: Mutex<Option<Arc<OwnedFd>>>,
 }
+
+/// How many host fds the gofer inodes may keep open at once; past it an
+/// open asks the gofer each time, as when nothing is cached.
+const CACHED_FDS_MAX: usize = 4096;
+static CACHED_FDS: AtomicUsize = AtomicUsize::new(0);
 
 impl GoferInode {
     pub fn new(client: Arc<Client>, fid: Fid, attr: Attr) -> Arc<GoferInode> {
@@ -70,6 +81,7 @@ impl GoferInode {
             attr,
             listing: Mutex::new(()),
             target: Mutex::new(None),
+            host_fd: Mutex::new(None),
         })
     }
 
@@ -137,7 +149,19 @@ impl Inode for GoferInode {
             // sentry implements its own (ENXIO, as for a device with no driver).
             _ => return Err(Errno::ENXIO),
         }
-        let fd = self.client.open(self.fid, libc::O_RDONLY).map_err(errno)?;
+        let mut cached = lock(&self.host_fd);
+        let fd = match cached.as_ref() {
+            Some(fd) => Arc::clone(fd),
+            None => {
+                let fd = Arc::new(self.client.open(self.fid, libc::O_RDONLY).map_err(errno)?);
+                if CACHED_FDS.fetch_add(1, Ordering::Relaxed) < CACHED_FDS_MAX {
+                    *cached = Some(Arc::clone(&fd));
+                } else {
+                    CACHED_FDS.fetch_sub(1, Ordering::Relaxed);
+                }
+                fd
+            }
+        };
         Ok(GoferFile::new(Arc::clone(dentry), fd, flags))
     }
 
@@ -151,6 +175,9 @@ impl Inode for GoferInode {
 
 impl Drop for GoferInode {
     fn drop(&mut self) {
+        if lock(&self.host_fd).take().is_some() {
+            CACHED_FDS.fetch_sub(1, Ordering::Relaxed);
+        }
         if let Err(e) = self.client.clunk(self.fid) {
             tracing::debug!(fid = self.fid, "gofer clunk: {e}");
         }

@@ -41,7 +41,7 @@ mod copy_up;
 
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::errno::Errno;
@@ -65,17 +65,43 @@ struct OverlayFs {
     tree: Mutex<()>,
 }
 
-/// A child a directory knows: held strongly once it has an upper inode.
+/// A child a directory knows: held strongly once it has an upper inode;
+/// a lower-only one is held too while fewer than [`HELD_MAX`] are (so that
+/// opening a file again asks the gofer nothing), else only while in use.
 enum Child {
     Pinned(Arc<OverlayInode>),
+    Held(Arc<OverlayInode>),
     Cached(Weak<OverlayInode>),
 }
+
+/// How many lower-only nodes the overlays keep without a user: each holds
+/// a gofer fid (an fd in the gofer) and perhaps an open host fd.
+const HELD_MAX: usize = 2048;
+static HELD: AtomicUsize = AtomicUsize::new(0);
 
 impl Child {
     fn get(&self) -> Option<Arc<OverlayInode>> {
         match self {
-            Child::Pinned(n) => Some(Arc::clone(n)),
+            Child::Pinned(n) | Child::Held(n) => Some(Arc::clone(n)),
             Child::Cached(w) => w.upgrade(),
+        }
+    }
+
+    /// The entry for a lower-only node: held while the budget lasts.
+    fn lower_only(node: &Arc<OverlayInode>) -> Child {
+        if HELD.fetch_add(1, Ordering::Relaxed) < HELD_MAX {
+            Child::Held(Arc::clone(node))
+        } else {
+            HELD.fetch_sub(1, Ordering::Relaxed);
+            Child::Cached(Arc::downgrade(node))
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if matches!(self, Child::Held(_)) {
+            HELD.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -248,7 +274,7 @@ impl OverlayInode {
         let entry = if pinned {
             Child::Pinned(Arc::clone(&node))
         } else {
-            Child::Cached(Arc::downgrade(&node))
+            Child::lower_only(&node)
         };
         st.children.insert(name.to_vec(), entry);
         Ok(node)
