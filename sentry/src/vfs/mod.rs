@@ -109,6 +109,7 @@ impl Vfs {
         let dev = root.mount(b"dev", fsimpl::dev::new());
         let shm = fsimpl::tmpfs::new(memfile, fsimpl::devnums::SHM, 0o1777);
         dev.mount(b"shm", shm);
+        dev.mount(b"pts", fsimpl::devpts::new());
         root.mount(b"proc", fsimpl::proc::new());
         root.mount(b"sys", fsimpl::sys::new());
         Ok(Vfs { root })
