@@ -144,10 +144,7 @@ pub fn ioctl(tty: &Arc<Tty>, master: bool, t: &mut Task, cmd: u64, arg: u64) -> 
             let mut st = tty.lock();
             // The master's input is the replica's output, and the other
             // way round.
-            let (inq, outq) = (
-                which != libc::TCOFLUSH,
-                which != libc::TCIFLUSH,
-            );
+            let (inq, outq) = (which != libc::TCOFLUSH, which != libc::TCIFLUSH);
             if (inq && !master) || (outq && master) {
                 st.ld.flush_input();
             }
@@ -159,7 +156,7 @@ pub fn ioctl(tty: &Arc<Tty>, master: bool, t: &mut Task, cmd: u64, arg: u64) -> 
             Ok(0)
         }
         c if c == libc::TCXONC => {
-            if !(0..=3).contains(&(arg as i32)) || arg > 3 {
+            if arg > 3 {
                 return Err(Errno::EINVAL);
             }
             jobctl::check_change(t, tty)?;

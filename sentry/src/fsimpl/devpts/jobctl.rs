@@ -67,8 +67,7 @@ pub fn pgrp_in_session(pgrp: i32, sid: i32) -> Option<bool> {
 
 /// Whether `t` ignores or blocks `sig`.
 fn ignores_or_blocks(t: &Task, sig: i32) -> bool {
-    t.signals.mask & sig_bit(sig as u64) != 0
-        || t.tg().action(sig).handler == libc::SIG_IGN as u64
+    t.signals.mask & sig_bit(sig as u64) != 0 || t.tg().action(sig).handler == libc::SIG_IGN as u64
 }
 
 /// Where `t` stands towards `tty`: None when it is not `t`'s controlling

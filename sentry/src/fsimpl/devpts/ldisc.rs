@@ -10,8 +10,7 @@
 use std::collections::VecDeque;
 
 use super::termios::{
-    Termios, VEOF, VEOL, VEOL2, VERASE, VINTR, VKILL, VLNEXT, VQUIT, VSTART, VSTOP, VSUSP,
-    VWERASE,
+    Termios, VEOF, VEOL, VEOL2, VERASE, VINTR, VKILL, VLNEXT, VQUIT, VSTART, VSTOP, VSUSP, VWERASE,
 };
 
 /// Most bytes of input held for the replica (lines and raw bytes).
@@ -445,7 +444,7 @@ mod tests {
         let mut l = Ldisc::default();
         l.receive(b"ab");
         let mut t = l.termios;
-        t.lflag &= !(libc::ICANON as u32);
+        t.lflag &= !libc::ICANON;
         l.set_termios(t);
         assert_eq!(l.read(1), b"a");
         assert_eq!(l.read(10), b"b");

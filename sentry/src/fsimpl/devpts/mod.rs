@@ -3,7 +3,8 @@
 //! a pair and returns its master; the replica appears as /dev/pts/N (char
 //! 136:N, mode 0620, group tty) until the master closes, and opens once
 //! TIOCSPTLCK has unlocked it. /dev/tty opens the caller's controlling
-//! terminal (ENXIO when it has none among these ptys).
+//! terminal (for init's session without one, the host terminal ward's
+//! stdio is, if any; else ENXIO).
 //!
 //! | module    | what                                                     |
 //! |-----------|----------------------------------------------------------|
@@ -71,7 +72,9 @@ fn find(index: u32) -> Option<Arc<Tty>> {
 /// The master of pair `index` closed: /dev/pts/N goes.
 fn forget(index: u32) {
     let mut r = registry();
-    if r.get(&index).is_some_and(|w| w.upgrade().is_none_or(|t| !t.alive())) {
+    if r.get(&index)
+        .is_some_and(|w| w.upgrade().is_none_or(|t| !t.alive()))
+    {
         r.remove(&index);
     }
 }
@@ -88,12 +91,16 @@ fn new_pair(uid: u32) -> Result<Arc<Tty>, Errno> {
     Ok(tty)
 }
 
-/// The controlling terminal of session `sid` as /proc's tty_nr encodes it
-/// (0 for none).
-pub fn tty_nr_of_session(sid: i32) -> u32 {
+/// /proc/PID/stat's tty_nr and tpgid for a process of session `sid`: its
+/// controlling terminal's device number as Linux encodes it and the
+/// terminal's foreground group; (0, -1) for none.
+pub fn ctty_numbers(sid: i32) -> (u32, i32) {
     match jobctl::ctty_of(sid) {
-        Some(tty) => (tty.index & 0xff) | (PTS_MAJOR << 8) | ((tty.index & !0xff) << 12),
-        None => 0,
+        Some(tty) => (
+            (tty.index & 0xff) | (PTS_MAJOR << 8) | ((tty.index & !0xff) << 12),
+            tty.session_pgrp().1.unwrap_or(-1),
+        ),
+        None => (0, -1),
     }
 }
 
@@ -265,12 +272,50 @@ impl Inode for CttyNode {
     ) -> Result<Arc<dyn FileDescription>, Errno> {
         let t = ctx.task().ok_or(Errno::ENXIO)?;
         let (_, sid) = jobctl::ids(t);
-        let tty = jobctl::ctty_of(sid).ok_or(Errno::ENXIO)?;
-        tty.open_replica(ctx, dentry, flags | libc::O_NOCTTY)
+        if let Some(tty) = jobctl::ctty_of(sid) {
+            return tty.open_replica(ctx, dentry, flags | libc::O_NOCTTY);
+        }
+        match host_terminal() {
+            Some(host) if sid == INIT_SESSION => host.inode().open(ctx, &host, flags),
+            _ => Err(Errno::ENXIO),
+        }
     }
 
     fn fs_info(&self) -> FsInfo {
         self.node.fs
+    }
+}
+
+/// The session of the sandbox's init, whose controlling terminal is the
+/// caller's terminal when ward's stdio is one.
+const INIT_SESSION: i32 = 1;
+
+fn host_tty_slot() -> MutexGuard<'static, Option<Arc<Dentry>>> {
+    static H: OnceLock<Mutex<Option<Arc<Dentry>>>> = OnceLock::new();
+    H.get_or_init(|| Mutex::new(None))
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+}
+
+fn host_terminal() -> Option<Arc<Dentry>> {
+    host_tty_slot().clone()
+}
+
+/// Boot offers each donated stdio file: the first that is a host terminal
+/// becomes what /dev/tty opens for init's session while that session has
+/// no pty of the sandbox as controlling terminal (so an interactive
+/// `ward do` keeps its terminal at /dev/tty).
+pub fn offer_host_terminal(file: &dyn FileDescription) {
+    use std::os::fd::AsFd;
+    let Some(fd) = file.host_fd() else {
+        return;
+    };
+    if crate::vfs::raw::tcgets(fd.as_fd()).is_err() {
+        return;
+    }
+    let mut slot = host_tty_slot();
+    if slot.is_none() {
+        *slot = file.dentry();
     }
 }
 
@@ -281,7 +326,12 @@ fn open_peer(tty: &Arc<Tty>, t: &Task, flags: i32) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let path = format!("/dev/pts/{}", tty.index);
-    let dentry = Dentry::new_anon(path.as_bytes(), Arc::new(PtsNode { tty: Arc::clone(tty) }));
+    let dentry = Dentry::new_anon(
+        path.as_bytes(),
+        Arc::new(PtsNode {
+            tty: Arc::clone(tty),
+        }),
+    );
     let file = tty.open_replica(&Ctx::of(t), &dentry, flags)?;
     Ok(t.fds.install(file, flags & libc::O_CLOEXEC != 0)? as u64)
 }

@@ -202,7 +202,11 @@ impl Tty {
                 return Ok(done);
             }
             if nonblock {
-                return if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) };
+                return if done > 0 {
+                    Ok(done)
+                } else {
+                    Err(Errno::EAGAIN)
+                };
             }
             if let Err(e) = t.block(seen, None) {
                 return if done > 0 { Ok(done) } else { Err(e) };
@@ -334,7 +338,11 @@ impl Tty {
                 return Ok(done);
             }
             if nonblock {
-                return if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) };
+                return if done > 0 {
+                    Ok(done)
+                } else {
+                    Err(Errno::EAGAIN)
+                };
             }
             if let Err(e) = t.block(seen, None) {
                 return if done > 0 { Ok(done) } else { Err(e) };

@@ -55,9 +55,9 @@ impl Default for Termios {
         let mut cc = [0u8; NCCS];
         cc[..17].copy_from_slice(&[3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0]);
         Termios {
-            iflag: (libc::ICRNL | libc::IXON) as u32,
-            oflag: (libc::OPOST | libc::ONLCR) as u32,
-            cflag: B38400 | libc::CS8 as u32 | libc::CREAD as u32,
+            iflag: (libc::ICRNL | libc::IXON),
+            oflag: (libc::OPOST | libc::ONLCR),
+            cflag: B38400 | libc::CS8 | libc::CREAD,
             lflag: (libc::ISIG
                 | libc::ICANON
                 | libc::ECHO
@@ -65,7 +65,7 @@ impl Default for Termios {
                 | libc::ECHOK
                 | libc::ECHOCTL
                 | libc::ECHOKE
-                | libc::IEXTEN) as u32,
+                | libc::IEXTEN),
             line: 0,
             cc,
             ispeed: SPEED_38400,
@@ -124,7 +124,7 @@ impl Termios {
             ispeed: baud_of(cflag),
             ospeed: baud_of(cflag),
         };
-        if b.len() >= TERMIOS2_LEN && cflag & libc::CBAUD as u32 == libc::BOTHER as u32 {
+        if b.len() >= TERMIOS2_LEN && cflag & libc::CBAUD == libc::BOTHER {
             t.ispeed = word(36);
             t.ospeed = word(40);
         }
@@ -158,8 +158,8 @@ fn baud_of(cflag: u32) -> u32 {
         57600, 115_200, 230_400, 460_800, 500_000, 576_000, 921_600, 1_000_000, 1_152_000,
         1_500_000, 2_000_000, 2_500_000, 3_000_000, 3_500_000, 4_000_000,
     ];
-    let code = cflag & libc::CBAUD as u32;
-    if code & libc::CBAUDEX as u32 == 0 {
+    let code = cflag & libc::CBAUD;
+    if code & libc::CBAUDEX == 0 {
         TABLE[code as usize & 15]
     } else {
         let i = (code & 0o17) as usize;
@@ -220,8 +220,10 @@ mod tests {
 
     #[test]
     fn termios_round_trips_through_bytes() {
-        let mut t = Termios::default();
-        t.lflag = 0;
+        let mut t = Termios {
+            lflag: 0,
+            ..Termios::default()
+        };
         t.cc[VMIN] = 5;
         assert_eq!(Termios::from_bytes(&t.to_bytes()), t);
         assert_eq!(Termios::from_bytes(&t.to_bytes2()), t);
@@ -230,7 +232,7 @@ mod tests {
     #[test]
     fn speeds_follow_the_baud_bits() {
         let mut t = Termios::default();
-        t.cflag = (t.cflag & !(libc::CBAUD as u32)) | libc::B9600 as u32;
+        t.cflag = (t.cflag & !(libc::CBAUD)) | libc::B9600;
         let back = Termios::from_bytes(&t.to_bytes());
         assert_eq!((back.ispeed, back.ospeed), (9600, 9600));
     }
