@@ -5,8 +5,9 @@
  * hang-up when either end closes; poll readiness. In forked children:
  * controlling terminals (setsid + open or TIOCSCTTY, /dev/tty,
  * TIOCGPGRP/TIOCSPGRP/TIOCGSID and their errors), ^C sending SIGINT and
- * TIOCSWINSZ sending SIGWINCH to the foreground group, and a background
- * read stopping with SIGTTIN.
+ * TIOCSWINSZ sending SIGWINCH to the foreground group, a background
+ * read stopping with SIGTTIN, and a session leader's exit hanging up its
+ * session's foreground group.
  *
  * Linux hands master input to the line discipline asynchronously, so every
  * read waits (poll with a deadline) for what it expects; the echo seen on
@@ -414,6 +415,60 @@ static void ttin_scenario(void *arg)
 	wait_for(pid, &st, 0, WAIT_MS);
 }
 
+/* A session leader with a controlling terminal ends: a member of its
+ * session in the foreground group gets SIGHUP and loses the terminal. */
+static void leader_exit_scenario(void *arg)
+{
+	struct pair *p = arg;
+	struct sigaction sa;
+	int go[2], done[2], fd;
+	long long start;
+	pid_t a, b;
+	char c;
+
+	if (pipe(go) || pipe(done)) {
+		S_TRUE("pipes", 0);
+		return;
+	}
+	a = fork();
+	if (a == 0) {
+		setsid();
+		ioctl(p->s, TIOCSCTTY, 0);
+		b = fork();
+		if (b == 0) {
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = on_sig;
+			sigaction(SIGHUP, &sa, NULL);
+			close(go[0]);
+			close(done[0]);
+			fd = open("/dev/tty", O_RDWR);
+			S_TRUE("a member of the session opens /dev/tty", fd >= 0);
+			close(fd);
+			close(go[1]); /* the leader may go */
+			start = now_ns();
+			while ((getppid() == a || !got_sig) &&
+			       ms_since(start) < WAIT_MS)
+				sleep_ms(5);
+			S_EQ("it gets SIGHUP when the leader ends", got_sig,
+			     SIGHUP);
+			S_CHECK_ERR("then /dev/tty gives ENXIO",
+				    open("/dev/tty", O_RDWR), ENXIO);
+			_exit(0);
+		}
+		close(go[1]);
+		read_timeout(go[0], &c, 1, WAIT_MS);
+		_exit(0);
+	}
+	close(go[0]);
+	close(go[1]);
+	close(done[1]);
+	/* The member holds done's write end until it exits. */
+	read_timeout(done[0], &c, 1, 2 * WAIT_MS);
+	close(done[0]);
+	if (a > 0)
+		reap(a, &fd, WAIT_MS);
+}
+
 static void child_points(void)
 {
 	struct pair p;
@@ -433,11 +488,17 @@ static void child_points(void)
 	scenario("background read", 5, ttin_scenario, &p);
 	close(p.s);
 	close(p.m);
+
+	need(new_pair(&p.m, &p.s, O_NOCTTY) == 0, "new pair");
+	scenario_ms("session leader exit", 3, leader_exit_scenario, &p,
+		    3 * WAIT_MS);
+	close(p.s);
+	close(p.m);
 }
 
 int main(void)
 {
-	plan(21 + 25 + 39 + 7 + 14 + 11 + 5);
+	plan(21 + 25 + 39 + 7 + 14 + 11 + 5 + 3);
 	signal(SIGPIPE, SIG_IGN);
 	setup_points();
 	termios_points();

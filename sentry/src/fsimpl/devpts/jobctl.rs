@@ -125,3 +125,20 @@ pub fn session_started(sid: i32) {
         tty.clear_session_if(sid);
     }
 }
+
+/// The process `pid` ended: if it led a session with a controlling
+/// terminal, the session loses the terminal and the foreground group gets
+/// SIGHUP (Linux's disassociate_ctty on exit).
+pub fn leader_exited(pid: i32) {
+    let Some(tty) = ctty_of(pid) else {
+        return;
+    };
+    let pgrp = {
+        let mut st = tty.lock();
+        st.session = None;
+        st.pgrp.take()
+    };
+    if let Some(pg) = pgrp {
+        signal_pgrp(pg, libc::SIGHUP);
+    }
+}

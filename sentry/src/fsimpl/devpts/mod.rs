@@ -34,7 +34,7 @@ use crate::vfs::stat::Stat;
 use crate::vfs::synthetic::{dot_entries, Node};
 use pair::Tty;
 
-pub use jobctl::session_started;
+pub use jobctl::{leader_exited, session_started};
 
 const DEVPTS_SUPER_MAGIC: i64 = 0x1cd1;
 
