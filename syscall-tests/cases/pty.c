@@ -5,8 +5,8 @@
  * hang-up when either end closes; poll readiness. In forked children:
  * controlling terminals (setsid + open or TIOCSCTTY, /dev/tty,
  * TIOCGPGRP/TIOCSPGRP/TIOCGSID and their errors), ^C sending SIGINT and
- * TIOCSWINSZ sending SIGWINCH to the foreground group, a background
- * read stopping with SIGTTIN, and a session leader's exit hanging up its
+ * TIOCSWINSZ sending SIGWINCH to the foreground group, background
+ * groups' reads, writes (TOSTOP) and changes (SIGTTIN, SIGTTOU, EIO), and a session leader's exit hanging up its
  * session's foreground group.
  *
  * Linux hands master input to the line discipline asynchronously, so every
@@ -391,28 +391,81 @@ static void isig_scenario(void *arg)
 	S_EQ("sends SIGWINCH to the foreground group", got_sig, SIGWINCH);
 }
 
-/* A background group of the terminal's session reads: SIGTTIN stops it. */
-static void ttin_scenario(void *arg)
+/* What a background child of the terminal's session does. */
+enum bg_action { BG_READ, BG_READ_IGN, BG_WRITE, BG_TCSETATTR, BG_TCSETATTR_IGN };
+
+/* Runs action in a child in a new (background) process group; returns its
+ * wait status (a stop is reported, then the child is killed), or -1. */
+static int run_bg(struct pair *p, enum bg_action action)
 {
-	struct pair *p = arg;
-	int st = 0;
+	struct termios t;
+	int st = 0, st2;
 	pid_t pid;
 	char c;
 
-	S_CHECK_OK("setsid", setsid());
-	S_CHECK("TIOCSCTTY on the replica", ioctl(p->s, TIOCSCTTY, 0), 0, 0);
 	pid = fork();
 	if (pid == 0) {
 		setpgid(0, 0);
-		(void)!read(p->s, &c, 1);
-		_exit(0);
+		switch (action) {
+		case BG_READ:
+			_exit(read(p->s, &c, 1) == -1 ? errno : 0);
+		case BG_READ_IGN:
+			signal(SIGTTIN, SIG_IGN);
+			_exit(read(p->s, &c, 1) == -1 ? errno : 0);
+		case BG_WRITE:
+			_exit(write(p->s, "w", 1) == 1 ? 0 : errno);
+		case BG_TCSETATTR:
+		case BG_TCSETATTR_IGN:
+			if (action == BG_TCSETATTR_IGN)
+				signal(SIGTTOU, SIG_IGN);
+			tcgetattr(p->s, &t);
+			_exit(tcsetattr(p->s, TCSANOW, &t) == 0 ? 0 : errno);
+		}
+		_exit(99);
 	}
-	S_TRUE("fork", pid > 0);
-	S_CHECK("the background reader stops",
-		wait_for(pid, &st, WUNTRACED, WAIT_MS), pid, 0);
-	S_TRUE("with SIGTTIN", WIFSTOPPED(st) && WSTOPSIG(st) == SIGTTIN);
-	kill_child(pid);
-	wait_for(pid, &st, 0, WAIT_MS);
+	if (pid < 0)
+		return -1;
+	if (wait_for(pid, &st, WUNTRACED, WAIT_MS) != pid) {
+		kill_child(pid);
+		wait_for(pid, &st, 0, WAIT_MS);
+		return -1;
+	}
+	if (WIFSTOPPED(st)) {
+		kill_child(pid);
+		wait_for(pid, &st2, 0, WAIT_MS);
+	}
+	return st;
+}
+
+#define STOPPED(sig) (((sig) << 8) | 0x7f)
+
+/* Background groups of the terminal's session: reads stop with SIGTTIN
+ * (EIO when it is ignored), writes go through unless TOSTOP (then
+ * SIGTTOU), terminal changes stop with SIGTTOU unless it is ignored. */
+static void ttin_scenario(void *arg)
+{
+	struct pair *p = arg;
+	struct termios t;
+
+	S_CHECK_OK("setsid", setsid());
+	S_CHECK("TIOCSCTTY on the replica", ioctl(p->s, TIOCSCTTY, 0), 0, 0);
+	S_STATUS("a background read stops with SIGTTIN", run_bg(p, BG_READ),
+		 STOPPED(SIGTTIN));
+	S_STATUS("with SIGTTIN ignored it fails with EIO",
+		 run_bg(p, BG_READ_IGN), EXITED(EIO));
+	S_STATUS("a background write goes through", run_bg(p, BG_WRITE),
+		 EXITED(0));
+	S_TRUE("and reaches the master", got(p->m, "w", 1));
+	S_STATUS("a background tcsetattr stops with SIGTTOU",
+		 run_bg(p, BG_TCSETATTR), STOPPED(SIGTTOU));
+	S_STATUS("with SIGTTOU ignored it goes through",
+		 run_bg(p, BG_TCSETATTR_IGN), EXITED(0));
+	tcgetattr(p->s, &t);
+	t.c_lflag |= TOSTOP;
+	S_CHECK("the foreground group sets TOSTOP", tcsetattr(p->s, TCSANOW, &t),
+		0, 0);
+	S_STATUS("then a background write stops with SIGTTOU",
+		 run_bg(p, BG_WRITE), STOPPED(SIGTTOU));
 }
 
 /* A session leader with a controlling terminal ends: a member of its
@@ -485,7 +538,7 @@ static void child_points(void)
 	close(p.m);
 
 	need(new_pair(&p.m, &p.s, O_NOCTTY) == 0, "new pair");
-	scenario("background read", 5, ttin_scenario, &p);
+	scenario_ms("background groups", 10, ttin_scenario, &p, 3 * WAIT_MS);
 	close(p.s);
 	close(p.m);
 
@@ -498,7 +551,7 @@ static void child_points(void)
 
 int main(void)
 {
-	plan(21 + 25 + 39 + 7 + 14 + 11 + 5 + 3);
+	plan(21 + 25 + 39 + 7 + 14 + 11 + 10 + 3);
 	signal(SIGPIPE, SIG_IGN);
 	setup_points();
 	termios_points();

@@ -3,7 +3,8 @@
 //! every process of that session shares it, as each inherits it from the
 //! leader on Linux); the checks here are Linux's: a background process
 //! group reading gets SIGTTIN, one changing the terminal (or writing under
-//! TOSTOP) gets SIGTTOU, unless it ignores or blocks the signal.
+//! TOSTOP) gets SIGTTOU, unless it ignores or blocks the signal; an
+//! orphaned group gets EIO instead of a stop it could never leave.
 
 use std::sync::Arc;
 
@@ -65,6 +66,28 @@ pub fn pgrp_in_session(pgrp: i32, sid: i32) -> Option<bool> {
     found
 }
 
+/// Whether group `pgrp` of session `sid` is orphaned: no live member has
+/// a parent in another group of the same session (its stop signals would
+/// stop it for good, so Linux fails the I/O with EIO instead).
+fn orphaned(pgrp: i32, sid: i32) -> bool {
+    let groups = tasks().groups();
+    let parents: Vec<i32> = groups
+        .iter()
+        .filter_map(|g| {
+            let st = g.lock();
+            (!st.zombie && st.pgid == pgrp).then_some(st.parent)
+        })
+        .collect();
+    !parents.iter().any(|&pp| {
+        groups.iter().any(|g| {
+            g.tgid == pp && {
+                let st = g.lock();
+                st.pgid != pgrp && st.sid == sid
+            }
+        })
+    })
+}
+
 /// Whether `t` ignores or blocks `sig`.
 fn ignores_or_blocks(t: &Task, sig: i32) -> bool {
     t.signals.mask & sig_bit(sig as u64) != 0 || t.tg().action(sig).handler == libc::SIG_IGN as u64
@@ -90,7 +113,7 @@ pub fn check_read(t: &Task, tty: &Tty) -> Result<(), Errno> {
     let Some(pgid) = background(t, tty) else {
         return Ok(());
     };
-    if ignores_or_blocks(t, libc::SIGTTIN) {
+    if ignores_or_blocks(t, libc::SIGTTIN) || orphaned(pgid, ids(t).1) {
         return Err(Errno::EIO);
     }
     signal_pgrp(pgid, libc::SIGTTIN);
@@ -106,6 +129,9 @@ pub fn check_change(t: &Task, tty: &Tty) -> Result<(), Errno> {
     };
     if ignores_or_blocks(t, libc::SIGTTOU) {
         return Ok(());
+    }
+    if orphaned(pgid, ids(t).1) {
+        return Err(Errno::EIO);
     }
     signal_pgrp(pgid, libc::SIGTTOU);
     Err(Errno::ERESTARTSYS)
