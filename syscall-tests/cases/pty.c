@@ -23,6 +23,9 @@
 #include <termios.h>
 
 #define WAIT_MS 2000
+/* _IOR('T', 0x2A, struct termios2): <asm/termbits.h> clashes with
+ * <termios.h>. */
+#define TCGETS2_ 0x802c542aUL
 
 /* Reads exactly want bytes from fd (waiting up to WAIT_MS) and checks they
  * are the expected ones. */
@@ -122,6 +125,8 @@ static void setup_points(void)
 		closedir(d);
 	CHECK_TRUE("readdir of /dev/pts lists N", found);
 	CHECK_TRUE("both ends are terminals", isatty(m) && isatty(s));
+	CHECK_TRUE("ttyname of the replica is its /dev/pts name",
+		   ttyname(s) && strcmp(ttyname(s), name) == 0);
 	CHECK_ERR("TIOCGPTN on the replica gives ENOTTY",
 		  ioctl(s, TIOCGPTN, &n), ENOTTY);
 	CHECK_ERR("TIOCSPTLCK on the replica gives ENOTTY",
@@ -166,6 +171,16 @@ static void termios_points(void)
 			   t.c_cc[VMIN] == 1 && t.c_cc[VTIME] == 0);
 	CHECK_TRUE("the master reports the replica's settings",
 		   tcgetattr(m, &t) == 0 && (t.c_lflag & ICANON));
+	{
+		unsigned char t2[44];
+		unsigned int isp, osp;
+
+		CHECK("TCGETS2", syscall(SYS_ioctl, s, TCGETS2_, t2), 0, 0);
+		memcpy(&isp, t2 + 36, 4);
+		memcpy(&osp, t2 + 40, 4);
+		CHECK_TRUE("termios2 reports 38400 both ways",
+			   isp == 38400 && osp == 38400);
+	}
 	CHECK("TIOCSWINSZ on the master", ioctl(m, TIOCSWINSZ, &ws), 0, 0);
 	CHECK_TRUE("TIOCGWINSZ on the replica sees it",
 		   ioctl(s, TIOCGWINSZ, &ws2) == 0 && ws2.ws_row == 24 &&
@@ -551,7 +566,7 @@ static void child_points(void)
 
 int main(void)
 {
-	plan(21 + 25 + 39 + 7 + 14 + 11 + 10 + 3);
+	plan(22 + 27 + 39 + 7 + 14 + 11 + 10 + 3);
 	signal(SIGPIPE, SIG_IGN);
 	setup_points();
 	termios_points();
