@@ -2,12 +2,12 @@
  * and openpty(3); /dev/pts nodes; the line discipline (canonical lines,
  * erase and kill, end of file, echo with ECHOCTL, ONLCR, raw mode with
  * VMIN/VTIME); termios, window size and flush ioctls and their errors;
- * hang-up when either end closes; poll readiness. In forked children:
- * controlling terminals (setsid + open or TIOCSCTTY, /dev/tty,
+ * hang-up when either end closes; poll and epoll readiness. In forked
+ * children: controlling terminals (setsid + open or TIOCSCTTY, /dev/tty,
  * TIOCGPGRP/TIOCSPGRP/TIOCGSID and their errors), ^C sending SIGINT and
- * TIOCSWINSZ sending SIGWINCH to the foreground group, background
- * groups' reads, writes (TOSTOP) and changes (SIGTTIN, SIGTTOU, EIO), and a session leader's exit hanging up its
- * session's foreground group.
+ * TIOCSWINSZ sending SIGWINCH to the foreground group, background groups'
+ * reads, writes under TOSTOP and terminal changes (SIGTTIN, SIGTTOU, EIO),
+ * and a session leader's exit hanging up its session's foreground group.
  *
  * Linux hands master input to the line discipline asynchronously, so every
  * read waits (poll with a deadline) for what it expects; the echo seen on
@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <pty.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
@@ -261,6 +262,19 @@ static void ldisc_points(void)
 	ioctl(m, FIONREAD, &n);
 	CHECK_EQ("FIONREAD on the master counts them", n, 3);
 	CHECK_TRUE("the master reads them", got(m, "xyz", 3));
+	{
+		struct epoll_event ev = { .events = EPOLLIN };
+		int ep = epoll_create1(EPOLL_CLOEXEC);
+
+		epoll_ctl(ep, EPOLL_CTL_ADD, m, &ev);
+		CHECK("epoll on the master: nothing ready",
+		      epoll_wait(ep, &ev, 1, 0), 0, 0);
+		CHECK("the replica writes", write(s, "e", 1), 1, 0);
+		CHECK("epoll_wait wakes for it", epoll_wait(ep, &ev, 1, WAIT_MS),
+		      1, 0);
+		CHECK_TRUE("and the master reads it", got(m, "e", 1));
+		close(ep);
+	}
 
 	need(tcgetattr(s, &t) == 0, "tcgetattr");
 	cfmakeraw(&t);
@@ -566,7 +580,7 @@ static void child_points(void)
 
 int main(void)
 {
-	plan(22 + 27 + 39 + 7 + 14 + 11 + 10 + 3);
+	plan(22 + 27 + 43 + 7 + 14 + 11 + 10 + 3);
 	signal(SIGPIPE, SIG_IGN);
 	setup_points();
 	termios_points();

@@ -79,7 +79,7 @@ pub struct Vfs {
 impl Vfs {
     /// Mounts the gofer's root under a fresh tmpfs (an overlay: writes land
     /// in sandbox memory, never on the host) at "/", devfs at "/dev", a tmpfs (mode 1777,
-    /// its data in `memfile`) at "/dev/shm", procfs at "/proc" and an empty
+    /// its data in `memfile`) at "/dev/shm", devpts at "/dev/pts", procfs at "/proc" and an empty
     /// read-only directory at "/sys".
     pub fn new(gofer: gofer::Client, memfile: Arc<MemoryFile>) -> Result<Vfs, VfsError> {
         let client = Arc::new(gofer);
