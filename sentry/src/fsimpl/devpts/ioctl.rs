@@ -21,6 +21,7 @@ const TCSETSW2: u64 = 0x402c_542c;
 const TCSETSF2: u64 = 0x402c_542d;
 const TIOCGEXCL: u64 = 0x8004_5440;
 const TIOCGPTLCK: u64 = 0x8004_5439;
+const TIOCGDEV: u64 = 0x8004_5432;
 
 /// N_TTY, the one line discipline.
 const N_TTY: i32 = 0;
@@ -178,6 +179,12 @@ pub fn ioctl(tty: &Arc<Tty>, master: bool, t: &mut Task, cmd: u64, arg: u64) -> 
         TIOCGEXCL => {
             let v = i32::from(tty.lock().excl);
             t.write_struct(arg, &v)?;
+            Ok(0)
+        }
+        TIOCGDEV => {
+            // The replica's number, as new_encode_dev packs it.
+            let nr = super::encode_dev(tty.index);
+            t.write_struct(arg, &nr)?;
             Ok(0)
         }
         c if c == libc::TIOCGETD => {

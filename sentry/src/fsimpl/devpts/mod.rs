@@ -96,12 +96,15 @@ fn new_pair(uid: u32) -> Result<Arc<Tty>, Errno> {
 /// terminal's foreground group; (0, -1) for none.
 pub fn ctty_numbers(sid: i32) -> (u32, i32) {
     match jobctl::ctty_of(sid) {
-        Some(tty) => (
-            (tty.index & 0xff) | (PTS_MAJOR << 8) | ((tty.index & !0xff) << 12),
-            tty.session_pgrp().1.unwrap_or(-1),
-        ),
+        Some(tty) => (encode_dev(tty.index), tty.session_pgrp().1.unwrap_or(-1)),
         None => (0, -1),
     }
+}
+
+/// Replica `index`'s device number as Linux's new_encode_dev packs it
+/// (what tty_nr and TIOCGDEV report).
+fn encode_dev(index: u32) -> u32 {
+    (index & 0xff) | (PTS_MAJOR << 8) | ((index & !0xff) << 12)
 }
 
 /// The root of a new devpts.
