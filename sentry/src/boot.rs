@@ -176,7 +176,9 @@ pub fn run(cfg: SandboxConfig) -> Result<ExitStatus, BootError> {
     let fds = Arc::new(FdTable::new());
     for (i, fd) in cfg.stdio.into_iter().enumerate() {
         let label = ["host:stdin", "host:stdout", "host:stderr"][i];
-        let _ = fds.install_at(i as i32, HostFile::new(fd, label), false);
+        let file = HostFile::new(fd, label);
+        crate::fsimpl::devpts::offer_host_terminal(&*file);
+        let _ = fds.install_at(i as i32, file, false);
     }
     let ctx = platform
         .new_context()

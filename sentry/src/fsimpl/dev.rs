@@ -1,7 +1,8 @@
 //! devfs: the sentry's /dev. The memory devices null, zero, full, random
 //! and urandom (character devices with Linux's numbers, mode 0666,
 //! random bytes from the host's getrandom), and the links stdin, stdout,
-//! stderr -> /proc/self/fd/0..2 and fd -> /proc/self/fd.
+//! stderr -> /proc/self/fd/0..2 and fd -> /proc/self/fd; ptmx (5:2) and
+//! tty (5:0), whose opens `devpts` answers.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
@@ -79,6 +80,8 @@ pub fn new() -> Arc<dyn Inode> {
             (b"stdout", link(8, b"/proc/self/fd/1")),
             (b"stderr", link(9, b"/proc/self/fd/2")),
             (b"fd", link(10, b"/proc/self/fd")),
+            (b"ptmx", super::devpts::devfs_ptmx(dev, 11, FS)),
+            (b"tty", super::devpts::devfs_tty(dev, 12, FS)),
         ],
     )
 }

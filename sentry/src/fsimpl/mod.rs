@@ -7,7 +7,8 @@
 //! | `gofer` | the container's root, through the gofer (read-only for now)  |
 //! | `overlay` | `ward do`'s root: the gofer's tree under a tmpfs, copy-up and whiteouts |
 //! | `host`  | fds donated by the caller (stdio): I/O straight on the fd    |
-//! | `dev`   | devfs: null, zero, full, random, urandom, stdio links        |
+//! | `dev`   | devfs: null, zero, full, random, urandom, stdio links, ptmx, tty |
+//! | `devpts` | pseudo-terminals: /dev/pts, the pairs, the line discipline, job control |
 //! | `proc`  | procfs: sandbox processes only; PID dirs, system files, sys/ |
 //! | `sys`   | an empty read-only /sys                                      |
 //! | `tmpfs` | files in sandbox memory (/dev/shm): data in memory-file chunks, mappable shared |
@@ -21,6 +22,7 @@
 
 pub mod anon;
 pub mod dev;
+pub mod devpts;
 pub mod epoll;
 pub mod eventfd;
 pub mod gofer;
@@ -47,4 +49,6 @@ pub(crate) mod devnums {
     pub const ROOT_UPPER: u64 = 25;
     /// The internal tmpfs holding memfd_create's files.
     pub const MEMFD: u64 = 26;
+    /// devpts at /dev/pts.
+    pub const DEVPTS: u64 = 27;
 }

@@ -93,6 +93,7 @@ pub fn release_vfork_parent(t: &mut Task) {
 fn process_exit(tg: &Arc<ThreadGroup>) {
     crate::kernel::timers::exit_process_timers(tg.tgid);
     crate::vfs::lock::release_all(tg.tgid);
+    crate::fsimpl::devpts::leader_exited(tg.tgid);
     let table = crate::kernel::kernel::tasks();
     let (children, parent_pid, exit_signal, status) = {
         let st = tg.lock();

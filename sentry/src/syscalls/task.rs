@@ -510,9 +510,12 @@ fn setsid(t: &mut Task, _a: [u64; 6]) -> SysResult {
     if used {
         return Err(Errno::EPERM);
     }
-    let mut st = t.tg().lock();
-    st.sid = me;
-    st.pgid = me;
+    {
+        let mut st = t.tg().lock();
+        st.sid = me;
+        st.pgid = me;
+    }
+    crate::fsimpl::devpts::session_started(me);
     Ok(me as u64)
 }
 

@@ -79,7 +79,7 @@ pub struct Vfs {
 impl Vfs {
     /// Mounts the gofer's root under a fresh tmpfs (an overlay: writes land
     /// in sandbox memory, never on the host) at "/", devfs at "/dev", a tmpfs (mode 1777,
-    /// its data in `memfile`) at "/dev/shm", procfs at "/proc" and an empty
+    /// its data in `memfile`) at "/dev/shm", devpts at "/dev/pts", procfs at "/proc" and an empty
     /// read-only directory at "/sys".
     pub fn new(gofer: gofer::Client, memfile: Arc<MemoryFile>) -> Result<Vfs, VfsError> {
         let client = Arc::new(gofer);
@@ -109,6 +109,7 @@ impl Vfs {
         let dev = root.mount(b"dev", fsimpl::dev::new());
         let shm = fsimpl::tmpfs::new(memfile, fsimpl::devnums::SHM, 0o1777);
         dev.mount(b"shm", shm);
+        dev.mount(b"pts", fsimpl::devpts::new());
         root.mount(b"proc", fsimpl::proc::new());
         root.mount(b"sys", fsimpl::sys::new());
         Ok(Vfs { root })

@@ -144,14 +144,18 @@ pub fn stat(t: &TaskInfo<'_>) -> Vec<u8> {
     out.extend_from_slice(t.comm);
     let mem = t.mem.unwrap_or_default();
     let low = |s: u64| s & 0x7fff_ffff;
+    // tty_nr and tpgid: the session's controlling terminal, if a pty.
+    let (tty_nr, tpgid) = crate::fsimpl::devpts::ctty_numbers(t.sid);
     let mut s = String::new();
     let _ = write!(
         s,
-        ") {} {} {} {} 0 -1 {} 0 0 0 0 0 0 0 0 {} {} {} 0 {} {} {} {}",
+        ") {} {} {} {} {} {} {} 0 0 0 0 0 0 0 0 {} {} {} 0 {} {} {} {}",
         t.state.letter(),
         t.ppid,
         t.pgid,
         t.sid,
+        tty_nr,
+        tpgid,
         PF_RANDOMIZE,
         20 + t.nice,
         t.nice,
