@@ -14,6 +14,7 @@
 #include "tap.h"
 #include "proc.h"
 
+#include <dirent.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
@@ -209,6 +210,40 @@ static long max_queued(void)
 	return 16384;
 }
 
+/* The same events on the tmpfs at /dev/shm. */
+static void shm(void)
+{
+	char dir[64];
+	struct ev got[MAXEV];
+	int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC), wd, fd;
+	const struct ev want[] = {
+		{ 1, IN_CREATE, 0, 0, "f" },	  { 1, IN_OPEN, 0, 0, "f" },
+		{ 1, IN_MODIFY, 0, 0, "f" },	  { 1, IN_CLOSE_WRITE, 0, 0, "f" },
+		{ 1, IN_DELETE, 0, 0, "f" },	  { 1, IN_DELETE_SELF, 0, 0, "" },
+		{ 1, IN_IGNORED, 0, 0, "" },
+	};
+	char path[96];
+
+	strcpy(dir, "/dev/shm/inotify-XXXXXX");
+	if (!mkdtemp(dir)) {
+		skip("a first watch is wd 1", "no /dev/shm");
+		skip("events on /dev/shm", "no /dev/shm");
+		close(in);
+		return;
+	}
+	wd = inotify_add_watch(in, dir, IN_ALL_EVENTS);
+	snprintf(path, sizeof(path), "%s/f", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	write(fd, "x", 1);
+	close(fd);
+	unlink(path);
+	rmdir(dir);
+	okf(wd == 1, "a first watch is wd 1", "wd %d", wd);
+	expect(in, "events on /dev/shm: create, open, write, close, unlink, rmdir",
+	       want, 7, got);
+	close(in);
+}
+
 static void overflow(void)
 {
 	static char buf[1 << 16] __attribute__((aligned(8)));
@@ -249,7 +284,7 @@ int main(void)
 	int in, in2, dw, fw, fw2, sw, ow, ep, fd, n, r0;
 	long r;
 
-	plan(69);
+	plan(72);
 
 	strcpy(base, "/tmp/inotify-XXXXXX");
 	need(mkdtemp(base) != NULL, "a directory in /tmp");
@@ -397,6 +432,25 @@ int main(void)
 	mkdir(at("sub"), 0755);
 	CHECK_OKV("a watch on a subdirectory", inotify_add_watch(in, at("sub"), IN_ALL_EVENTS), r);
 	sw = (int)r;
+	{
+		DIR *dir = opendir(at("sub"));
+		const struct ev want[] = {
+			{ dw, IN_CREATE | IN_ISDIR, 0, 0, "sub" },
+			{ dw, IN_OPEN | IN_ISDIR, 0, 0, "sub" },
+			{ sw, IN_OPEN | IN_ISDIR, 0, 0, "" },
+			{ dw, IN_ACCESS | IN_ISDIR, 0, 0, "sub" },
+			{ sw, IN_ACCESS | IN_ISDIR, 0, 0, "" },
+			{ dw, IN_CLOSE_NOWRITE | IN_ISDIR, 0, 0, "sub" },
+			{ sw, IN_CLOSE_NOWRITE | IN_ISDIR, 0, 0, "" },
+		};
+
+		if (dir) {
+			readdir(dir);
+			closedir(dir);
+		}
+		expect(in, "mkdir, then a listing: IN_ISDIR on a directory's events",
+		       want, 7, got);
+	}
 	CHECK_OKV("a watch on b", inotify_add_watch(in, at("b"), IN_ALL_EVENTS), r);
 	fw2 = (int)r;
 	rename(at("b"), at("sub/b"));
@@ -404,7 +458,6 @@ int main(void)
 	rmdir(at("sub"));
 	{
 		const struct ev want[] = {
-			{ dw, IN_CREATE | IN_ISDIR, 0, 0, "sub" },
 			{ dw, IN_MOVED_FROM, 0, 0, "b" },
 			{ sw, IN_MOVED_TO, 0, 0, "b" },
 			{ fw2, IN_MOVE_SELF, 0, 0, "" },
@@ -416,8 +469,8 @@ int main(void)
 			{ sw, IN_IGNORED, 0, 0, "" },
 			{ dw, IN_DELETE | IN_ISDIR, 0, 0, "sub" },
 		};
-		expect(in, "mkdir, a move between directories, unlink, rmdir",
-		       want, 11, got);
+		expect(in, "a move between directories, unlink, rmdir",
+		       want, 10, got);
 	}
 	CHECK_ERR("a wd ended by IN_IGNORED is gone", inotify_rm_watch(in, sw),
 		  EINVAL);
@@ -505,6 +558,7 @@ int main(void)
 	drain(in, got);
 	close(in);
 
+	shm();
 	overflow();
 
 	unlink(at("plain"));

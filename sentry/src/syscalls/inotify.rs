@@ -104,7 +104,7 @@ fn inotify_add_watch(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::ENOTDIR);
     }
     perm::check(&st, &ctx.fs_cred(), MAY_READ)?;
-    let wd = notify::add_watch(ino.group(), &ino.sink(), d.inode(), mask)?;
+    let wd = notify::add_watch(ino.group(), &ino.sink(), &d, mask)?;
     Ok(wd as u64)
 }
 

@@ -53,8 +53,10 @@ struct Mark {
 }
 
 struct Watched {
-    /// Held so the node stays the one watched (and its address unique).
-    _inode: Arc<dyn Inode>,
+    /// Where the inode was found: held so the node stays the one watched
+    /// (and its address unique), and so do its parents (the overlay finds
+    /// a child's node again only through a live parent).
+    _dentry: Arc<Dentry>,
     /// Its (device, inode number) when last seen.
     id: Option<(u64, u64)>,
     marks: Vec<Mark>,
@@ -246,16 +248,17 @@ pub fn new_group() -> u64 {
     NEXT_GROUP.fetch_add(1, Ordering::Relaxed)
 }
 
-/// inotify_add_watch's update of the table: `group`'s watch on `inode`
+/// inotify_add_watch's update of the table: `group`'s watch on the inode
+/// of `dentry`
 /// (its wd if it has one: replaced, or merged under IN_MASK_ADD, EEXIST
 /// under IN_MASK_CREATE), else a new one with the next free wd.
 pub fn add_watch(
     group: u64,
     sink: &Arc<dyn Sink>,
-    inode: &Arc<dyn Inode>,
+    dentry: &Arc<Dentry>,
     mask: u32,
 ) -> Result<i32, Errno> {
-    let who = ident(inode);
+    let who = ident(dentry.inode());
     let mut t = table();
     for k in t.keys(&who) {
         let Some(m) = t
@@ -294,7 +297,7 @@ pub fn add_watch(
     t.inodes
         .entry(who.addr)
         .or_insert_with(|| Watched {
-            _inode: Arc::clone(inode),
+            _dentry: Arc::clone(dentry),
             id: who.id,
             marks: Vec::new(),
         })
@@ -632,15 +635,16 @@ mod tests {
     fn a_second_watch_on_one_inode_keeps_its_wd_and_merges_with_mask_add() {
         let log = Arc::new(Log::default());
         let sink: Arc<dyn Sink> = log.clone();
-        let inode: Arc<dyn Inode> = Arc::new(File(1));
+        let d = Dentry::new_root(Arc::new(File(1)));
+        let inode = d.inode();
         let g = new_group();
-        let wd = add_watch(g, &sink, &inode, IN_CREATE).unwrap();
-        assert_eq!(add_watch(g, &sink, &inode, IN_DELETE | IN_MASK_ADD), Ok(wd));
+        let wd = add_watch(g, &sink, &d, IN_CREATE).unwrap();
+        assert_eq!(add_watch(g, &sink, &d, IN_DELETE | IN_MASK_ADD), Ok(wd));
         assert_eq!(
-            add_watch(g, &sink, &inode, IN_DELETE | IN_MASK_CREATE),
+            add_watch(g, &sink, &d, IN_DELETE | IN_MASK_CREATE),
             Err(Errno::EEXIST)
         );
-        let who = ident(&inode);
+        let who = ident(inode);
         let mut out = Vec::new();
         table().event(&who, IN_CREATE, 0, b"x", &mut out);
         table().event(&who, IN_DELETE, 0, b"x", &mut out);
@@ -653,32 +657,33 @@ mod tests {
     fn a_one_shot_watch_ends_with_in_ignored_and_wds_are_not_reused() {
         let log = Arc::new(Log::default());
         let sink: Arc<dyn Sink> = log.clone();
-        let inode: Arc<dyn Inode> = Arc::new(File(2));
+        let d = Dentry::new_root(Arc::new(File(2)));
+        let inode = d.inode();
         let g = new_group();
-        let wd = add_watch(g, &sink, &inode, IN_CREATE | IN_ONESHOT).unwrap();
-        let who = ident(&inode);
+        let wd = add_watch(g, &sink, &d, IN_CREATE | IN_ONESHOT).unwrap();
+        let who = ident(inode);
         let mut out = Vec::new();
         table().event(&who, IN_CREATE, 0, b"a", &mut out);
         table().event(&who, IN_CREATE, 0, b"b", &mut out);
         deliver(out);
         assert_eq!(events(&log), vec![(wd, IN_CREATE), (wd, IN_IGNORED)]);
         assert_eq!(rm_watch(g, wd), Err(Errno::EINVAL));
-        assert_eq!(add_watch(g, &sink, &inode, IN_CREATE), Ok(wd + 1));
+        assert_eq!(add_watch(g, &sink, &d, IN_CREATE), Ok(wd + 1));
         release(g);
-        assert!(table().keys(&ident(&inode)).is_empty());
+        assert!(table().keys(&ident(inode)).is_empty());
     }
 
     #[test]
     fn another_node_of_the_same_file_finds_its_watches() {
         let log = Arc::new(Log::default());
         let sink: Arc<dyn Sink> = log.clone();
-        let one: Arc<dyn Inode> = Arc::new(File(3));
-        let other: Arc<dyn Inode> = Arc::new(File(3));
+        let one = Dentry::new_root(Arc::new(File(3)));
+        let other = Dentry::new_root(Arc::new(File(3)));
         let g = new_group();
         let wd = add_watch(g, &sink, &one, IN_ATTRIB).unwrap();
         assert_eq!(add_watch(g, &sink, &other, IN_ATTRIB), Ok(wd));
         let mut out = Vec::new();
-        table().event(&ident(&other), IN_ATTRIB, 0, &[], &mut out);
+        table().event(&ident(other.inode()), IN_ATTRIB, 0, &[], &mut out);
         deliver(out);
         assert_eq!(events(&log), vec![(wd, IN_ATTRIB)]);
         release(g);
