@@ -210,6 +210,29 @@ static long max_queued(void)
 	return 16384;
 }
 
+/* Writes to an open file after its unlink: a directory watch sees them,
+ * one with IN_EXCL_UNLINK does not. */
+static void excl_unlink(void)
+{
+	struct ev got[MAXEV];
+	int plain = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	int excl = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	int wd = inotify_add_watch(plain, base, IN_MODIFY);
+	int fd = open(at("gone"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	const struct ev want[] = { { wd, IN_MODIFY, 0, 0, "gone" } };
+
+	inotify_add_watch(excl, base, IN_MODIFY | IN_EXCL_UNLINK);
+	unlink(at("gone"));
+	write(fd, "x", 1);
+	close(fd);
+	expect(plain, "a write after unlink reaches the directory's watch",
+	       want, 1, got);
+	CHECK_ERR("but not one with IN_EXCL_UNLINK",
+		  read(excl, got, sizeof(got)), EAGAIN);
+	close(plain);
+	close(excl);
+}
+
 /* The same events on the tmpfs at /dev/shm. */
 static void shm(void)
 {
@@ -284,7 +307,7 @@ int main(void)
 	int in, in2, dw, fw, fw2, sw, ow, ep, fd, n, r0;
 	long r;
 
-	plan(72);
+	plan(74);
 
 	strcpy(base, "/tmp/inotify-XXXXXX");
 	need(mkdtemp(base) != NULL, "a directory in /tmp");
@@ -558,6 +581,7 @@ int main(void)
 	drain(in, got);
 	close(in);
 
+	excl_unlink();
 	shm();
 	overflow();
 

@@ -11,6 +11,9 @@
 //! to those on the file itself. Every hook returns at once, after one
 //! atomic load, while nothing in the sandbox is watched.
 //!
+//! IN_EXCL_UNLINK watches ignore events through a file once its last
+//! link is gone.
+//!
 //! Differences from Linux: IN_DELETE_SELF comes at the unlink that drops
 //! the last link even if the file is still open (Linux waits for the last
 //! close); close events come when the last fd closes, not when a mapping
@@ -171,19 +174,43 @@ impl Table {
     /// for the inode's own events).
     fn event(&mut self, who: &Ident, mask: u32, cookie: u32, name: &[u8], out: &mut Vec<Delivery>) {
         for k in self.keys(who) {
-            self.event_at(k, mask, cookie, name, out);
+            self.event_at(k, mask, cookie, name, 0, out);
         }
     }
 
-    /// `mask` for the watches on the node at `k` that want it; a one-shot
-    /// watch is removed after its event.
-    fn event_at(&mut self, k: usize, mask: u32, cookie: u32, name: &[u8], out: &mut Vec<Delivery>) {
+    /// `event` for an event through an open file or a path: watches with
+    /// IN_EXCL_UNLINK ignore it once the file is `unlinked`.
+    fn path_event(
+        &mut self,
+        who: &Ident,
+        mask: u32,
+        name: &[u8],
+        unlinked: bool,
+        out: &mut Vec<Delivery>,
+    ) {
+        let skip = if unlinked { IN_EXCL_UNLINK } else { 0 };
+        for k in self.keys(who) {
+            self.event_at(k, mask, 0, name, skip, out);
+        }
+    }
+
+    /// `mask` for the watches on the node at `k` that want it, but those
+    /// with a flag of `skip`; a one-shot watch is removed after its event.
+    fn event_at(
+        &mut self,
+        k: usize,
+        mask: u32,
+        cookie: u32,
+        name: &[u8],
+        skip: u32,
+        out: &mut Vec<Delivery>,
+    ) {
         let Some(w) = self.inodes.get_mut(&k) else {
             return;
         };
         let mut gone = Vec::new();
         for m in &w.marks {
-            if m.mask & mask & IN_ALL_EVENTS == 0 {
+            if m.mask & mask & IN_ALL_EVENTS == 0 || m.mask & skip != 0 {
                 continue;
             }
             out.push(Delivery {
@@ -367,12 +394,13 @@ fn dentry_event(d: &Dentry, mask: u32) {
     let own = ident(d.inode());
     let parent = parent_of(d).map(|p| ident(p.inode()));
     let mask = mask | isdir(own.dir);
+    let unlinked = own.nlink == Some(0);
     let mut out = Vec::new();
     let mut t = table();
     if let Some(p) = &parent {
-        t.event(p, mask, 0, d.name(), &mut out);
+        t.path_event(p, mask, d.name(), unlinked, &mut out);
     }
-    t.event(&own, mask, 0, &[], &mut out);
+    t.path_event(&own, mask, &[], unlinked, &mut out);
     drop(t);
     deliver(out);
 }
