@@ -3,8 +3,8 @@
  * inotify_rm_watch and IN_IGNORED; the events of create, write, open,
  * read, close, chmod, utimes, link, rename (one cookie for the pair),
  * unlink and rmdir, in Linux's order (the parent's watch first, with the
- * name, then the file's own); merged identical events, IN_ONESHOT,
- * IN_Q_OVERFLOW; reads (whole events, EINVAL when the first does not fit,
+ * name, then the file's own), on /tmp and on /dev/shm; IN_ISDIR; merged
+ * identical events, IN_ONESHOT, IN_EXCL_UNLINK, IN_Q_OVERFLOW; reads (whole events, EINVAL when the first does not fit,
  * EAGAIN when empty and non-blocking), FIONREAD, poll and epoll; a blocking
  * read woken by another process and interrupted by a signal.
  *

@@ -9,11 +9,14 @@
 //! only (EINVAL when the first does not fit); FIONREAD gives the bytes
 //! queued; poll sees POLLIN while any are.
 //!
+//! At most `MAX_INSTANCES` instances and `notify::MAX_WATCHES` watches
+//! exist in a sandbox, as Linux's per-user limits bound them.
+//!
 //! Never does: touch a file system or the watch table while holding the
 //! queue's lock.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::anon;
@@ -31,6 +34,12 @@ const POLLIN: Events = (libc::POLLIN | libc::POLLRDNORM) as Events;
 /// Events one instance queues before IN_Q_OVERFLOW
 /// (/proc/sys/fs/inotify/max_queued_events' default).
 pub const MAX_QUEUED: usize = 16384;
+
+/// Instances the sandbox may hold at once (Linux's
+/// fs.inotify.max_user_instances default): past it inotify_init is EMFILE.
+pub const MAX_INSTANCES: usize = 128;
+
+static INSTANCES: AtomicUsize = AtomicUsize::new(0);
 
 /// sizeof(struct inotify_event): wd, mask, cookie, len.
 const HEADER: usize = 16;
@@ -175,14 +184,21 @@ pub struct Inotify {
 }
 
 impl Inotify {
-    /// A new instance, O_NONBLOCK when `nonblock`.
-    pub fn new(nonblock: bool) -> Inotify {
+    /// A new instance, O_NONBLOCK when `nonblock`; EMFILE when the
+    /// sandbox has `MAX_INSTANCES`.
+    pub fn new(nonblock: bool) -> Result<Inotify, Errno> {
+        let taken = INSTANCES.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < MAX_INSTANCES).then_some(n + 1)
+        });
+        if taken.is_err() {
+            return Err(Errno::EMFILE);
+        }
         let flags = libc::O_RDONLY | if nonblock { libc::O_NONBLOCK } else { 0 };
-        Inotify {
+        Ok(Inotify {
             group: notify::new_group(),
             queue: Arc::new(Queue::new(MAX_QUEUED)),
             flags: AtomicI32::new(flags),
-        }
+        })
     }
 
     /// The group id the watch table knows this instance by.
@@ -203,6 +219,7 @@ impl Inotify {
 impl Drop for Inotify {
     fn drop(&mut self) {
         notify::release(self.group);
+        INSTANCES.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -72,7 +72,7 @@ fn init(t: &mut Task, flags: i32) -> SysResult {
     if flags & !(libc::IN_CLOEXEC | libc::IN_NONBLOCK) != 0 {
         return Err(Errno::EINVAL);
     }
-    let file = Arc::new(Inotify::new(flags & libc::IN_NONBLOCK != 0));
+    let file = Arc::new(Inotify::new(flags & libc::IN_NONBLOCK != 0)?);
     let fd = t.fds.install(file, flags & libc::IN_CLOEXEC != 0)?;
     Ok(fd as u64)
 }

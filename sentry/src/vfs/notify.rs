@@ -79,6 +79,11 @@ struct Table {
 
 /// Marks in the table: the hooks' one check on the common path.
 static MARKS: AtomicUsize = AtomicUsize::new(0);
+
+/// Watches the sandbox may hold (Linux's fs.inotify.max_user_watches,
+/// which defaults to between 8192 and 1048576 by memory size): past it
+/// inotify_add_watch is ENOSPC.
+pub const MAX_WATCHES: usize = 65536;
 static NEXT_GROUP: AtomicU64 = AtomicU64::new(1);
 static NEXT_COOKIE: AtomicU32 = AtomicU32::new(1);
 
@@ -278,7 +283,8 @@ pub fn new_group() -> u64 {
 /// inotify_add_watch's update of the table: `group`'s watch on the inode
 /// of `dentry`
 /// (its wd if it has one: replaced, or merged under IN_MASK_ADD, EEXIST
-/// under IN_MASK_CREATE), else a new one with the next free wd.
+/// under IN_MASK_CREATE), else a new one with the next free wd (ENOSPC
+/// past `MAX_WATCHES`).
 pub fn add_watch(
     group: u64,
     sink: &Arc<dyn Sink>,
@@ -304,6 +310,9 @@ pub fn add_watch(
             mask & KEPT
         };
         return Ok(m.wd);
+    }
+    if MARKS.load(Ordering::Relaxed) >= MAX_WATCHES {
+        return Err(Errno::ENOSPC);
     }
     let mut wd = t.last_wd.get(&group).copied().unwrap_or(0);
     loop {
