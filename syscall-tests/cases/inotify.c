@@ -175,6 +175,57 @@ static void woken_by_another_process(void *arg)
 	     "the creating process exited cleanly");
 }
 
+/* The events a grandchild's open makes, once it has ended; "" when
+ * nothing came. */
+static const char *events_of_child(int in, int use_exec)
+{
+	static char out[64];
+	char buf[256] __attribute__((aligned(8)));
+	size_t len = 0;
+	int st, fd;
+	ssize_t r;
+	char *p;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		fd = open(at("plain"), O_WRONLY | (use_exec ? O_CLOEXEC : 0));
+		if (use_exec && fd >= 0)
+			execl("/bin/true", "true", (char *)NULL);
+		_exit(fd < 0);
+	}
+	if (reap(pid, &st, 2000) != 1)
+		return "no exit";
+	out[0] = '\0';
+	r = read(in, buf, sizeof(buf));
+	for (p = buf; r > 0 && p < buf + r && len < sizeof(out) - 12;) {
+		struct inotify_event *e = (struct inotify_event *)p;
+
+		len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%#x",
+					len ? " " : "", e->mask);
+		p += sizeof(*e) + e->len;
+	}
+	return out;
+}
+
+/* A file still open when its process exits, or when close-on-exec at
+ * exec, closes then. */
+static void closed_by_exit(void *arg)
+{
+	int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	const char *got;
+
+	(void)arg;
+	inotify_add_watch(in, at("plain"), IN_OPEN | IN_CLOSE_WRITE);
+	got = events_of_child(in, 0);
+	s_okf(strcmp(got, "0x20 0x8") == 0,
+	      "a process's exit closes its files: IN_OPEN, IN_CLOSE_WRITE",
+	      "got %s", got);
+	got = events_of_child(in, 1);
+	s_okf(strcmp(got, "0x20 0x8") == 0,
+	      "exec closes close-on-exec files: IN_OPEN, IN_CLOSE_WRITE",
+	      "got %s", got);
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -307,7 +358,7 @@ int main(void)
 	int in, in2, dw, fw, fw2, sw, ow, ep, fd, n, r0;
 	long r;
 
-	plan(74);
+	plan(76);
 
 	strcpy(base, "/tmp/inotify-XXXXXX");
 	need(mkdtemp(base) != NULL, "a directory in /tmp");
@@ -578,6 +629,7 @@ int main(void)
 	/* ---- blocking ---- */
 	scenario("woken by another process", 2, woken_by_another_process, NULL);
 	scenario("interrupted", 1, interrupted, NULL);
+	scenario("closed by exit", 2, closed_by_exit, NULL);
 	drain(in, got);
 	close(in);
 
