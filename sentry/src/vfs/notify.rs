@@ -5,8 +5,11 @@
 //! in the order and with the masks Linux's fsnotify gives them.
 //!
 //! A watch is a mark of one group (an inotify instance) on one inode: the
-//! table holds the inode (so it stays the same node while watched, as
-//! Linux's marks pin theirs) and finds it by address. An event on a file
+//! table holds the dentry it was found at (so the node, and the parents
+//! through which the overlay finds it again, stay the same while watched,
+//! as Linux's marks pin their inode) and finds it by the node's address or
+//! by its (device, inode number), which the other names of a hard link
+//! share (the overlay has a node per name). An event on a file
 //! goes first to the watches on its parent directory (with its name), then
 //! to those on the file itself. Every hook returns at once, after one
 //! atomic load, while nothing in the sandbox is watched.
@@ -17,7 +20,8 @@
 //! Differences from Linux: IN_DELETE_SELF comes at the unlink that drops
 //! the last link even if the file is still open (Linux waits for the last
 //! close); close events come when the last fd closes, not when a mapping
-//! or an in-flight syscall drops the file later.
+//! or an in-flight syscall drops the file later; execve makes no events
+//! on the program file.
 //!
 //! Never does: block, or call into a file system while holding the table's
 //! lock (attributes are read before it is taken).
@@ -59,7 +63,7 @@ struct Watched {
     /// Where the inode was found: held so the node stays the one watched
     /// (and its address unique), and so do its parents (the overlay finds
     /// a child's node again only through a live parent).
-    _dentry: Arc<Dentry>,
+    dentry: Arc<Dentry>,
     /// Its (device, inode number) when last seen.
     id: Option<(u64, u64)>,
     marks: Vec<Mark>,
@@ -75,6 +79,9 @@ struct Table {
     wds: HashMap<(u64, i32), usize>,
     /// Each group's last watch descriptor (they are handed out cyclically).
     last_wd: HashMap<u64, i32>,
+    /// Dentries of watches just removed, released once the lock is dropped
+    /// (the last reference to a gofer node asks the gofer to forget it).
+    dead: Vec<Arc<Dentry>>,
 }
 
 /// Marks in the table: the hooks' one check on the common path.
@@ -87,12 +94,39 @@ pub const MAX_WATCHES: usize = 65536;
 static NEXT_GROUP: AtomicU64 = AtomicU64::new(1);
 static NEXT_COOKIE: AtomicU32 = AtomicU32::new(1);
 
-fn table() -> MutexGuard<'static, Table> {
+/// The locked table; dentries of removed watches are dropped after the
+/// lock.
+struct Locked(Option<MutexGuard<'static, Table>>);
+
+impl std::ops::Deref for Locked {
+    type Target = Table;
+    fn deref(&self) -> &Table {
+        self.0.as_deref().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl std::ops::DerefMut for Locked {
+    fn deref_mut(&mut self) -> &mut Table {
+        self.0.as_deref_mut().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl Drop for Locked {
+    fn drop(&mut self) {
+        let dead = self.0.as_mut().map(|t| std::mem::take(&mut t.dead));
+        self.0 = None;
+        drop(dead);
+    }
+}
+
+fn table() -> Locked {
     static TABLE: OnceLock<Mutex<Table>> = OnceLock::new();
-    TABLE
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
+    Locked(Some(
+        TABLE
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()),
+    ))
 }
 
 /// Whether anything in the sandbox is watched.
@@ -255,7 +289,9 @@ impl Table {
         }
         if w.marks.is_empty() {
             let id = w.id;
-            self.inodes.remove(&k);
+            if let Some(gone) = self.inodes.remove(&k) {
+                self.dead.push(gone.dentry);
+            }
             self.unindex(id, k);
         }
         true
@@ -333,7 +369,7 @@ pub fn add_watch(
     t.inodes
         .entry(who.addr)
         .or_insert_with(|| Watched {
-            _dentry: Arc::clone(dentry),
+            dentry: Arc::clone(dentry),
             id: who.id,
             marks: Vec::new(),
         })
