@@ -4,7 +4,9 @@
  * read, close, chmod, utimes, link, rename (one cookie for the pair),
  * unlink and rmdir, in Linux's order (the parent's watch first, with the
  * name, then the file's own), on /tmp and on /dev/shm; IN_ISDIR; merged
- * identical events, IN_ONESHOT, IN_EXCL_UNLINK, IN_Q_OVERFLOW; reads (whole events, EINVAL when the first does not fit,
+ * identical events, IN_ONESHOT, IN_EXCL_UNLINK, IN_Q_OVERFLOW; IN_DELETE_SELF
+ * of a file unlinked while open at its last close; close events at exit
+ * and exec; reads (whole events, EINVAL when the first does not fit,
  * EAGAIN when empty and non-blocking), FIONREAD, poll and epoll; a blocking
  * read woken by another process and interrupted by a signal.
  *
@@ -284,6 +286,37 @@ static void excl_unlink(void)
 	close(excl);
 }
 
+/* A watched file unlinked while open: IN_DELETE_SELF waits for the close. */
+static void unlinked_while_open(void)
+{
+	struct ev got[MAXEV];
+	int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC), wd, fd;
+
+	fd = open(at("held"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	wd = inotify_add_watch(in, at("held"), IN_ALL_EVENTS);
+	unlink(at("held"));
+	write(fd, "x", 1);
+	{
+		const struct ev want[] = {
+			{ wd, IN_ATTRIB, 0, 0, "" },
+			{ wd, IN_MODIFY, 0, 0, "" },
+		};
+		expect(in, "unlinked while open: IN_ATTRIB, and the watch still sees writes",
+		       want, 2, got);
+	}
+	close(fd);
+	{
+		const struct ev want[] = {
+			{ wd, IN_CLOSE_WRITE, 0, 0, "" },
+			{ wd, IN_DELETE_SELF, 0, 0, "" },
+			{ wd, IN_IGNORED, 0, 0, "" },
+		};
+		expect(in, "the last close brings IN_DELETE_SELF and IN_IGNORED",
+		       want, 3, got);
+	}
+	close(in);
+}
+
 /* The same events on the tmpfs at /dev/shm. */
 static void shm(void)
 {
@@ -358,7 +391,7 @@ int main(void)
 	int in, in2, dw, fw, fw2, sw, ow, ep, fd, n, r0;
 	long r;
 
-	plan(76);
+	plan(78);
 
 	strcpy(base, "/tmp/inotify-XXXXXX");
 	need(mkdtemp(base) != NULL, "a directory in /tmp");
@@ -634,6 +667,7 @@ int main(void)
 	close(in);
 
 	excl_unlink();
+	unlinked_while_open();
 	shm();
 	overflow();
 

@@ -15,8 +15,9 @@ use crate::vfs::{notify, walk, Ctx};
 
 pub fn register(t: &mut Table) {
     use Arg::*;
-    const NOTE: &str = "IN_DELETE_SELF at the last unlink even while the file is open; \
-                        close events when the last fd closes";
+    const NOTE: &str = "close events (and an open file's delayed IN_DELETE_SELF) at the last \
+                        fd's close, not a mapping's; none for execve's program; at most 128 \
+                        instances and 65536 watches per sandbox";
     t.set(
         libc::SYS_inotify_init,
         inotify_init,

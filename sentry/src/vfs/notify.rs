@@ -17,9 +17,12 @@
 //! IN_EXCL_UNLINK watches ignore events through a file once its last
 //! link is gone.
 //!
-//! Differences from Linux: IN_DELETE_SELF comes at the unlink that drops
-//! the last link even if the file is still open (Linux waits for the last
-//! close); close events come when the last fd closes, not when a mapping
+//! IN_DELETE_SELF comes when the last link is gone, or, if an fd still has
+//! the file open then, at the last close (as Linux, which waits for the
+//! last reference to the dentry).
+//!
+//! Differences from Linux: close events (and a delayed IN_DELETE_SELF)
+//! come when the last fd closes, not when a mapping, a working directory
 //! or an in-flight syscall drops the file later; execve makes no events
 //! on the program file.
 //!
@@ -66,6 +69,9 @@ struct Watched {
     dentry: Arc<Dentry>,
     /// Its (device, inode number) when last seen.
     id: Option<(u64, u64)>,
+    /// Its last link is gone but an fd still has it open: IN_DELETE_SELF
+    /// waits for the last close.
+    doomed: bool,
     marks: Vec<Mark>,
 }
 
@@ -86,6 +92,8 @@ struct Table {
 
 /// Marks in the table: the hooks' one check on the common path.
 static MARKS: AtomicUsize = AtomicUsize::new(0);
+/// Watched inodes whose IN_DELETE_SELF waits for a close (`doomed`).
+static DOOMED: AtomicUsize = AtomicUsize::new(0);
 
 /// Watches the sandbox may hold (Linux's fs.inotify.max_user_watches,
 /// which defaults to between 8192 and 1048576 by memory size): past it
@@ -290,11 +298,45 @@ impl Table {
         if w.marks.is_empty() {
             let id = w.id;
             if let Some(gone) = self.inodes.remove(&k) {
+                if gone.doomed {
+                    DOOMED.fetch_sub(1, Ordering::Relaxed);
+                }
                 self.dead.push(gone.dentry);
             }
             self.unindex(id, k);
         }
         true
+    }
+
+    /// The inode `who` lost its last link: IN_DELETE_SELF, and every watch
+    /// on it ends with IN_IGNORED; unless it is `open`, when that waits
+    /// for its last close.
+    fn unlinked(&mut self, who: &Ident, open: bool, out: &mut Vec<Delivery>) {
+        if !open {
+            self.event(who, IN_DELETE_SELF, 0, &[], out);
+            self.forget(who, out);
+            return;
+        }
+        for k in self.keys(who) {
+            if let Some(w) = self.inodes.get_mut(&k) {
+                if !w.doomed {
+                    w.doomed = true;
+                    DOOMED.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Whether `who` waits for its last close.
+    fn doomed(&mut self, who: &Ident) -> bool {
+        self.keys(who)
+            .iter()
+            .any(|k| self.inodes.get(k).is_some_and(|w| w.doomed))
+    }
+
+    /// Whether the table watches `who`.
+    fn watches(&mut self, who: &Ident) -> bool {
+        !self.keys(who).is_empty()
     }
 
     /// The inode `who` is gone: every watch on it ends with IN_IGNORED.
@@ -371,6 +413,7 @@ pub fn add_watch(
         .or_insert_with(|| Watched {
             dentry: Arc::clone(dentry),
             id: who.id,
+            doomed: false,
             marks: Vec::new(),
         })
         .marks
@@ -486,14 +529,16 @@ pub fn removed(dir: &Dentry, name: &[u8], victim: &Arc<dyn Inode>, victim_dir: b
         return;
     }
     let (victim, parent) = (ident(victim), ident(dir.inode()));
+    let dead = gone(&victim, victim_dir);
+    let watched = dead && table().watches(&victim);
+    let open = watched && still_open(&victim);
     let mut out = Vec::new();
     let mut t = table();
     if !victim_dir {
         t.event(&victim, IN_ATTRIB, 0, &[], &mut out);
     }
-    if gone(&victim, victim_dir) {
-        t.event(&victim, IN_DELETE_SELF, 0, &[], &mut out);
-        t.forget(&victim, &mut out);
+    if dead {
+        t.unlinked(&victim, open, &mut out);
     }
     t.event(&parent, IN_DELETE | isdir(victim_dir), 0, name, &mut out);
     drop(t);
@@ -517,6 +562,9 @@ pub fn renamed(
     }
     let moved = ident(moved);
     let replaced = replaced.map(ident);
+    let doomed = replaced.filter(|r| !exchange && gone(r, r.dir));
+    let watched = doomed.is_some_and(|r| table().watches(&r));
+    let open = watched && doomed.is_some_and(|r| still_open(&r));
     let (from, to) = (ident(old_dir.inode()), ident(new_dir.inode()));
     let mut out = Vec::new();
     let mut t = table();
@@ -539,10 +587,7 @@ pub fn renamed(
             };
             back.events(&mut t, None, &mut out);
         }
-        Some(r) if gone(r, r.dir) => {
-            t.event(r, IN_DELETE_SELF, 0, &[], &mut out);
-            t.forget(r, &mut out);
-        }
+        Some(r) if gone(r, r.dir) => t.unlinked(r, open, &mut out),
         _ => {}
     }
     drop(t);
@@ -599,6 +644,49 @@ pub fn closed(file: &dyn FileDescription) {
         IN_CLOSE_WRITE
     };
     file_event(file, mask);
+    if DOOMED.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let Some(d) = file.dentry() else {
+        return;
+    };
+    let who = ident(d.inode());
+    let doomed = table().doomed(&who);
+    if doomed && !still_open(&who) {
+        let mut out = Vec::new();
+        table().unlinked(&who, false, &mut out);
+        deliver(out);
+    }
+}
+
+/// Whether `inode` is the file `who`.
+fn same_file(who: &Ident, inode: &Arc<dyn Inode>) -> bool {
+    if Arc::as_ptr(inode) as *const () as usize == who.addr {
+        return true;
+    }
+    who.id.is_some() && ident(inode).id == who.id
+}
+
+/// Whether an fd of some process has the file `who` open (in the fd
+/// tables processes publish for /proc). Only asked about watched files
+/// that lost their last link, never with the table locked (a file
+/// dropped here may be an inotify instance, whose release locks it).
+fn still_open(who: &Ident) -> bool {
+    for tg in crate::kernel::kernel::tasks().groups() {
+        let fds = tg.lock().published.fds.upgrade();
+        let Some(fds) = fds else {
+            continue;
+        };
+        for fd in fds.fds() {
+            let Ok(file) = fds.get(fd) else {
+                continue;
+            };
+            if file.dentry().is_some_and(|d| same_file(who, d.inode())) {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// The events an attribute change makes, as Linux's fsnotify_change: an
