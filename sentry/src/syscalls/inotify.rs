@@ -16,7 +16,7 @@ use crate::vfs::{notify, walk, Ctx};
 pub fn register(t: &mut Table) {
     use Arg::*;
     const NOTE: &str = "close events (and an open file's delayed IN_DELETE_SELF) at the last \
-                        fd's close, not a mapping's; none for execve's program; at most 128 \
+                        fd's close, not a mapping's; no close for execve's program; at most 128 \
                         instances and 65536 watches per sandbox";
     t.set(
         libc::SYS_inotify_init,

@@ -23,8 +23,8 @@
 //!
 //! Differences from Linux: close events (and a delayed IN_DELETE_SELF)
 //! come when the last fd closes, not when a mapping, a working directory
-//! or an in-flight syscall drops the file later; execve makes no events
-//! on the program file.
+//! or an in-flight syscall drops the file later; execve's program file
+//! gets IN_OPEN and IN_ACCESS but never its IN_CLOSE_NOWRITE.
 //!
 //! Never does: block, or call into a file system while holding the table's
 //! lock (attributes are read before it is taken).

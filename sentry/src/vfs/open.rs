@@ -216,5 +216,9 @@ pub fn open_exec(
     }
     perm::check(&st, &ctx.fs_cred(), MAY_EXEC | MAY_READ)?;
     let file = d.inode().open(ctx, &d, libc::O_RDONLY)?;
+    // Linux's exec opens and reads the file; its close comes when the
+    // process lets the image go, which is not tracked here.
+    notify::file_event(&*file, libc::IN_OPEN);
+    notify::file_event(&*file, libc::IN_ACCESS);
     Ok((file, st, d))
 }
