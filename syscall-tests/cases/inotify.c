@@ -1,5 +1,6 @@
 /* inotify: inotify_init1's flags, inotify_add_watch's watch descriptors
- * (one per inode, IN_MASK_ADD, IN_MASK_CREATE, IN_DONT_FOLLOW) and errors,
+ * (one per inode, IN_MASK_ADD, IN_MASK_CREATE, IN_DONT_FOLLOW) and errors
+ * (EACCES as an unprivileged user),
  * inotify_rm_watch and IN_IGNORED; the events of create, write, open,
  * read, close, chmod, utimes, link, rename (one cookie for the pair),
  * unlink and rmdir, in Linux's order (the parent's watch first, with the
@@ -228,6 +229,20 @@ static void closed_by_exit(void *arg)
 	      "got %s", got);
 }
 
+/* Without read permission on the file a watch is EACCES. */
+static void no_read_permission(void *arg)
+{
+	int in = inotify_init1(IN_CLOEXEC);
+
+	(void)arg;
+	if (geteuid() != 0 || setuid(65534) != 0) {
+		s_skip("a watch needs read permission (EACCES)", "not root");
+		return;
+	}
+	S_CHECK_ERR("a watch needs read permission (EACCES)",
+		    inotify_add_watch(in, at("secret"), IN_MODIFY), EACCES);
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -391,7 +406,7 @@ int main(void)
 	int in, in2, dw, fw, fw2, sw, ow, ep, fd, n, r0;
 	long r;
 
-	plan(78);
+	plan(80);
 
 	strcpy(base, "/tmp/inotify-XXXXXX");
 	need(mkdtemp(base) != NULL, "a directory in /tmp");
@@ -492,6 +507,13 @@ int main(void)
 			{ dw, IN_MODIFY, 0, 0, "a" },	{ fw, IN_MODIFY, 0, 0, "" },
 		};
 		expect(in, "utimes is IN_ATTRIB, truncate IN_MODIFY", want, 4, got);
+	}
+	chown(at("a"), geteuid(), (gid_t)-1);
+	{
+		const struct ev want[] = {
+			{ dw, IN_ATTRIB, 0, 0, "a" },	{ fw, IN_ATTRIB, 0, 0, "" },
+		};
+		expect(in, "chown is IN_ATTRIB", want, 2, got);
 	}
 	link(at("a"), at("hard"));
 	unlink(at("hard"));
@@ -663,6 +685,10 @@ int main(void)
 	scenario("woken by another process", 2, woken_by_another_process, NULL);
 	scenario("interrupted", 1, interrupted, NULL);
 	scenario("closed by exit", 2, closed_by_exit, NULL);
+	chmod(base, 0755);
+	close(open(at("secret"), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+	scenario("no read permission", 1, no_read_permission, NULL);
+	unlink(at("secret"));
 	drain(in, got);
 	close(in);
 
