@@ -159,7 +159,8 @@ fn ident(inode: &Arc<dyn Inode>) -> Ident {
     let st = inode.stat(&Ctx::kernel()).ok();
     Ident {
         addr: Arc::as_ptr(inode) as *const () as usize,
-        id: st.map(|s| (s.dev, s.ino)),
+        // Inode number 0 names no file (nodes that report none).
+        id: st.filter(|s| s.ino != 0).map(|s| (s.dev, s.ino)),
         dir: st.is_some_and(|s| s.is_dir()),
         nlink: st.map(|s| s.nlink),
     }
