@@ -16,6 +16,7 @@
 //! | `eventfd` | eventfd counters                                           |
 //! | `signalfd` | signalfd files: pending signals read as signalfd_siginfo |
 //! | `timerfd` | timerfd timers, fired by one sentry alarm thread           |
+//! | `inotify` | inotify instances: the event queue of one group of watches |
 //! | `epoll` | epoll instances: interest lists, level and edge triggering   |
 //! | `anon`  | the anonymous inode eventfd, timerfd and epoll files share   |
 //! | `socket` | AF_UNIX sockets (stream, datagram, seqpacket) and their queues |
@@ -27,6 +28,7 @@ pub mod epoll;
 pub mod eventfd;
 pub mod gofer;
 pub mod host;
+pub mod inotify;
 pub mod overlay;
 pub mod pipe;
 pub mod proc;

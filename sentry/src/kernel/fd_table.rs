@@ -13,6 +13,14 @@ pub struct FdEntry {
     pub cloexec: bool,
 }
 
+/// inotify's close events: when `e` holds the last reference to its file,
+/// that file is closing (an entry just taken out of a table).
+fn last_close(e: &FdEntry) {
+    if Arc::strong_count(&e.file) == 1 {
+        crate::vfs::notify::closed(&*e.file);
+    }
+}
+
 pub struct FdTable {
     inner: Mutex<Inner>,
 }
@@ -21,6 +29,15 @@ struct Inner {
     fds: BTreeMap<i32, FdEntry>,
     /// RLIMIT_NOFILE soft limit: fds must be below it.
     limit: u64,
+}
+
+impl Drop for FdTable {
+    fn drop(&mut self) {
+        let inner = self.inner.get_mut().unwrap_or_else(|p| p.into_inner());
+        for e in inner.fds.values() {
+            last_close(e);
+        }
+    }
 }
 
 impl Default for FdTable {
@@ -95,14 +112,21 @@ impl FdTable {
         if fd < 0 || fd as u64 >= g.limit {
             return Err(Errno::EBADF);
         }
-        Ok(g.fds.insert(fd, FdEntry { file, cloexec }))
+        let old = g.fds.insert(fd, FdEntry { file, cloexec });
+        drop(g);
+        if let Some(e) = &old {
+            last_close(e);
+        }
+        Ok(old)
     }
 
     pub fn remove(&self, fd: i32) -> Result<FdEntry, Errno> {
         if fd < 0 {
             return Err(Errno::EBADF);
         }
-        self.lock().fds.remove(&fd).ok_or(Errno::EBADF)
+        let e = self.lock().fds.remove(&fd).ok_or(Errno::EBADF)?;
+        last_close(&e);
+        Ok(e)
     }
 
     pub fn set_cloexec(&self, fd: i32, cloexec: bool) -> Result<(), Errno> {
@@ -136,6 +160,9 @@ impl FdTable {
             keys.into_iter().filter_map(|k| g.fds.remove(&k)).collect()
         };
         // Dropped outside the lock: a file's Drop may take other locks.
+        for e in &gone {
+            last_close(e);
+        }
         drop(gone);
     }
 

@@ -10,6 +10,7 @@ pub mod table;
 mod fs;
 mod futex;
 mod identity;
+mod inotify;
 mod memfd;
 mod mmap;
 mod pipe;

@@ -99,6 +99,7 @@ fn build() -> Vec<Entry> {
     super::fs::register(&mut t);
     super::futex::register(&mut t);
     super::identity::register(&mut t);
+    super::inotify::register(&mut t);
     super::memfd::register(&mut t);
     super::mmap::register(&mut t);
     super::pipe::register(&mut t);

@@ -15,6 +15,7 @@
 //! | `inode`     | the interface a file system implements for its nodes      |
 //! | `lock`      | advisory locks (flock, fcntl, OFD), sandbox-wide          |
 //! | `xattr`     | user.* extended attributes of writable file systems       |
+//! | `notify`    | inotify watches on inodes and the events changes make     |
 //! | `dentry`    | names over inodes, the cache, mounts, paths               |
 //! | `path`      | splitting path text (pure)                                |
 //! | `walk`      | resolution: ".", "..", symlinks, ELOOP, ENOTDIR           |
@@ -34,6 +35,7 @@ pub mod dirfile;
 pub mod file;
 pub mod inode;
 pub mod lock;
+pub mod notify;
 pub mod open;
 pub mod path;
 pub mod perm;

@@ -10,6 +10,7 @@ use super::ctx::Ctx;
 use super::dentry::Dentry;
 use super::dirfile::{DirFile, PathFile};
 use super::file::FileDescription;
+use super::notify;
 use super::perm::{self, MAY_EXEC, MAY_READ, MAY_WRITE};
 use super::stat::Stat;
 use super::walk::{self, Found, WalkOpts};
@@ -118,9 +119,19 @@ pub fn open_mode(
     }
     may_open(ctx, &d, &st, flags)?;
     if st.is_dir() {
-        return Ok(DirFile::new(d, flags));
+        return Ok(opened(DirFile::new(d, flags), false));
     }
-    d.inode().open(ctx, &d, flags)
+    let file = d.inode().open(ctx, &d, flags)?;
+    Ok(opened(file, flags & libc::O_TRUNC != 0 && st.is_regular()))
+}
+
+/// A file just opened: IN_OPEN, then IN_MODIFY when O_TRUNC truncated it.
+fn opened(file: Arc<dyn FileDescription>, truncated: bool) -> Arc<dyn FileDescription> {
+    notify::file_event(&*file, libc::IN_OPEN);
+    if truncated {
+        notify::file_event(&*file, libc::IN_MODIFY);
+    }
+    file
 }
 
 /// O_CREAT of the missing `name` in `parent`: EROFS on a read-only file
@@ -145,8 +156,10 @@ fn create(
         .create(ctx, name, libc::S_IFREG | (mode & 0o7777));
     let d = match made {
         Ok(_) => {
+            notify::created(parent, name, false);
             let d = parent.lookup_child(ctx, name)?;
-            return d.inode().open(ctx, &d, flags & !libc::O_TRUNC);
+            let file = d.inode().open(ctx, &d, flags & !libc::O_TRUNC)?;
+            return Ok(opened(file, false));
         }
         Err(e) if e == Errno::EEXIST && flags & libc::O_EXCL == 0 => {
             parent.lookup_child(ctx, name)?
@@ -158,7 +171,8 @@ fn create(
         return Err(Errno::EISDIR);
     }
     may_open(ctx, &d, &st, flags)?;
-    d.inode().open(ctx, &d, flags)
+    let file = d.inode().open(ctx, &d, flags)?;
+    Ok(opened(file, flags & libc::O_TRUNC != 0 && st.is_regular()))
 }
 
 /// O_TMPFILE: an unnamed file in a directory, which no file system here
@@ -202,5 +216,9 @@ pub fn open_exec(
     }
     perm::check(&st, &ctx.fs_cred(), MAY_EXEC | MAY_READ)?;
     let file = d.inode().open(ctx, &d, libc::O_RDONLY)?;
+    // Linux's exec opens and reads the file; its close comes when the
+    // process lets the image go, which is not tracked here.
+    notify::file_event(&*file, libc::IN_OPEN);
+    notify::file_event(&*file, libc::IN_ACCESS);
     Ok((file, st, d))
 }

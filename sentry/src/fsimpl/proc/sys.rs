@@ -1,15 +1,17 @@
 //! /proc/sys: the kernel, vm, fs and net tunables programs read, with the
 //! values a stock Linux of the reported release has (and the sandbox's
-//! own hostname, pid limit and identity). Read-only.
+//! own hostname, pid limit and identity, and its inotify limits). Read-only.
 
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::node;
 use crate::errno::Errno;
+use crate::fsimpl::inotify;
 use crate::kernel::kernel::{UNAME_RELEASE, UNAME_VERSION};
 use crate::kernel::process::PID_MAX;
 use crate::vfs::ctx::Ctx;
 use crate::vfs::inode::Inode;
+use crate::vfs::notify;
 use crate::vfs::raw;
 use crate::vfs::synthetic::{GenFile, Generator, StaticDir};
 
@@ -133,8 +135,18 @@ pub(super) fn new() -> Arc<dyn Inode> {
         b.dir(entries)
     };
     let fs = {
+        let count = |n: usize| -> Generator {
+            Box::new(move |_: &Ctx<'_>| Ok(line(n.to_string().as_bytes())))
+        };
+        let inotify_entries: Vec<(&[u8], Arc<dyn Inode>)> = vec![
+            (b"max_queued_events", b.file(count(inotify::MAX_QUEUED))),
+            (b"max_user_instances", b.file(count(inotify::MAX_INSTANCES))),
+            (b"max_user_watches", b.file(count(notify::MAX_WATCHES))),
+        ];
+        let inotify_dir = b.dir(inotify_entries);
         let entries: Vec<(&[u8], Arc<dyn Inode>)> = vec![
             (b"file-max", b.file(fixed("9223372036854775807"))),
+            (b"inotify", inotify_dir),
             (b"nr_open", b.file(fixed("1048576"))),
             (b"pipe-max-size", b.file(fixed("1048576"))),
         ];
@@ -176,6 +188,7 @@ mod tests {
             &[b"kernel", b"random", b"boot_id"],
             &[b"vm", b"overcommit_memory"],
             &[b"fs", b"nr_open"],
+            &[b"fs", b"inotify", b"max_user_watches"],
         ] {
             let n = read(&root, path);
             assert!(n.stat(&Ctx::kernel()).is_ok_and(|s| s.is_regular()));

@@ -36,6 +36,7 @@ fn do_getdents(t: &Task, a: [u64; 6], layout: Layout) -> SysResult {
         overflowed |= !fits;
         fits
     })?;
+    crate::vfs::notify::file_event(&*file, libc::IN_ACCESS);
     if packer.buf.is_empty() {
         // Not even one entry fit: the buffer is too small.
         return if overflowed {

@@ -17,6 +17,7 @@ use crate::kernel::Task;
 use crate::syscalls::table::{Arg, Support, Table};
 use crate::vfs::ctx::Cred;
 use crate::vfs::inode::SetAttr;
+use crate::vfs::notify;
 use crate::vfs::perm::{self, MAY_EXEC, MAY_READ, MAY_WRITE};
 use crate::vfs::walk::{self, Found, WalkOpts};
 use crate::vfs::{Ctx, Dentry, Stat};
@@ -194,6 +195,7 @@ fn create_at(
     let ctx = Ctx::of(t);
     may_create(&ctx, &p.dir)?;
     make(&ctx, &p.dir, &p.name)?;
+    notify::created(&p.dir, &p.name, want_dir);
     Ok(0)
 }
 
@@ -321,6 +323,7 @@ fn do_link(t: &Task, olddir: i32, old: u64, newdir: i32, new: u64, flags: i32) -
     may_create(&ctx, &p.dir)?;
     may_link(&st, &ctx.fs_cred())?;
     p.dir.inode().link(&ctx, &p.name, src.inode())?;
+    notify::linked(&p.dir, &p.name, src.inode());
     Ok(0)
 }
 
@@ -372,6 +375,7 @@ fn remove(t: &Task, dirfd: i32, path: u64, dir: bool) -> SysResult {
     } else {
         p.dir.inode().unlink(&ctx, &p.name)?;
     }
+    notify::removed(&p.dir, &p.name, victim.inode(), is_dir);
     Ok(0)
 }
 
@@ -442,6 +446,15 @@ fn do_rename(t: &Task, a: [u64; 6], flags: u32) -> SysResult {
     old.dir
         .inode()
         .rename(&ctx, &old.name, new.dir.inode(), &new.name, flags)?;
+    notify::renamed(
+        &old.dir,
+        &old.name,
+        &new.dir,
+        &new.name,
+        src.inode(),
+        new.existing.as_ref().map(|d| d.inode()),
+        exchange,
+    );
     Ok(0)
 }
 
@@ -470,6 +483,7 @@ fn apply(t: &Task, d: &Dentry, prep: Prepare<'_>) -> SysResult {
     let ctx = Ctx::of(t);
     let attr = prep(&d.stat(&ctx)?, &ctx.fs_cred())?;
     d.inode().setattr(&ctx, &attr)?;
+    notify::attr_changed(d, &attr);
     Ok(0)
 }
 
@@ -624,6 +638,7 @@ fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::EINVAL);
     }
     file.truncate(len as u64)?;
+    notify::file_event(&*file, libc::IN_MODIFY);
     Ok(0)
 }
 
@@ -661,6 +676,7 @@ fn fallocate(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::EFBIG);
     }
     file.allocate(mode, off as u64, len as u64)?;
+    notify::file_event(&*file, libc::IN_MODIFY);
     Ok(0)
 }
 

@@ -103,6 +103,13 @@ fn transfer(
         Dir::Read => file.read_task(t, segs, offset)?,
         Dir::Write => file.write_task(t, segs, offset)?,
     };
+    if n > 0 {
+        let event = match dir {
+            Dir::Read => libc::IN_ACCESS,
+            Dir::Write => libc::IN_MODIFY,
+        };
+        crate::vfs::notify::file_event(file, event);
+    }
     Ok(n as u64)
 }
 

@@ -142,6 +142,10 @@ fn pump(
             break;
         }
     }
+    if done > 0 {
+        crate::vfs::notify::file_event(src.file, libc::IN_ACCESS);
+        crate::vfs::notify::file_event(dst.file, libc::IN_MODIFY);
+    }
     Ok(done)
 }
 

@@ -183,6 +183,7 @@ fn set(t: &Task, by: By, a: [u64; 6]) -> SysResult {
     let target = Target::resolve(t, by, a[0])?;
     may_change(t, &target, &ns)?;
     xattr::set(target.key(), &name, &value, flags)?;
+    crate::vfs::notify::xattr_changed(&target.dentry);
     Ok(0)
 }
 
@@ -199,6 +200,7 @@ fn remove(t: &Task, by: By, a: [u64; 6]) -> SysResult {
     let (name, ns) = read_name(t, a[1])?;
     may_change(t, &target, &ns)?;
     xattr::remove(target.key(), &name)?;
+    crate::vfs::notify::xattr_changed(&target.dentry);
     Ok(0)
 }
 
