@@ -9,6 +9,7 @@
 //! | `rw`    | read, write, pread64, pwrite64, (p)readv, (p)writev(2), lseek |
 //! | `stat`  | fstat, stat, lstat, newfstatat, statx, statfs, fstatfs      |
 //! | `path`  | readlinkat, readlink, faccessat(2), access, getcwd, chdir, fchdir, umask |
+//! | `chroot`| chroot                                                      |
 //! | `dir`   | getdents64, getdents                                        |
 //! | `fcntl` | fcntl, ioctl, dup, dup2, dup3                               |
 //! | `modify`| mkdir, mknod, symlink, link, unlink, rename, chmod, chown, truncate, fallocate, utimensat… |
@@ -17,6 +18,7 @@
 //! | `lock`  | flock, fcntl record and OFD locks                           |
 //! | `splice`| sendfile, copy_file_range, splice, tee, vmsplice            |
 
+mod chroot;
 mod dir;
 mod fcntl;
 pub(crate) mod lock;
@@ -44,6 +46,7 @@ pub fn register(t: &mut Table) {
     rw::register(t);
     stat::register(t);
     path::register(t);
+    chroot::register(t);
     dir::register(t);
     fcntl::register(t);
     modify::register(t);
