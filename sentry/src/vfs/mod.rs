@@ -3,8 +3,8 @@
 //!
 //! The tree is the gofer's root under a writable tmpfs (an overlay) at
 //! "/", the sentry's devfs at "/dev" with
-//! a tmpfs at "/dev/shm", its procfs at "/proc" and an empty read-only
-//! directory at "/sys", so the
+//! a tmpfs at "/dev/shm", its procfs at "/proc" and its small read-only
+//! sysfs at "/sys", so the
 //! host's /dev, /proc and /sys are never reached through the gofer. Paths
 //! are resolved here, one component at a time (DESIGN invariant 3): a file
 //! system only ever looks up one name, and never follows a symlink itself.
@@ -79,8 +79,8 @@ pub struct Vfs {
 impl Vfs {
     /// Mounts the gofer's root under a fresh tmpfs (an overlay: writes land
     /// in sandbox memory, never on the host) at "/", devfs at "/dev", a tmpfs (mode 1777,
-    /// its data in `memfile`) at "/dev/shm", procfs at "/proc" and an empty
-    /// read-only directory at "/sys".
+    /// its data in `memfile`) at "/dev/shm", procfs at "/proc" and sysfs
+    /// (the CPU files) at "/sys".
     pub fn new(gofer: gofer::Client, memfile: Arc<MemoryFile>) -> Result<Vfs, VfsError> {
         let client = Arc::new(gofer);
         let (fid, attr) = client.attach().map_err(VfsError::Attach)?;
@@ -110,7 +110,7 @@ impl Vfs {
         let shm = fsimpl::tmpfs::new(memfile, fsimpl::devnums::SHM, 0o1777);
         dev.mount(b"shm", shm);
         root.mount(b"proc", fsimpl::proc::new());
-        root.mount(b"sys", fsimpl::sys::new());
+        root.mount(b"sys", fsimpl::sys::new(crate::kernel::kernel::host_cpus()));
         Ok(Vfs { root })
     }
 
