@@ -97,6 +97,21 @@ impl Dentry {
         })
     }
 
+    /// A dentry for a file that has no name (O_TMPFILE's) in the directory
+    /// `parent`: below it for the walk (its mount, its path
+    /// "parent/`label`"), but never found by a lookup.
+    pub fn new_unnamed(parent: &Arc<Dentry>, label: &[u8], inode: Arc<dyn Inode>) -> Arc<Dentry> {
+        Arc::new(Dentry {
+            name: label.to_vec(),
+            parent: Some(Arc::clone(parent)),
+            inode,
+            children: Mutex::new(HashMap::new()),
+            kind: Kind::Child,
+            cache: None,
+            counted: AtomicBool::new(false),
+        })
+    }
+
     /// Mounts the file system whose root is `inode` on this directory's
     /// child `name`; returns the mount's root dentry.
     pub fn mount(self: &Arc<Self>, name: &[u8], inode: Arc<dyn Inode>) -> Arc<Dentry> {

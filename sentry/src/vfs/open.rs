@@ -75,8 +75,8 @@ pub fn open_mode(
         }
         return Ok(PathFile::new(d, flags));
     }
-    if flags & libc::O_TMPFILE == libc::O_TMPFILE {
-        return open_tmpfile(ctx, root, start, path, flags);
+    if flags & TMPFILE_BIT != 0 {
+        return open_tmpfile(ctx, root, start, path, flags, mode);
     }
     let creat = flags & libc::O_CREAT != 0;
     if creat && flags & libc::O_DIRECTORY != 0 {
@@ -161,27 +161,46 @@ fn create(
     d.inode().open(ctx, &d, flags)
 }
 
-/// O_TMPFILE: an unnamed file in a directory, which no file system here
-/// supports: EINVAL without write access, EROFS on a read-only one.
+/// O_TMPFILE without O_DIRECTORY (Linux's __O_TMPFILE).
+const TMPFILE_BIT: i32 = libc::O_TMPFILE & !libc::O_DIRECTORY;
+
+/// O_TMPFILE: an unnamed regular file on the file system of the directory
+/// `path`, open for writing, which linkat may name later (unless
+/// O_EXCL). In Linux's order: EINVAL without O_DIRECTORY, with O_CREAT or
+/// without write access; the walk (ENOENT, ENOTDIR); EROFS; EACCES without
+/// write and search permission on the directory; EOPNOTSUPP where the file
+/// system has no unnamed files.
 fn open_tmpfile(
     ctx: &Ctx<'_>,
     root: &Arc<Dentry>,
     start: &Arc<Dentry>,
     path: &[u8],
     flags: i32,
+    mode: u32,
 ) -> Result<Arc<dyn FileDescription>, Errno> {
-    if flags & libc::O_ACCMODE == libc::O_RDONLY {
+    if flags & (libc::O_TMPFILE | libc::O_CREAT) != libc::O_TMPFILE
+        || flags & libc::O_ACCMODE == libc::O_RDONLY
+    {
         return Err(Errno::EINVAL);
     }
-    let d = walk::lookup(ctx, root, start, path, true)?;
-    if !d.stat(ctx)?.is_dir() {
+    let d = walk::lookup(ctx, root, start, path, flags & libc::O_NOFOLLOW == 0)?;
+    let st = d.stat(ctx)?;
+    if !st.is_dir() {
         return Err(Errno::ENOTDIR);
     }
     if d.inode().fs_info().read_only {
-        Err(Errno::EROFS)
-    } else {
-        Err(Errno::EOPNOTSUPP)
+        return Err(Errno::EROFS);
     }
+    perm::check(&st, &ctx.fs_cred(), MAY_WRITE | MAY_EXEC)?;
+    let linkable = flags & libc::O_EXCL == 0;
+    let inode = d.inode().tmpfile(ctx, mode & 0o7777, linkable)?;
+    let label = format!("#{} (deleted)", inode.stat(ctx)?.ino);
+    let file = Dentry::new_unnamed(&d, label.as_bytes(), Arc::clone(&inode));
+    inode.open(
+        ctx,
+        &file,
+        flags & !(libc::O_TMPFILE | libc::O_EXCL | libc::O_TRUNC),
+    )
 }
 
 /// What exec opens: the file, its attributes, its dentry.
