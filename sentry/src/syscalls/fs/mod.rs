@@ -10,6 +10,7 @@
 //! | `stat`  | fstat, stat, lstat, newfstatat, statx, statfs, fstatfs      |
 //! | `path`  | readlinkat, readlink, faccessat(2), access, getcwd, chdir, fchdir, umask |
 //! | `chroot`| chroot                                                      |
+//! | `handle`| name_to_handle_at, open_by_handle_at (no handles: checks, then EOPNOTSUPP/ESTALE) |
 //! | `dir`   | getdents64, getdents                                        |
 //! | `fcntl` | fcntl, ioctl, dup, dup2, dup3                               |
 //! | `modify`| mkdir, mknod, symlink, link, unlink, rename, chmod, chown, truncate, fallocate, utimensat… |
@@ -21,6 +22,7 @@
 mod chroot;
 mod dir;
 mod fcntl;
+mod handle;
 pub(crate) mod lock;
 mod misc;
 mod modify;
@@ -47,6 +49,7 @@ pub fn register(t: &mut Table) {
     stat::register(t);
     path::register(t);
     chroot::register(t);
+    handle::register(t);
     dir::register(t);
     fcntl::register(t);
     modify::register(t);
