@@ -12,6 +12,7 @@ mod futex;
 mod identity;
 mod memfd;
 mod mmap;
+mod mount;
 mod pipe;
 mod poll;
 mod process;
@@ -22,5 +23,6 @@ mod sys;
 mod task;
 mod time;
 mod timer;
+mod unshare;
 
 pub use table::{dispatch, table, Arg, Entry, Support};

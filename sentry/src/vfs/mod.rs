@@ -16,6 +16,7 @@
 //! | `lock`      | advisory locks (flock, fcntl, OFD), sandbox-wide          |
 //! | `xattr`     | user.* extended attributes of writable file systems       |
 //! | `dentry`    | names over inodes, the cache, mounts, paths               |
+//! | `mount`     | mount(2)/umount2(2)'s changes to the mount table, flags   |
 //! | `path`      | splitting path text (pure)                                |
 //! | `walk`      | resolution: ".", "..", symlinks, ELOOP, ENOTDIR           |
 //! | `open`      | open(2)'s checks and dispatch; exec's open                |
@@ -34,6 +35,7 @@ pub mod dirfile;
 pub mod file;
 pub mod inode;
 pub mod lock;
+pub mod mount;
 pub mod open;
 pub mod path;
 pub mod perm;
@@ -106,11 +108,20 @@ impl Vfs {
             },
         );
         let root = Dentry::new_root(fsimpl::overlay::new(lower, upper));
-        let dev = root.mount(b"dev", fsimpl::dev::new());
+        let flags = |ms: u64| mount::MountState {
+            flags: mount::MountFlags::from_ms(ms),
+            made: None,
+        };
+        let (strict, special) = (
+            libc::MS_STRICTATIME | libc::MS_NOSUID,
+            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        );
+        let dev = root.mount_with(b"dev", fsimpl::dev::new(), flags(strict));
         let shm = fsimpl::tmpfs::new(memfile, fsimpl::devnums::SHM, 0o1777);
-        dev.mount(b"shm", shm);
-        root.mount(b"proc", fsimpl::proc::new());
-        root.mount(b"sys", fsimpl::sys::new(crate::kernel::kernel::host_cpus()));
+        dev.mount_with(b"shm", shm, flags(strict | libc::MS_NODEV));
+        root.mount_with(b"proc", fsimpl::proc::new(), flags(special));
+        let sys = fsimpl::sys::new(crate::kernel::kernel::host_cpus());
+        root.mount_with(b"sys", sys, flags(special));
         Ok(Vfs { root })
     }
 

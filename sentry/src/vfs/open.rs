@@ -37,7 +37,7 @@ pub fn may_open(ctx: &Ctx<'_>, d: &Arc<Dentry>, st: &Stat, flags: i32) -> Result
         libc::S_IFDIR if want & MAY_WRITE != 0 => return Err(Errno::EISDIR),
         _ => {}
     }
-    let ro = d.inode().fs_info().read_only;
+    let ro = d.read_only();
     let data = st.is_regular() || st.is_dir() || st.is_symlink();
     if want & MAY_WRITE != 0 && ro && data {
         return Err(Errno::EROFS);
@@ -136,7 +136,7 @@ fn create(
     flags: i32,
     mode: u32,
 ) -> Result<Arc<dyn FileDescription>, Errno> {
-    if parent.inode().fs_info().read_only {
+    if parent.read_only() {
         return Err(Errno::EROFS);
     }
     perm::check(&parent.stat(ctx)?, &ctx.fs_cred(), MAY_WRITE | MAY_EXEC)?;
@@ -188,7 +188,7 @@ fn open_tmpfile(
     if !st.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    if d.inode().fs_info().read_only {
+    if d.read_only() {
         return Err(Errno::EROFS);
     }
     perm::check(&st, &ctx.fs_cred(), MAY_WRITE | MAY_EXEC)?;
@@ -206,8 +206,8 @@ fn open_tmpfile(
 /// What exec opens: the file, its attributes, its dentry.
 pub type ExecFile = (Arc<dyn FileDescription>, Stat, Arc<Dentry>);
 
-/// Opens `path` for execve: a regular file with an execute bit the caller
-/// may use, read-only.
+/// Opens `path` for execve: a regular file, not on a noexec mount, with an
+/// execute bit the caller may use, read-only.
 pub fn open_exec(
     ctx: &Ctx<'_>,
     root: &Arc<Dentry>,
@@ -216,7 +216,7 @@ pub fn open_exec(
 ) -> Result<ExecFile, Errno> {
     let d = walk::lookup(ctx, root, cwd, path, true)?;
     let st = d.stat(ctx)?;
-    if !st.is_regular() {
+    if !st.is_regular() || d.mount_of_state().flags.noexec {
         return Err(Errno::EACCES);
     }
     perm::check(&st, &ctx.fs_cred(), MAY_EXEC | MAY_READ)?;

@@ -98,6 +98,17 @@ pub(super) fn walk_start(
     Ok((root, start))
 }
 
+/// The dentry `path` names (relative to the working directory), following
+/// a final symlink when `follow`.
+pub(in crate::syscalls) fn lookup_path(
+    t: &Task,
+    path: &[u8],
+    follow: bool,
+) -> Result<Arc<Dentry>, Errno> {
+    let (root, start) = walk_start(t, libc::AT_FDCWD, path)?;
+    crate::vfs::walk::lookup(&crate::vfs::Ctx::of(t), &root, &start, path, follow)
+}
+
 /// What an *at syscall with AT_EMPTY_PATH and an empty path names: the
 /// file open at `dirfd` (or the working directory for AT_FDCWD).
 pub(super) enum EmptyPath {
