@@ -439,6 +439,16 @@ fn do_rename(t: &Task, a: [u64; 6], flags: u32) -> SysResult {
     if src.is_mount_root() || new.existing.as_ref().is_some_and(|d| d.is_mount_root()) {
         return Err(Errno::EBUSY);
     }
+    // Mounts below a directory stay where the dentry tree has them: moving
+    // it would leave them behind (Linux moves them along).
+    if !src.submounts().is_empty()
+        || new
+            .existing
+            .as_ref()
+            .is_some_and(|d| !d.submounts().is_empty())
+    {
+        return Err(Errno::EBUSY);
+    }
     old.dir
         .inode()
         .rename(&ctx, &old.name, new.dir.inode(), &new.name, flags)?;

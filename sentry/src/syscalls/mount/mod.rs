@@ -90,45 +90,40 @@ fn mounted(t: &Task, d: &Arc<Dentry>) -> bool {
     d.is_mount() || Arc::ptr_eq(d, t.kernel.vfs.root())
 }
 
-fn ms(f: libc::c_ulong) -> u64 {
-    f as u64
-}
-
 fn mount(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fstype = opt_string(t, a[2], STRING_MAX)?;
     let source = opt_string(t, a[0], STRING_MAX)?;
     let data = read_data(t, a[4])?;
     let mut flags = a[3];
-    if flags & ms(libc::MS_MGC_MSK) == ms(libc::MS_MGC_VAL) {
-        flags &= !ms(libc::MS_MGC_MSK);
+    if flags & libc::MS_MGC_MSK == libc::MS_MGC_VAL {
+        flags &= !libc::MS_MGC_MSK;
     }
     let target = t.read_path(a[1])?;
     let point = lookup_path(t, &target, true)?;
-    if flags & ms(libc::MS_NOUSER) != 0 {
+    if flags & libc::MS_NOUSER != 0 {
         return Err(Errno::EINVAL);
     }
     if !t.creds.has_cap(CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
-    let remount = flags & ms(libc::MS_REMOUNT) != 0;
-    let bind = flags & ms(libc::MS_BIND) != 0;
-    let propagation =
-        ms(libc::MS_SHARED) | ms(libc::MS_PRIVATE) | ms(libc::MS_SLAVE) | ms(libc::MS_UNBINDABLE);
+    let remount = flags & libc::MS_REMOUNT != 0;
+    let bind = flags & libc::MS_BIND != 0;
+    let propagation = libc::MS_SHARED | libc::MS_PRIVATE | libc::MS_SLAVE | libc::MS_UNBINDABLE;
     if remount {
         return reconfigure(t, &point, flags, data.as_deref(), bind);
     }
     if bind {
-        let rec = flags & ms(libc::MS_REC) != 0;
+        let rec = flags & libc::MS_REC != 0;
         return bind_mount(t, &point, source.as_deref(), rec);
     }
     if flags & propagation != 0 {
-        let kind = flags & !(ms(libc::MS_REC) | ms(libc::MS_SILENT));
+        let kind = flags & !(libc::MS_REC | libc::MS_SILENT);
         if !mounted(t, &point) || !kind.is_power_of_two() || kind & propagation == 0 {
             return Err(Errno::EINVAL);
         }
         return Ok(0);
     }
-    if flags & ms(libc::MS_MOVE) != 0 {
+    if flags & libc::MS_MOVE != 0 {
         return Err(Errno::EINVAL);
     }
     new_mount(t, &point, fstype, source, flags, data.as_deref())
@@ -136,10 +131,7 @@ fn mount(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 /// The access-time flags a remount keeps when it names none.
 fn keep_atime(mut new: MountFlags, old: MountFlags, flags: u64) -> MountFlags {
-    let atime = ms(libc::MS_NOATIME)
-        | ms(libc::MS_NODIRATIME)
-        | ms(libc::MS_RELATIME)
-        | ms(libc::MS_STRICTATIME);
+    let atime = libc::MS_NOATIME | libc::MS_NODIRATIME | libc::MS_RELATIME | libc::MS_STRICTATIME;
     if flags & atime == 0 {
         new.noatime = old.noatime;
         new.nodiratime = old.nodiratime;
