@@ -100,6 +100,59 @@ pub struct Made {
     pub covered: Option<Arc<Dentry>>,
 }
 
+/// Most mounts a sandbox may have (Linux's default fs.mount-max):
+/// mount(2) past it is ENOSPC.
+pub const MAX_MOUNTS: usize = 100_000;
+
+/// The mounts of the tree `root` is in, below it, counted.
+pub fn count(root: &Arc<Dentry>) -> usize {
+    let mut n = 0;
+    let mut todo = vec![Arc::clone(root)];
+    while let Some(d) = todo.pop() {
+        let subs = d.submounts();
+        n += subs.len();
+        todo.extend(subs);
+    }
+    n
+}
+
+/// One mount below a directory, as `tree_below` lists them.
+pub struct Below {
+    /// The mount's root.
+    pub mount: Arc<Dentry>,
+    /// The entry of the mount it is below (None: the directory itself).
+    pub parent: Option<usize>,
+    /// Its path from there.
+    pub rel: Vec<u8>,
+}
+
+/// Every mount below `dir`, parents before children (what MS_REC copies).
+pub fn tree_below(dir: &Arc<Dentry>) -> Vec<Below> {
+    let mut out: Vec<Below> = Vec::new();
+    for sub in dir.submounts() {
+        let rel = sub.path_from(dir).0;
+        out.push(Below {
+            mount: sub,
+            parent: None,
+            rel,
+        });
+    }
+    let mut i = 0;
+    while i < out.len() {
+        let from = Arc::clone(&out[i].mount);
+        for sub in from.submounts() {
+            let rel = sub.path_from(&from).0;
+            out.push(Below {
+                mount: sub,
+                parent: Some(i),
+                rel,
+            });
+        }
+        i += 1;
+    }
+    out
+}
+
 /// Mounts `inode` (a file system's root, or the file or directory a bind
 /// mount shows) on `point` with `flags`; `made` says how it shows. The
 /// tree's root cannot be mounted over (EBUSY).

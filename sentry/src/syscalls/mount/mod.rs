@@ -23,7 +23,7 @@ use crate::kernel::creds::CAP_SYS_ADMIN;
 use crate::kernel::Task;
 use crate::syscalls::table::{Arg, Support, Table};
 use crate::vfs::inode::{Inode, SetAttr};
-use crate::vfs::mount::{self, Made, MountFlags};
+use crate::vfs::mount::{self, Made, MountFlags, MountState};
 use crate::vfs::{Ctx, Dentry};
 
 pub fn register(t: &mut Table) {
@@ -168,9 +168,27 @@ fn reconfigure(
     Ok(0)
 }
 
+/// How a mount made from `state` shows: its own description if mount(2)
+/// made it (covering nothing new), else the file system's.
+fn made_like(state: &MountState) -> Made {
+    match &state.made {
+        Some(m) => Made {
+            covered: None,
+            ..m.clone()
+        },
+        None => Made {
+            fstype: String::new(),
+            source: Vec::new(),
+            super_opts: String::new(),
+            covered: None,
+        },
+    }
+}
+
 /// MS_BIND: `source` (EINVAL when NULL or empty; its walk's errors) shown
 /// at `point` with its mount's flags; ENOTDIR when one is a directory and
-/// the other not; `rec` brings the mounts below `source` along.
+/// the other not; `rec` brings the mounts below `source` along (as they
+/// were before this one was made). ENOSPC past the sandbox's mount limit.
 fn bind_mount(t: &Task, point: &Arc<Dentry>, source: Option<&[u8]>, rec: bool) -> SysResult {
     let source = source.filter(|s| !s.is_empty()).ok_or(Errno::EINVAL)?;
     let src = lookup_path(t, source, true)?;
@@ -178,48 +196,49 @@ fn bind_mount(t: &Task, point: &Arc<Dentry>, source: Option<&[u8]>, rec: bool) -
     if point.stat(&ctx)?.is_dir() != src.stat(&ctx)?.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    let state = src.mount_of_state();
-    let made = match state.made {
-        Some(m) => Made { covered: None, ..m },
-        None => Made {
-            fstype: String::new(),
-            source: Vec::new(),
-            super_opts: String::new(),
-            covered: None,
-        },
+    let plan = if rec {
+        mount::tree_below(&src)
+    } else {
+        Vec::new()
     };
-    let m = mount::attach(point, Arc::clone(src.inode()), state.flags, made)?;
-    if rec {
-        copy_submounts(&src, &m)?;
+    if mount::count(t.kernel.vfs.root()) + 1 + plan.len() > mount::MAX_MOUNTS {
+        return Err(Errno::ENOSPC);
+    }
+    let state = src.mount_of_state();
+    let m = mount::attach(
+        point,
+        Arc::clone(src.inode()),
+        state.flags,
+        made_like(&state),
+    )?;
+    if let Err(e) = copy_submounts(&m, &plan) {
+        let _ = mount::detach(&m, true, 1);
+        return Err(e);
     }
     Ok(0)
 }
 
-/// Mounts on `to` what is mounted below `from` (MS_BIND|MS_REC), at the
-/// same places, and so on down.
-fn copy_submounts(from: &Arc<Dentry>, to: &Arc<Dentry>) -> Result<(), Errno> {
+/// Makes the mounts of `plan` (from `mount::tree_below`) below `top`, each
+/// at its place below the copy of its parent.
+fn copy_submounts(top: &Arc<Dentry>, plan: &[mount::Below]) -> Result<(), Errno> {
     let k = Ctx::kernel();
-    for sub in from.submounts() {
-        let (rel, below) = sub.path_from(from);
-        if !below {
-            continue;
-        }
-        let mut point = Arc::clone(to);
-        for name in rel.split(|&b| b == b'/').filter(|n| !n.is_empty()) {
+    let mut made: Vec<Arc<Dentry>> = Vec::with_capacity(plan.len());
+    for b in plan {
+        let mut point = match b.parent {
+            Some(i) => Arc::clone(made.get(i).ok_or(Errno::EINVAL)?),
+            None => Arc::clone(top),
+        };
+        for name in b.rel.split(|&c| c == b'/').filter(|n| !n.is_empty()) {
             point = point.lookup_child(&k, name)?;
         }
-        let state = sub.mount_state();
-        let made = state.made.clone().map_or(
-            Made {
-                fstype: String::new(),
-                source: Vec::new(),
-                super_opts: String::new(),
-                covered: None,
-            },
-            |m| Made { covered: None, ..m },
-        );
-        let copy = mount::attach(&point, Arc::clone(sub.inode()), state.flags, made)?;
-        copy_submounts(&sub, &copy)?;
+        let state = b.mount.mount_state();
+        let copy = mount::attach(
+            &point,
+            Arc::clone(b.mount.inode()),
+            state.flags,
+            made_like(&state),
+        )?;
+        made.push(copy);
     }
     Ok(())
 }
@@ -252,6 +271,9 @@ fn new_mount(
     };
     if !point.stat(&Ctx::of(t))?.is_dir() {
         return Err(Errno::ENOTDIR);
+    }
+    if mount::count(t.kernel.vfs.root()) + 1 > mount::MAX_MOUNTS {
+        return Err(Errno::ENOSPC);
     }
     let made = Made {
         fstype: String::from_utf8_lossy(&fstype).into_owned(),
