@@ -15,7 +15,9 @@
 #include "proc.h"
 
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 
@@ -157,7 +159,7 @@ static void errors(void *arg)
 
 /* ---- a new tmpfs ----------------------------------------------------------- */
 
-#define TMPFS_POINTS 18
+#define TMPFS_POINTS 20
 static void new_tmpfs(void *arg)
 {
 	struct stat st, bst;
@@ -186,6 +188,10 @@ static void new_tmpfs(void *arg)
 	S_TRUE("what was under the mount point is hidden",
 	       !exists(at("mnt/under")));
 	S_CHECK("a file can be made in it", put(at("mnt/new"), "data"), 0, 0);
+	S_CHECK("mknod of a character device in it",
+		mknod(at("mnt/null"), S_IFCHR | 0666, makedev(1, 3)), 0, 0);
+	S_CHECK_ERR("opening it on a nodev mount is EACCES",
+		    open(at("mnt/null"), O_RDONLY), EACCES);
 	S_TRUE("/proc/self/mounts lists it, rw",
 	       in_mounts(at("mnt"), "tmpfs", "rw"));
 	S_TRUE("with its nosuid option", in_mounts(at("mnt"), "tmpfs", "nosuid"));
@@ -347,10 +353,12 @@ static int run(const char *prog)
 	return WEXITSTATUS(st);
 }
 
-#define FLAGS_POINTS 10
+#define FLAGS_POINTS 12
 static void flags_points(void *arg)
 {
 	struct statfs sfs;
+	void *p;
+	int fd;
 
 	(void)arg;
 	if (private_ns() == -1) {
@@ -362,6 +370,18 @@ static void flags_points(void *arg)
 	S_CHECK("copy a program into it", copy_self(at("mnt/prog")), 0, 0);
 	S_EQ("execve from a noexec mount is EACCES", run(at("mnt/prog")),
 	     100 + EACCES);
+	fd = open(at("mnt/prog"), O_RDONLY);
+	p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+	s_okf(p == MAP_FAILED && errno == EPERM,
+	      "mmap with PROT_EXEC of a file on it is EPERM", "got %s",
+	      p == MAP_FAILED ? tap_errname(errno) : "a mapping");
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+	S_OK(p != MAP_FAILED, "mmap without PROT_EXEC works");
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	close(fd);
 	S_OK(statfs(at("mnt"), &sfs) == 0 && (sfs.f_flags & ST_NOEXEC),
 	     "statfs says ST_NOEXEC");
 	S_TRUE("/proc/self/mounts says noexec",

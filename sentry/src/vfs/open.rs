@@ -37,6 +37,9 @@ pub fn may_open(ctx: &Ctx<'_>, d: &Arc<Dentry>, st: &Stat, flags: i32) -> Result
         libc::S_IFDIR if want & MAY_WRITE != 0 => return Err(Errno::EISDIR),
         _ => {}
     }
+    if matches!(st.file_type(), libc::S_IFCHR | libc::S_IFBLK) && d.mount_of_state().flags.nodev {
+        return Err(Errno::EACCES);
+    }
     let ro = d.read_only();
     let data = st.is_regular() || st.is_dir() || st.is_symlink();
     if want & MAY_WRITE != 0 && ro && data {
