@@ -336,16 +336,22 @@ static int copy_self(const char *to)
 	return close(out);
 }
 
-/* The exit status of running prog --noop, or 100 + errno when execve failed. */
-static int run(const char *prog)
+/* The exit status of running prog with `arg` (as nobody when `nobody`),
+ * or 100 + errno when execve failed. fd >= 0: execveat of that fd. */
+static int run_how(const char *prog, const char *arg, int nobody, int fd)
 {
-	char *argv[] = { (char *)prog, "--noop", NULL };
+	char *argv[] = { (char *)prog, (char *)arg, NULL };
 	char *envp[] = { NULL };
 	int st;
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		execve(prog, argv, envp);
+		if (nobody && (setgid(65534) == -1 || setuid(65534) == -1))
+			_exit(99);
+		if (fd >= 0)
+			syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+		else
+			execve(prog, argv, envp);
 		_exit(100 + errno);
 	}
 	if (reap(pid, &st, 2000) != 1 || !WIFEXITED(st))
@@ -353,7 +359,12 @@ static int run(const char *prog)
 	return WEXITSTATUS(st);
 }
 
-#define FLAGS_POINTS 12
+static int run(const char *prog)
+{
+	return run_how(prog, "--noop", 0, -1);
+}
+
+#define FLAGS_POINTS 13
 static void flags_points(void *arg)
 {
 	struct statfs sfs;
@@ -381,6 +392,8 @@ static void flags_points(void *arg)
 	S_OK(p != MAP_FAILED, "mmap without PROT_EXEC works");
 	if (p != MAP_FAILED)
 		munmap(p, 4096);
+	S_EQ("execveat of a file on it is EACCES",
+	     run_how(at("mnt/prog"), "--noop", 0, fd), 100 + EACCES);
 	close(fd);
 	S_OK(statfs(at("mnt"), &sfs) == 0 && (sfs.f_flags & ST_NOEXEC),
 	     "statfs says ST_NOEXEC");
@@ -398,6 +411,29 @@ static void flags_points(void *arg)
 		mount(NULL, at("mnt"), NULL, MS_REC | MS_SLAVE, NULL) ||
 			umount2(at("mnt"), MNT_DETACH),
 		0, 0);
+}
+
+/* ---- nosuid ---------------------------------------------------------------- */
+
+#define NOSUID_POINTS 5
+static void nosuid(void *arg)
+{
+	(void)arg;
+	if (private_ns() == -1) {
+		s_okf(0, "setup", "%s", tap_errname(errno));
+		return;
+	}
+	S_CHECK("mount a tmpfs with MS_NOSUID",
+		mount("tmpfs", at("mnt"), "tmpfs", MS_NOSUID, NULL), 0, 0);
+	S_OK(copy_self(at("mnt/prog")) == 0 && chown(at("mnt/prog"), 0, 0) == 0 &&
+		     chmod(at("mnt/prog"), 04755) == 0,
+	     "a set-user-ID root program in it");
+	S_EQ("run by nobody it keeps nobody's euid", run_how(at("mnt/prog"), "--euid", 1, -1),
+	     20);
+	S_CHECK("MS_REMOUNT without MS_NOSUID",
+		mount(NULL, at("mnt"), NULL, MS_REMOUNT, NULL), 0, 0);
+	S_EQ("now it runs as root", run_how(at("mnt/prog"), "--euid", 1, -1), 10);
+	umount2(at("mnt"), MNT_DETACH);
 }
 
 /* ---- unprivileged ---------------------------------------------------------- */
@@ -450,8 +486,10 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "--noop") == 0)
 		return 0;
+	if (argc > 1 && strcmp(argv[1], "--euid") == 0)
+		return geteuid() == 0 ? 10 : 20;
 	plan(ERRORS_POINTS + TMPFS_POINTS + RO_POINTS + BIND_POINTS +
-	     FLAGS_POINTS + NOBODY_POINTS);
+	     FLAGS_POINTS + NOSUID_POINTS + NOBODY_POINTS);
 	if (geteuid() != 0) {
 		printf("Bail out! mount needs root\n");
 		return 1;
@@ -469,6 +507,7 @@ int main(int argc, char **argv)
 	scenario("read_only", RO_POINTS, read_only, NULL);
 	scenario("bind_mounts", BIND_POINTS, bind_mounts, NULL);
 	scenario("flags", FLAGS_POINTS, flags_points, NULL);
+	scenario("nosuid", NOSUID_POINTS, nosuid, NULL);
 	scenario("nobody", NOBODY_POINTS, nobody, NULL);
 	cleanup();
 	return done();

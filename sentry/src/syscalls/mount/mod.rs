@@ -10,8 +10,7 @@
 //! Where it differs from Linux: one mount table for the whole sandbox
 //! (unshare(CLONE_NEWNS) shares it); no MS_MOVE (EINVAL); a plain
 //! MS_REMOUNT's read-only state belongs to the mount, not to the file
-//! system its binds share; nosuid is recorded and shown, not applied (exec
-//! applies no set-id bits yet); a mount stacked on another hides it from
+//! system its binds share; a mount stacked on another hides it from
 //! /proc/PID/mounts until unmounted; renaming a directory with mounts
 //! below it is EBUSY; the tree's root cannot be mounted over (EBUSY).
 //!
@@ -42,8 +41,8 @@ pub fn register(t: &mut Table) {
         Support::Partial,
         &[Path, Path, Path, Hex, Hex],
         "new tmpfs, proc and sysfs mounts, bind mounts (MS_REC), MS_REMOUNT \
-         (|MS_BIND); ro, nodev and noexec (execve, mmap) enforced, nosuid \
-         recorded; propagation flags are no-ops; no MS_MOVE; one mount table per sandbox",
+         (|MS_BIND); ro, nosuid, nodev and noexec (execve, mmap) applied; \
+         propagation flags are no-ops; no MS_MOVE; one mount table per sandbox",
     );
     t.set(
         libc::SYS_umount2,
