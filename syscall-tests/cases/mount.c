@@ -105,9 +105,24 @@ static int in_mountinfo(const char *point)
 	return found;
 }
 
+/* The exit status of a child made by clone(CLONE_NEWNS), or -errno. */
+static long clone_newns(void)
+{
+	int st;
+	long pid = syscall(SYS_clone, CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0);
+
+	if (pid == 0)
+		_exit(0);
+	if (pid < 0)
+		return -errno;
+	if (reap((pid_t)pid, &st, 2000) != 1 || !WIFEXITED(st))
+		return -1000;
+	return WEXITSTATUS(st);
+}
+
 /* ---- errors ---------------------------------------------------------------- */
 
-#define ERRORS_POINTS 19
+#define ERRORS_POINTS 20
 static void errors(void *arg)
 {
 	(void)arg;
@@ -155,6 +170,7 @@ static void errors(void *arg)
 		    syscall(SYS_umount2, BAD_PTR, 0), EFAULT);
 	S_CHECK_ERR("unshare with an unknown flag is EINVAL", unshare(0x1),
 		    EINVAL);
+	S_EQ("clone(CLONE_NEWNS) makes a child", clone_newns(), 0);
 }
 
 /* ---- a new tmpfs ----------------------------------------------------------- */
@@ -438,7 +454,7 @@ static void nosuid(void *arg)
 
 /* ---- unprivileged ---------------------------------------------------------- */
 
-#define NOBODY_POINTS 5
+#define NOBODY_POINTS 6
 static void nobody(void *arg)
 {
 	(void)arg;
@@ -456,6 +472,8 @@ static void nobody(void *arg)
 		    umount2(at("nope"), 0), ENOENT);
 	S_CHECK_ERR("unshare(CLONE_NEWNS) without CAP_SYS_ADMIN is EPERM",
 		    unshare(CLONE_NEWNS), EPERM);
+	S_EQ("clone(CLONE_NEWNS) without CAP_SYS_ADMIN is EPERM", clone_newns(),
+	     -EPERM);
 }
 
 static int setup(void)
