@@ -1,7 +1,8 @@
 /* mount(2), umount2(2) and unshare(CLONE_NEWNS): new tmpfs mounts with
  * options, bind mounts of directories and files (MS_REC brings the mounts
- * below), MS_REMOUNT and MS_REMOUNT|MS_BIND making a mount read-only
- * (EROFS) and back, MS_NOEXEC (execve EACCES), propagation flags, the
+ * below), MS_MOVE, MS_REMOUNT and MS_REMOUNT|MS_BIND making a mount read-only
+ * (EROFS) and back, MS_NOEXEC (execve EACCES, mmap EPERM), MS_NOSUID
+ * (set-ID bits ignored), MS_NODEV (EACCES), propagation flags, the
  * mount table in /proc/self/mounts and mountinfo, umount2's EBUSY and
  * MNT_DETACH, and the errors (EFAULT, ENOENT, ENOTDIR, ENODEV, EINVAL,
  * EBUSY, EPERM without CAP_SYS_ADMIN).
@@ -334,6 +335,34 @@ static void bind_mounts(void *arg)
 	     "umount2 of the rest");
 }
 
+/* ---- MS_MOVE -------------------------------------------------------------- */
+
+#define MOVE_POINTS 9
+static void move(void *arg)
+{
+	(void)arg;
+	if (private_ns() == -1) {
+		s_okf(0, "setup", "%s", tap_errname(errno));
+		return;
+	}
+	S_CHECK("mount a tmpfs", mount("tmpfs", at("mnt"), "tmpfs", 0, NULL), 0,
+		0);
+	S_OK(put(at("mnt/f"), "f") == 0 && mkdir(at("mnt/d"), 0755) == 0,
+	     "with a file and a directory");
+	S_CHECK_ERR("MS_MOVE of a directory that is no mount is EINVAL",
+		    mount(at("src"), at("mnt2"), NULL, MS_MOVE, NULL), EINVAL);
+	S_CHECK_ERR("MS_MOVE of a mount into itself is ELOOP",
+		    mount(at("mnt"), at("mnt/d"), NULL, MS_MOVE, NULL), ELOOP);
+	S_CHECK("MS_MOVE to another directory",
+		mount(at("mnt"), at("mnt2"), NULL, MS_MOVE, NULL), 0, 0);
+	S_TRUE("its files are at the new place", exists(at("mnt2/f")));
+	S_TRUE("and not at the old", !exists(at("mnt/f")));
+	S_TRUE("/proc/self/mounts lists the new place only",
+	       in_mounts(at("mnt2"), "tmpfs", NULL) &&
+		       !in_mounts(at("mnt"), "tmpfs", NULL));
+	S_CHECK("umount2 at the new place", umount2(at("mnt2"), 0), 0, 0);
+}
+
 /* ---- noexec, propagation flags ------------------------------------------- */
 
 static int copy_self(const char *to)
@@ -507,7 +536,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "--euid") == 0)
 		return geteuid() == 0 ? 10 : 20;
 	plan(ERRORS_POINTS + TMPFS_POINTS + RO_POINTS + BIND_POINTS +
-	     FLAGS_POINTS + NOSUID_POINTS + NOBODY_POINTS);
+	     MOVE_POINTS + FLAGS_POINTS + NOSUID_POINTS + NOBODY_POINTS);
 	if (geteuid() != 0) {
 		printf("Bail out! mount needs root\n");
 		return 1;
@@ -524,6 +553,7 @@ int main(int argc, char **argv)
 	scenario("new_tmpfs", TMPFS_POINTS, new_tmpfs, NULL);
 	scenario("read_only", RO_POINTS, read_only, NULL);
 	scenario("bind_mounts", BIND_POINTS, bind_mounts, NULL);
+	scenario("move", MOVE_POINTS, move, NULL);
 	scenario("flags", FLAGS_POINTS, flags_points, NULL);
 	scenario("nosuid", NOSUID_POINTS, nosuid, NULL);
 	scenario("nobody", NOBODY_POINTS, nobody, NULL);

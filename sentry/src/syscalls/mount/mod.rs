@@ -2,13 +2,14 @@
 //! (`vfs::mount`). New mounts of the sentry's own file systems (tmpfs,
 //! proc, sysfs), bind mounts of a file or directory (MS_REC copies the
 //! mounts below), MS_REMOUNT (and MS_REMOUNT|MS_BIND) changing a mount's
-//! flags, the propagation flags (accepted, no-ops: there is one table and
+//! flags, MS_MOVE, the propagation flags (accepted, no-ops: there is one table and
 //! nothing to propagate to); umount2 with MNT_DETACH, MNT_FORCE and
 //! UMOUNT_NOFOLLOW. Errors in Linux's order: EFAULT for the strings, the
 //! target's walk, EPERM without CAP_SYS_ADMIN, then each operation's own.
 //!
 //! Where it differs from Linux: one mount table for the whole sandbox
-//! (unshare(CLONE_NEWNS) shares it); no MS_MOVE (EINVAL); a plain
+//! (unshare(CLONE_NEWNS) shares it); MS_MOVE re-makes the mount (files
+//! open in it keep their old paths); a plain
 //! MS_REMOUNT's read-only state belongs to the mount, not to the file
 //! system its binds share; a mount stacked on another hides it from
 //! /proc/PID/mounts until unmounted; renaming a directory with mounts
@@ -42,7 +43,7 @@ pub fn register(t: &mut Table) {
         &[Path, Path, Path, Hex, Hex],
         "new tmpfs, proc and sysfs mounts, bind mounts (MS_REC), MS_REMOUNT \
          (|MS_BIND); ro, nosuid, nodev and noexec (execve, mmap) applied; \
-         propagation flags are no-ops; no MS_MOVE; one mount table per sandbox",
+         MS_MOVE; propagation flags are no-ops; one mount table per sandbox",
     );
     t.set(
         libc::SYS_umount2,
@@ -131,7 +132,7 @@ fn mount(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Ok(0);
     }
     if flags & libc::MS_MOVE != 0 {
-        return Err(Errno::EINVAL);
+        return move_mount(t, &point, source.as_deref());
     }
     new_mount(t, &point, fstype, source, flags, data.as_deref())
 }
@@ -248,6 +249,32 @@ fn copy_submounts(top: &Arc<Dentry>, plan: &[mount::Below]) -> Result<(), Errno>
         made.push(copy);
     }
     Ok(())
+}
+
+/// MS_MOVE: the mount at `source` (EINVAL when NULL, empty or not a
+/// mount's root) moves to `point` with the mounts below it; ENOTDIR when
+/// one is a directory and the other not; ELOOP when `point` is inside it.
+/// Files already open in it keep their old paths.
+fn move_mount(t: &Task, point: &Arc<Dentry>, source: Option<&[u8]>) -> SysResult {
+    let source = source.filter(|s| !s.is_empty()).ok_or(Errno::EINVAL)?;
+    let src = lookup_path(t, source, true)?;
+    if !src.is_mount() {
+        return Err(Errno::EINVAL);
+    }
+    let ctx = Ctx::of(t);
+    if point.stat(&ctx)?.is_dir() != src.stat(&ctx)?.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    if point.is_below(&src) {
+        return Err(Errno::ELOOP);
+    }
+    let plan = mount::tree_below(&src);
+    let state = src.mount_state();
+    let inode = Arc::clone(src.inode());
+    mount::detach(&src, true, 1)?;
+    let m = mount::attach(point, inode, state.flags, made_like(&state))?;
+    copy_submounts(&m, &plan)?;
+    Ok(0)
 }
 
 /// A new mount of file system `fstype` (EINVAL when NULL; ENODEV when not
