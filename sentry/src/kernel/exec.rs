@@ -157,9 +157,7 @@ pub fn do_execve(
     let target = match opened {
         Some(file) => {
             let stat = file.stat()?;
-            let noexec = file
-                .dentry()
-                .is_some_and(|d| d.mount_of_state().flags.noexec);
+            let noexec = file.dentry().is_some_and(|d| d.mount_flags().noexec);
             if !stat.is_regular() || noexec {
                 return Err(Errno::EACCES);
             }
@@ -187,10 +185,7 @@ pub fn do_execve(
     // The credentials the new image runs with: set-user/group-ID bits
     // (unless no_new_privs) and the capability sets Linux's exec computes.
     // A nosuid mount's set-ID bits are ignored (Linux's mnt_may_suid).
-    let nosuid = target
-        .file
-        .dentry()
-        .is_some_and(|d| d.mount_of_state().flags.nosuid);
+    let nosuid = target.file.dentry().is_some_and(|d| d.mount_flags().nosuid);
     let mode = if nosuid {
         target.stat.mode & !(libc::S_ISUID | libc::S_ISGID)
     } else {

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::ctx::Ctx;
 use super::inode::Inode;
-use super::mount::MountState;
+use super::mount::{MountFlags, MountState};
 use super::stat::Stat;
 use crate::errno::Errno;
 
@@ -157,8 +157,8 @@ impl Dentry {
         f(&mut lock(&self.mnt));
     }
 
-    /// The state of the mount this dentry is in.
-    pub fn mount_of_state(&self) -> MountState {
+    /// The root of the mount this dentry is in (without taking a reference).
+    fn mount_root_ref(&self) -> &Dentry {
         let mut d = self;
         while !d.is_mount_root() {
             match &d.parent {
@@ -166,13 +166,23 @@ impl Dentry {
                 None => break,
             }
         }
-        d.mount_state()
+        d
+    }
+
+    /// The flags of the mount this dentry is in.
+    pub fn mount_flags(&self) -> MountFlags {
+        lock(&self.mount_root_ref().mnt).flags
+    }
+
+    /// The whole state of the mount this dentry is in.
+    pub fn mount_of_state(&self) -> MountState {
+        self.mount_root_ref().mount_state()
     }
 
     /// Whether writes here are EROFS: a read-only file system, or a mount
     /// made or remounted read-only.
     pub fn read_only(&self) -> bool {
-        self.inode.fs_info().read_only || self.mount_of_state().flags.any_read_only()
+        self.inode.fs_info().read_only || self.mount_flags().any_read_only()
     }
 
     /// Whether this is a mount made on a mount point (not the tree's root

@@ -86,7 +86,7 @@ impl MountFlags {
 pub struct MountState {
     pub flags: MountFlags,
     /// Made by mount(2) (else the sandbox's own, described by procfs).
-    pub made: Option<Made>,
+    pub made: Option<Arc<Made>>,
 }
 
 /// A mount made by mount(2).
@@ -169,7 +169,7 @@ pub fn attach(
     parent.pin();
     let state = MountState {
         flags,
-        made: Some(made),
+        made: Some(Arc::new(made)),
     };
     Ok(parent.mount_with(point.name(), inode, state))
 }
@@ -189,7 +189,7 @@ pub fn detach(m: &Arc<Dentry>, lazy: bool, held: usize) -> Result<(), Errno> {
             return Err(Errno::EBUSY);
         }
     }
-    let covered = m.mount_state().made.and_then(|x| x.covered);
+    let covered = m.mount_state().made.and_then(|x| x.covered.clone());
     if !m.detach(covered.clone()) {
         return Err(Errno::EINVAL);
     }

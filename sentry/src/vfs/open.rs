@@ -37,7 +37,7 @@ pub fn may_open(ctx: &Ctx<'_>, d: &Arc<Dentry>, st: &Stat, flags: i32) -> Result
         libc::S_IFDIR if want & MAY_WRITE != 0 => return Err(Errno::EISDIR),
         _ => {}
     }
-    if matches!(st.file_type(), libc::S_IFCHR | libc::S_IFBLK) && d.mount_of_state().flags.nodev {
+    if matches!(st.file_type(), libc::S_IFCHR | libc::S_IFBLK) && d.mount_flags().nodev {
         return Err(Errno::EACCES);
     }
     let ro = d.read_only();
@@ -219,7 +219,7 @@ pub fn open_exec(
 ) -> Result<ExecFile, Errno> {
     let d = walk::lookup(ctx, root, cwd, path, true)?;
     let st = d.stat(ctx)?;
-    if !st.is_regular() || d.mount_of_state().flags.noexec {
+    if !st.is_regular() || d.mount_flags().noexec {
         return Err(Errno::EACCES);
     }
     perm::check(&st, &ctx.fs_cred(), MAY_EXEC | MAY_READ)?;

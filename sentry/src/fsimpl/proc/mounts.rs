@@ -73,7 +73,11 @@ pub(super) fn lines(ctx: &Ctx<'_>, root: &Arc<Dentry>) -> Vec<MountLine> {
         let info = m.inode().fs_info();
         let state = m.mount_state();
         let (fstype, source, super_opts) = match state.made {
-            Some(made) if !made.fstype.is_empty() => (made.fstype, made.source, made.super_opts),
+            Some(made) if !made.fstype.is_empty() => (
+                made.fstype.clone(),
+                made.source.clone(),
+                made.super_opts.clone(),
+            ),
             _ => {
                 let (f, s, o) = describe(info.magic, &point);
                 (f.to_string(), s.as_bytes().to_vec(), o.to_string())

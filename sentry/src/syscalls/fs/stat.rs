@@ -152,7 +152,7 @@ fn mount_st_flags(m: &MountFlags) -> i64 {
 fn mount_info(d: &Dentry) -> (FsInfo, MountFlags) {
     let mut info = d.inode().fs_info();
     info.read_only = d.read_only();
-    (info, d.mount_of_state().flags)
+    (info, d.mount_flags())
 }
 
 fn put_statfs(

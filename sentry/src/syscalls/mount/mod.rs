@@ -182,7 +182,7 @@ fn made_like(state: &MountState) -> Made {
     match &state.made {
         Some(m) => Made {
             covered: None,
-            ..m.clone()
+            ..(**m).clone()
         },
         None => Made {
             fstype: String::new(),
