@@ -121,6 +121,29 @@ static long clone_newns(void)
 	return WEXITSTATUS(st);
 }
 
+/* Whether mountinfo's root field (field 4) for mount point `point` ends
+ * with `suffix` (a bind's root is its source's path in its file system,
+ * whose own mount point differs from host to host). */
+static int mountinfo_root_ends(const char *point, const char *suffix)
+{
+	char line[1024], root[512], p[512];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	size_t rl, sl = strlen(suffix);
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*s %*s %*s %511s %511s", root, p) != 2 ||
+		    strcmp(p, point) != 0)
+			continue;
+		rl = strlen(root);
+		found = rl >= sl && strcmp(root + rl - sl, suffix) == 0;
+	}
+	fclose(f);
+	return found;
+}
+
 /* ---- errors ---------------------------------------------------------------- */
 
 #define ERRORS_POINTS 20
@@ -286,7 +309,7 @@ static void read_only(void *arg)
 
 /* ---- bind mounts ----------------------------------------------------------- */
 
-#define BIND_POINTS 17
+#define BIND_POINTS 18
 static void bind_mounts(void *arg)
 {
 	struct stat a, b;
@@ -305,6 +328,9 @@ static void bind_mounts(void *arg)
 	S_OK(stat(at("mnt/data"), &a) == 0 && stat(at("src/data"), &b) == 0 &&
 		     a.st_ino == b.st_ino && a.st_dev == b.st_dev,
 	     "as the same file");
+	snprintf(buf, sizeof(buf), "%s/src", strrchr(base, '/'));
+	S_TRUE("mountinfo gives the bind's root in its file system",
+	       mountinfo_root_ends(at("mnt"), buf));
 	S_CHECK("a file made through the bind", put(at("mnt/made"), "m"), 0, 0);
 	S_TRUE("is in the source directory", exists(at("src/made")));
 	unlink(at("src/made"));

@@ -92,10 +92,14 @@ pub struct MountState {
 /// A mount made by mount(2).
 #[derive(Clone)]
 pub struct Made {
+    /// Empty: the file system names itself (a bind of the sandbox's own).
     pub fstype: String,
     pub source: Vec<u8>,
     /// File-system options shown after the mount's ("mode=755,size=…").
     pub super_opts: String,
+    /// Where in its file system the mount's root is (mountinfo's root:
+    /// "/" but for bind mounts).
+    pub root: Vec<u8>,
     /// The mount it was stacked on, back in place after umount.
     pub covered: Option<Arc<Dentry>>,
 }
@@ -151,6 +155,16 @@ pub fn tree_below(dir: &Arc<Dentry>) -> Vec<Below> {
         i += 1;
     }
     out
+}
+
+/// `base` (a mount's root in its file system) joined with `rel` (a path
+/// below that mount's root, "/" for the root itself).
+pub fn join_root(base: &[u8], rel: &[u8]) -> Vec<u8> {
+    match (base, rel) {
+        (b"/", r) => r.to_vec(),
+        (b, b"/") => b.to_vec(),
+        (b, r) => [b, r].concat(),
+    }
 }
 
 /// Mounts `inode` (a file system's root, or the file or directory a bind
@@ -212,6 +226,7 @@ mod tests {
             fstype: "tmpfs".into(),
             source: b"tmpfs".to_vec(),
             super_opts: String::new(),
+            root: b"/".to_vec(),
             covered: None,
         }
     }
@@ -265,6 +280,14 @@ mod tests {
         detach(&second, false, 1).unwrap();
         let seen = root.lookup_child(&ctx, b"p").unwrap();
         assert!(Arc::ptr_eq(&seen, &first));
+    }
+
+    #[test]
+    fn bind_roots_join_paths() {
+        assert_eq!(join_root(b"/", b"/a"), b"/a");
+        assert_eq!(join_root(b"/a", b"/"), b"/a");
+        assert_eq!(join_root(b"/a", b"/b"), b"/a/b");
+        assert_eq!(join_root(b"/", b"/"), b"/");
     }
 
     #[test]

@@ -537,6 +537,8 @@ pub struct MountLine {
     pub dev: u64,
     /// Where it is, from the reader's root.
     pub point: Vec<u8>,
+    /// Where its root is in its file system ("/" but for bind mounts).
+    pub root: Vec<u8>,
     pub fstype: String,
     pub source: Vec<u8>,
     pub read_only: bool,
@@ -589,7 +591,9 @@ pub fn mountinfo(lines: &[MountLine]) -> Vec<u8> {
     let mut out = Vec::new();
     for m in lines {
         let (major, minor) = dev_split(m.dev);
-        out.extend_from_slice(format!("{} {} {major}:{minor} / ", m.id, m.parent).as_bytes());
+        out.extend_from_slice(format!("{} {} {major}:{minor} ", m.id, m.parent).as_bytes());
+        out.extend_from_slice(&mangle(&m.root));
+        out.push(b' ');
         out.extend_from_slice(&mangle(&m.point));
         out.extend_from_slice(
             format!(" {} - {} ", opts(m.read_only, &m.mount_opts), m.fstype).as_bytes(),
@@ -926,6 +930,7 @@ mod tests {
                 parent: 1,
                 dev: 0xfe00,
                 point: b"/".to_vec(),
+                root: b"/".to_vec(),
                 fstype: "9p".into(),
                 source: b"none".to_vec(),
                 read_only: true,
@@ -937,6 +942,7 @@ mod tests {
                 parent: 1,
                 dev: 22,
                 point: b"/my dir".to_vec(),
+                root: b"/".to_vec(),
                 fstype: "proc".into(),
                 source: b"proc".to_vec(),
                 read_only: false,

@@ -72,6 +72,10 @@ pub(super) fn lines(ctx: &Ctx<'_>, root: &Arc<Dentry>) -> Vec<MountLine> {
         };
         let info = m.inode().fs_info();
         let state = m.mount_state();
+        let root = state
+            .made
+            .as_ref()
+            .map_or_else(|| b"/".to_vec(), |m| m.root.clone());
         let (fstype, source, super_opts) = match state.made {
             Some(made) if !made.fstype.is_empty() => (
                 made.fstype.clone(),
@@ -88,6 +92,7 @@ pub(super) fn lines(ctx: &Ctx<'_>, root: &Arc<Dentry>) -> Vec<MountLine> {
             parent,
             dev: m.stat(ctx).map(|s| s.dev).unwrap_or(0),
             point,
+            root,
             fstype,
             source,
             read_only: info.read_only || state.flags.any_read_only(),

@@ -177,17 +177,20 @@ fn reconfigure(
 }
 
 /// How a mount made from `state` shows: its own description if mount(2)
-/// made it (covering nothing new), else the file system's.
-fn made_like(state: &MountState) -> Made {
+/// made it (covering nothing new), else the file system's; `rel` is where
+/// the new mount's root is below that mount's root ("/" for the root).
+fn made_like(state: &MountState, rel: &[u8]) -> Made {
     match &state.made {
         Some(m) => Made {
             covered: None,
+            root: mount::join_root(&m.root, rel),
             ..(**m).clone()
         },
         None => Made {
             fstype: String::new(),
             source: Vec::new(),
             super_opts: String::new(),
+            root: rel.to_vec(),
             covered: None,
         },
     }
@@ -213,11 +216,12 @@ fn bind_mount(t: &Task, point: &Arc<Dentry>, source: Option<&[u8]>, rec: bool) -
         return Err(Errno::ENOSPC);
     }
     let state = src.mount_of_state();
+    let rel = src.path_from(&src.mount_root()).0;
     let m = mount::attach(
         point,
         Arc::clone(src.inode()),
         state.flags,
-        made_like(&state),
+        made_like(&state, &rel),
     )?;
     if let Err(e) = copy_submounts(&m, &plan) {
         let _ = mount::detach(&m, true, 1);
@@ -244,7 +248,7 @@ fn copy_submounts(top: &Arc<Dentry>, plan: &[mount::Below]) -> Result<(), Errno>
             &point,
             Arc::clone(b.mount.inode()),
             state.flags,
-            made_like(&state),
+            made_like(&state, b"/"),
         )?;
         made.push(copy);
     }
@@ -272,7 +276,7 @@ fn move_mount(t: &Task, point: &Arc<Dentry>, source: Option<&[u8]>) -> SysResult
     let state = src.mount_state();
     let inode = Arc::clone(src.inode());
     mount::detach(&src, true, 1)?;
-    let m = mount::attach(point, inode, state.flags, made_like(&state))?;
+    let m = mount::attach(point, inode, state.flags, made_like(&state, b"/"))?;
     copy_submounts(&m, &plan)?;
     Ok(0)
 }
@@ -313,6 +317,7 @@ fn new_mount(
         fstype: String::from_utf8_lossy(&fstype).into_owned(),
         source: source.unwrap_or_else(|| b"none".to_vec()),
         super_opts,
+        root: b"/".to_vec(),
         covered: None,
     };
     mount::attach(point, inode, mflags, made)?;
