@@ -2,6 +2,7 @@
 //! the tree's root down through the mounts below each mount (devfs at
 //! /dev, procfs at /proc, those mount(2) made, …), numbered in that order;
 //! a reader sees those at or below its root, with paths from its root.
+//! Mounts stacked on one mount point are all listed, lowest first.
 //! Per-mount options come from each mount's flags; a mount made by
 //! mount(2) names its own type, source and file-system options.
 
@@ -50,8 +51,22 @@ fn all_mounts(d: &Arc<Dentry>) -> Vec<(u32, u32, Arc<Dentry>)> {
         let mut kids = m.submounts();
         kids.sort_by_key(|k| k.path());
         for k in kids {
-            let next = out.len() as u32 + 1;
-            out.push((next, id, k));
+            // A mount stacked on others is listed after them, each the
+            // parent of the one above it.
+            let mut stack = vec![Arc::clone(&k)];
+            while let Some(c) = stack
+                .last()
+                .and_then(|d| d.mount_state().made)
+                .and_then(|m| m.covered.clone())
+            {
+                stack.push(c);
+            }
+            let mut parent = id;
+            for m in stack.into_iter().rev() {
+                let next = out.len() as u32 + 1;
+                out.push((next, parent, m));
+                parent = next;
+            }
         }
         i += 1;
     }
