@@ -74,9 +74,9 @@ fn validate(a: &CloneArgs) -> Result<(), Errno> {
     if !(0..=64).contains(&a.exit_signal) {
         return Err(Errno::EINVAL);
     }
-    // Namespaces are not offered inside the sandbox yet.
-    let ns = F(libc::CLONE_NEWNS)
-        | F(libc::CLONE_NEWUTS)
+    // Namespaces are not offered inside the sandbox yet; CLONE_NEWNS is
+    // accepted (see do_clone) with the one mount table shared.
+    let ns = F(libc::CLONE_NEWUTS)
         | F(libc::CLONE_NEWIPC)
         | F(libc::CLONE_NEWUSER)
         | F(libc::CLONE_NEWPID)
@@ -92,6 +92,9 @@ fn validate(a: &CloneArgs) -> Result<(), Errno> {
 pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<i32, Errno> {
     validate(&a)?;
     let f = a.flags;
+    if f & F(libc::CLONE_NEWNS) != 0 && !t.creds.has_cap(crate::kernel::creds::CAP_SYS_ADMIN) {
+        return Err(Errno::EPERM);
+    }
     let table = tasks();
     let tid = table.alloc_pid()?;
     if f & F(libc::CLONE_PARENT_SETTID) != 0 {

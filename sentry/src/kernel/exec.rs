@@ -157,7 +157,8 @@ pub fn do_execve(
     let target = match opened {
         Some(file) => {
             let stat = file.stat()?;
-            if !stat.is_regular() {
+            let noexec = file.dentry().is_some_and(|d| d.mount_flags().noexec);
+            if !stat.is_regular() || noexec {
                 return Err(Errno::EACCES);
             }
             if stat.mode & 0o111 == 0 {
@@ -183,9 +184,14 @@ pub fn do_execve(
     let mm = Arc::new(MemoryManager::new(t.kernel.memfile.clone(), space));
     // The credentials the new image runs with: set-user/group-ID bits
     // (unless no_new_privs) and the capability sets Linux's exec computes.
-    let creds = t
-        .creds
-        .after_exec(target.stat.uid, target.stat.gid, target.stat.mode);
+    // A nosuid mount's set-ID bits are ignored (Linux's mnt_may_suid).
+    let nosuid = target.file.dentry().is_some_and(|d| d.mount_flags().nosuid);
+    let mode = if nosuid {
+        target.stat.mode & !(libc::S_ISUID | libc::S_ISGID)
+    } else {
+        target.stat.mode
+    };
+    let creds = t.creds.after_exec(target.stat.uid, target.stat.gid, mode);
     let loaded = loader::load_file(
         &t.kernel,
         fs,

@@ -76,12 +76,18 @@ impl Kernel {
 }
 
 /// Online host CPUs, as sysconf reports them (before confinement).
-fn host_cpus() -> usize {
-    // SAFETY: sysconf takes an integer name.
-    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-    if n < 1 {
-        1
-    } else {
-        n as usize
-    }
+/// The host's online CPUs, read once (before confinement: glibc reads
+/// /sys for it, and later the sentry cannot): what every CPU count the
+/// sandbox shows (sched_getaffinity, /proc, /sys) is built from.
+pub fn host_cpus() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        // SAFETY: sysconf takes an integer name.
+        let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+        if n < 1 {
+            1
+        } else {
+            n as usize
+        }
+    })
 }

@@ -100,6 +100,9 @@ fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
     if shared && prot.write && acc != libc::O_RDWR {
         return Err(Errno::EACCES);
     }
+    if prot.exec && file.dentry().is_some_and(|d| d.mount_flags().noexec) {
+        return Err(Errno::EPERM);
+    }
     let st = file.stat()?;
     if st.is_dir() {
         return Err(Errno::ENODEV);

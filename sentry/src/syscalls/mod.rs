@@ -13,6 +13,7 @@ mod identity;
 mod inotify;
 mod memfd;
 mod mmap;
+mod mount;
 mod pipe;
 mod poll;
 mod process;
@@ -23,5 +24,6 @@ mod sys;
 mod task;
 mod time;
 mod timer;
+mod unshare;
 
 pub use table::{dispatch, table, Arg, Entry, Support};

@@ -319,7 +319,7 @@ fn make_socket_file(t: &Task, path: &[u8]) -> Result<NameKey, Errno> {
         Found::Dentry(_) => return Err(Errno::EADDRINUSE),
         Found::Missing { parent, name, .. } => (parent, name),
     };
-    if parent.inode().fs_info().read_only {
+    if parent.read_only() {
         return Err(Errno::EROFS);
     }
     perm::check(&parent.stat(&ctx)?, &ctx.fs_cred(), MAY_WRITE | MAY_EXEC)?;

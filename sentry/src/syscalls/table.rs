@@ -102,6 +102,7 @@ fn build() -> Vec<Entry> {
     super::inotify::register(&mut t);
     super::memfd::register(&mut t);
     super::mmap::register(&mut t);
+    super::mount::register(&mut t);
     super::pipe::register(&mut t);
     super::poll::register(&mut t);
     super::process::register(&mut t);
@@ -112,6 +113,7 @@ fn build() -> Vec<Entry> {
     super::task::register(&mut t);
     super::time::register(&mut t);
     super::timer::register(&mut t);
+    super::unshare::register(&mut t);
     t.0
 }
 

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::ctx::Ctx;
 use super::inode::Inode;
+use super::mount::{MountFlags, MountState};
 use super::stat::Stat;
 use crate::errno::Errno;
 
@@ -59,6 +60,8 @@ pub struct Dentry {
     cache: Option<Arc<Dcache>>,
     /// Counted in `cache` (inserted in its parent's children).
     counted: AtomicBool,
+    /// A mount root's flags and how the mount table shows it (`vfs::mount`).
+    mnt: Mutex<MountState>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -80,6 +83,7 @@ impl Dentry {
             kind: Kind::Root,
             cache: Some(Dcache::new(limit)),
             counted: AtomicBool::new(false),
+            mnt: Mutex::new(MountState::default()),
         })
     }
 
@@ -94,12 +98,40 @@ impl Dentry {
             kind: Kind::Anon,
             cache: None,
             counted: AtomicBool::new(false),
+            mnt: Mutex::new(MountState::default()),
+        })
+    }
+
+    /// A dentry for a file that has no name (O_TMPFILE's) in the directory
+    /// `parent`: below it for the walk (its mount, its path
+    /// "parent/`label`"), but never found by a lookup.
+    pub fn new_unnamed(parent: &Arc<Dentry>, label: &[u8], inode: Arc<dyn Inode>) -> Arc<Dentry> {
+        Arc::new(Dentry {
+            name: label.to_vec(),
+            parent: Some(Arc::clone(parent)),
+            inode,
+            children: Mutex::new(HashMap::new()),
+            kind: Kind::Child,
+            cache: None,
+            counted: AtomicBool::new(false),
+            mnt: Mutex::new(MountState::default()),
         })
     }
 
     /// Mounts the file system whose root is `inode` on this directory's
     /// child `name`; returns the mount's root dentry.
     pub fn mount(self: &Arc<Self>, name: &[u8], inode: Arc<dyn Inode>) -> Arc<Dentry> {
+        self.mount_with(name, inode, MountState::default())
+    }
+
+    /// `mount` with the mount's flags and description; a mount already on
+    /// `name` is covered (the new one's `state.covered` should hold it).
+    pub fn mount_with(
+        self: &Arc<Self>,
+        name: &[u8],
+        inode: Arc<dyn Inode>,
+        state: MountState,
+    ) -> Arc<Dentry> {
         let root = Arc::new(Dentry {
             name: name.to_vec(),
             parent: Some(Arc::clone(self)),
@@ -108,9 +140,124 @@ impl Dentry {
             kind: Kind::Mount,
             cache: self.cache.clone(),
             counted: AtomicBool::new(false),
+            mnt: Mutex::new(state),
         });
         lock(&self.children).insert(name.to_vec(), Arc::clone(&root));
         root
+    }
+
+    /// A mount root's state (flags, description); the default for other
+    /// dentries.
+    pub fn mount_state(&self) -> MountState {
+        lock(&self.mnt).clone()
+    }
+
+    /// Changes a mount root's state.
+    pub fn set_mount_state(&self, f: impl FnOnce(&mut MountState)) {
+        f(&mut lock(&self.mnt));
+    }
+
+    /// The root of the mount this dentry is in (without taking a reference).
+    fn mount_root_ref(&self) -> &Dentry {
+        let mut d = self;
+        while !d.is_mount_root() {
+            match &d.parent {
+                Some(p) => d = p,
+                None => break,
+            }
+        }
+        d
+    }
+
+    /// The flags of the mount this dentry is in.
+    pub fn mount_flags(&self) -> MountFlags {
+        lock(&self.mount_root_ref().mnt).flags
+    }
+
+    /// The whole state of the mount this dentry is in.
+    pub fn mount_of_state(&self) -> MountState {
+        self.mount_root_ref().mount_state()
+    }
+
+    /// Whether writes here are EROFS: a read-only file system, or a mount
+    /// made or remounted read-only.
+    pub fn read_only(&self) -> bool {
+        self.inode.fs_info().read_only || self.mount_flags().any_read_only()
+    }
+
+    /// Whether this is a mount made on a mount point (not the tree's root
+    /// nor an anonymous dentry): what umount can remove.
+    pub fn is_mount(&self) -> bool {
+        self.kind == Kind::Mount
+    }
+
+    /// Keeps this dentry and its parents (up to the mount's root) in their
+    /// parents' children, so a mount below survives file systems that
+    /// cache no children.
+    pub(crate) fn pin(self: &Arc<Self>) {
+        let mut d = Arc::clone(self);
+        while d.kind == Kind::Child {
+            let Some(p) = d.parent.clone() else { break };
+            lock(&p.children)
+                .entry(d.name.clone())
+                .or_insert_with(|| Arc::clone(&d));
+            d = p;
+        }
+    }
+
+    /// Undoes `pin` where nothing is below any more: dentries of file
+    /// systems that cache no children, with no children of their own, leave
+    /// their parents' children.
+    pub(crate) fn unpin(self: &Arc<Self>) {
+        let mut d = Arc::clone(self);
+        while d.kind == Kind::Child {
+            let Some(p) = d.parent.clone() else { break };
+            if p.inode.cache_children() || !lock(&d.children).is_empty() {
+                break;
+            }
+            let mut kids = lock(&p.children);
+            if kids.get(&d.name).is_some_and(|k| Arc::ptr_eq(k, &d)) {
+                kids.remove(&d.name);
+            }
+            drop(kids);
+            d = p;
+        }
+    }
+
+    /// Takes this mount off its mount point, putting back `covered` (the
+    /// mount it was stacked on) if any. False when it is not there.
+    pub(crate) fn detach(self: &Arc<Self>, covered: Option<Arc<Dentry>>) -> bool {
+        let Some(p) = &self.parent else { return false };
+        let mut kids = lock(&p.children);
+        if !kids.get(&self.name).is_some_and(|k| Arc::ptr_eq(k, self)) {
+            return false;
+        }
+        kids.remove(&self.name);
+        if let Some(c) = covered {
+            kids.insert(self.name.clone(), c);
+        }
+        true
+    }
+
+    /// Every mount below this directory in the same mount (through the
+    /// dentries `pin` keeps), not those below them.
+    pub fn submounts(&self) -> Vec<Arc<Dentry>> {
+        let mut out = Vec::new();
+        let mut stack: Vec<Arc<Dentry>> = lock(&self.children).values().cloned().collect();
+        while let Some(d) = stack.pop() {
+            if d.kind == Kind::Mount {
+                out.push(d);
+            } else {
+                stack.extend(lock(&d.children).values().cloned());
+            }
+        }
+        out
+    }
+
+    /// Drops the cached dentries below this one that nothing else holds
+    /// (before umount counts what holds the mount).
+    pub(crate) fn drop_unused(&self) {
+        self.shrink();
     }
 
     pub fn inode(&self) -> &Arc<dyn Inode> {
@@ -177,6 +324,7 @@ impl Dentry {
             kind: Kind::Child,
             cache: self.cache.clone(),
             counted: AtomicBool::new(false),
+            mnt: Mutex::new(MountState::default()),
         });
         if !cacheable {
             return Ok(child);

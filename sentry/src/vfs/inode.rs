@@ -110,6 +110,19 @@ pub trait Inode: Send + Sync {
         Err(Errno::EACCES)
     }
 
+    /// O_TMPFILE: a new regular file with no name and no links, on this
+    /// directory's file system, owned as `create`'s would be; `linkable`
+    /// (no O_EXCL) lets one `link` give it a name. EOPNOTSUPP where the
+    /// file system has no unnamed files (Linux's answer without ->tmpfile).
+    fn tmpfile(
+        &self,
+        _ctx: &Ctx<'_>,
+        _mode: u32,
+        _linkable: bool,
+    ) -> Result<Arc<dyn Inode>, Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+
     /// mkdir: `mode` is the permission bits (umask applied).
     fn mkdir(&self, _ctx: &Ctx<'_>, _name: &[u8], _mode: u32) -> Result<(), Errno> {
         Err(Errno::EPERM)

@@ -3,8 +3,8 @@
 //!
 //! The tree is the gofer's root under a writable tmpfs (an overlay) at
 //! "/", the sentry's devfs at "/dev" with
-//! a tmpfs at "/dev/shm", its procfs at "/proc" and an empty read-only
-//! directory at "/sys", so the
+//! a tmpfs at "/dev/shm", its procfs at "/proc" and its small read-only
+//! sysfs at "/sys", so the
 //! host's /dev, /proc and /sys are never reached through the gofer. Paths
 //! are resolved here, one component at a time (DESIGN invariant 3): a file
 //! system only ever looks up one name, and never follows a symlink itself.
@@ -17,6 +17,7 @@
 //! | `xattr`     | user.* extended attributes of writable file systems       |
 //! | `notify`    | inotify watches on inodes and the events changes make     |
 //! | `dentry`    | names over inodes, the cache, mounts, paths               |
+//! | `mount`     | mount(2)/umount2(2)'s changes to the mount table, flags   |
 //! | `path`      | splitting path text (pure)                                |
 //! | `walk`      | resolution: ".", "..", symlinks, ELOOP, ENOTDIR           |
 //! | `open`      | open(2)'s checks and dispatch; exec's open                |
@@ -35,6 +36,7 @@ pub mod dirfile;
 pub mod file;
 pub mod inode;
 pub mod lock;
+pub mod mount;
 pub mod notify;
 pub mod open;
 pub mod path;
@@ -81,8 +83,8 @@ pub struct Vfs {
 impl Vfs {
     /// Mounts the gofer's root under a fresh tmpfs (an overlay: writes land
     /// in sandbox memory, never on the host) at "/", devfs at "/dev", a tmpfs (mode 1777,
-    /// its data in `memfile`) at "/dev/shm", devpts at "/dev/pts", procfs at "/proc" and an empty
-    /// read-only directory at "/sys".
+    /// its data in `memfile`) at "/dev/shm", devpts at "/dev/pts", procfs
+    /// at "/proc" and sysfs (the CPU files) at "/sys".
     pub fn new(gofer: gofer::Client, memfile: Arc<MemoryFile>) -> Result<Vfs, VfsError> {
         let client = Arc::new(gofer);
         let (fid, attr) = client.attach().map_err(VfsError::Attach)?;
@@ -108,12 +110,22 @@ impl Vfs {
             },
         );
         let root = Dentry::new_root(fsimpl::overlay::new(lower, upper));
-        let dev = root.mount(b"dev", fsimpl::dev::new());
+        let flags = |ms: u64| mount::MountState {
+            flags: mount::MountFlags::from_ms(ms),
+            made: None,
+        };
+        let (strict, special) = (
+            libc::MS_STRICTATIME | libc::MS_NOSUID,
+            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        );
+        let dev = root.mount_with(b"dev", fsimpl::dev::new(), flags(strict));
         let shm = fsimpl::tmpfs::new(memfile, fsimpl::devnums::SHM, 0o1777);
-        dev.mount(b"shm", shm);
-        dev.mount(b"pts", fsimpl::devpts::new());
-        root.mount(b"proc", fsimpl::proc::new());
-        root.mount(b"sys", fsimpl::sys::new());
+        dev.mount_with(b"shm", shm, flags(strict | libc::MS_NODEV));
+        let pts = fsimpl::devpts::new();
+        dev.mount_with(b"pts", pts, flags(libc::MS_NOSUID | libc::MS_NOEXEC));
+        root.mount_with(b"proc", fsimpl::proc::new(), flags(special));
+        let sys = fsimpl::sys::new(crate::kernel::kernel::host_cpus());
+        root.mount_with(b"sys", sys, flags(special));
         Ok(Vfs { root })
     }
 

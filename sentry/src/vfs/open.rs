@@ -38,7 +38,10 @@ pub fn may_open(ctx: &Ctx<'_>, d: &Arc<Dentry>, st: &Stat, flags: i32) -> Result
         libc::S_IFDIR if want & MAY_WRITE != 0 => return Err(Errno::EISDIR),
         _ => {}
     }
-    let ro = d.inode().fs_info().read_only;
+    if matches!(st.file_type(), libc::S_IFCHR | libc::S_IFBLK) && d.mount_flags().nodev {
+        return Err(Errno::EACCES);
+    }
+    let ro = d.read_only();
     let data = st.is_regular() || st.is_dir() || st.is_symlink();
     if want & MAY_WRITE != 0 && ro && data {
         return Err(Errno::EROFS);
@@ -76,8 +79,8 @@ pub fn open_mode(
         }
         return Ok(PathFile::new(d, flags));
     }
-    if flags & libc::O_TMPFILE == libc::O_TMPFILE {
-        return open_tmpfile(ctx, root, start, path, flags);
+    if flags & TMPFILE_BIT != 0 {
+        return open_tmpfile(ctx, root, start, path, flags, mode);
     }
     let creat = flags & libc::O_CREAT != 0;
     if creat && flags & libc::O_DIRECTORY != 0 {
@@ -147,7 +150,7 @@ fn create(
     flags: i32,
     mode: u32,
 ) -> Result<Arc<dyn FileDescription>, Errno> {
-    if parent.inode().fs_info().read_only {
+    if parent.read_only() {
         return Err(Errno::EROFS);
     }
     perm::check(&parent.stat(ctx)?, &ctx.fs_cred(), MAY_WRITE | MAY_EXEC)?;
@@ -175,34 +178,53 @@ fn create(
     Ok(opened(file, flags & libc::O_TRUNC != 0 && st.is_regular()))
 }
 
-/// O_TMPFILE: an unnamed file in a directory, which no file system here
-/// supports: EINVAL without write access, EROFS on a read-only one.
+/// O_TMPFILE without O_DIRECTORY (Linux's __O_TMPFILE).
+const TMPFILE_BIT: i32 = libc::O_TMPFILE & !libc::O_DIRECTORY;
+
+/// O_TMPFILE: an unnamed regular file on the file system of the directory
+/// `path`, open for writing, which linkat may name later (unless
+/// O_EXCL). In Linux's order: EINVAL without O_DIRECTORY, with O_CREAT or
+/// without write access; the walk (ENOENT, ENOTDIR); EROFS; EACCES without
+/// write and search permission on the directory; EOPNOTSUPP where the file
+/// system has no unnamed files.
 fn open_tmpfile(
     ctx: &Ctx<'_>,
     root: &Arc<Dentry>,
     start: &Arc<Dentry>,
     path: &[u8],
     flags: i32,
+    mode: u32,
 ) -> Result<Arc<dyn FileDescription>, Errno> {
-    if flags & libc::O_ACCMODE == libc::O_RDONLY {
+    if flags & (libc::O_TMPFILE | libc::O_CREAT) != libc::O_TMPFILE
+        || flags & libc::O_ACCMODE == libc::O_RDONLY
+    {
         return Err(Errno::EINVAL);
     }
-    let d = walk::lookup(ctx, root, start, path, true)?;
-    if !d.stat(ctx)?.is_dir() {
+    let d = walk::lookup(ctx, root, start, path, flags & libc::O_NOFOLLOW == 0)?;
+    let st = d.stat(ctx)?;
+    if !st.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    if d.inode().fs_info().read_only {
-        Err(Errno::EROFS)
-    } else {
-        Err(Errno::EOPNOTSUPP)
+    if d.read_only() {
+        return Err(Errno::EROFS);
     }
+    perm::check(&st, &ctx.fs_cred(), MAY_WRITE | MAY_EXEC)?;
+    let linkable = flags & libc::O_EXCL == 0;
+    let inode = d.inode().tmpfile(ctx, mode & 0o7777, linkable)?;
+    let label = format!("#{} (deleted)", inode.stat(ctx)?.ino);
+    let file = Dentry::new_unnamed(&d, label.as_bytes(), Arc::clone(&inode));
+    inode.open(
+        ctx,
+        &file,
+        flags & !(libc::O_TMPFILE | libc::O_EXCL | libc::O_TRUNC),
+    )
 }
 
 /// What exec opens: the file, its attributes, its dentry.
 pub type ExecFile = (Arc<dyn FileDescription>, Stat, Arc<Dentry>);
 
-/// Opens `path` for execve: a regular file with an execute bit the caller
-/// may use, read-only.
+/// Opens `path` for execve: a regular file, not on a noexec mount, with an
+/// execute bit the caller may use, read-only.
 pub fn open_exec(
     ctx: &Ctx<'_>,
     root: &Arc<Dentry>,
@@ -211,7 +233,7 @@ pub fn open_exec(
 ) -> Result<ExecFile, Errno> {
     let d = walk::lookup(ctx, root, cwd, path, true)?;
     let st = d.stat(ctx)?;
-    if !st.is_regular() {
+    if !st.is_regular() || d.mount_flags().noexec {
         return Err(Errno::EACCES);
     }
     perm::check(&st, &ctx.fs_cred(), MAY_EXEC | MAY_READ)?;

@@ -458,6 +458,14 @@ impl Inode for OverlayInode {
         Ok(node)
     }
 
+    fn tmpfile(&self, ctx: &Ctx<'_>, mode: u32, linkable: bool) -> Result<Arc<dyn Inode>, Errno> {
+        // An upper-only node with no place: it has nothing to copy up, and
+        // link names it in the upper layer like any copied-up file.
+        let _tree = lock(&self.fs.tree);
+        let up = self.copy_up()?.tmpfile(ctx, mode, linkable)?;
+        Ok(Self::make(&self.fs, libc::S_IFREG, None, Some(up), None))
+    }
+
     fn mkdir(&self, ctx: &Ctx<'_>, name: &[u8], mode: u32) -> Result<(), Errno> {
         self.add_entry(name, |up| up.mkdir(ctx, name, mode))
             .map(|_| ())

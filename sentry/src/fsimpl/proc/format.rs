@@ -541,13 +541,15 @@ pub struct MountLine {
     pub dev: u64,
     /// Where it is, from the reader's root.
     pub point: Vec<u8>,
-    pub fstype: &'static str,
-    pub source: &'static str,
+    /// Where its root is in its file system ("/" but for bind mounts).
+    pub root: Vec<u8>,
+    pub fstype: String,
+    pub source: Vec<u8>,
     pub read_only: bool,
     /// Per-mount options after ro/rw (nosuid, relatime…).
-    pub mount_opts: &'static str,
+    pub mount_opts: String,
     /// File-system options after ro/rw (mode=755…).
-    pub super_opts: &'static str,
+    pub super_opts: String,
 }
 
 /// A path with ' ', '\t', '\n' and '\\' as octal escapes (mangle()).
@@ -575,13 +577,13 @@ fn opts(ro: bool, more: &str) -> String {
 pub fn mounts(lines: &[MountLine]) -> Vec<u8> {
     let mut out = Vec::new();
     for m in lines {
-        out.extend_from_slice(m.source.as_bytes());
+        out.extend_from_slice(&mangle(&m.source));
         out.push(b' ');
         out.extend_from_slice(&mangle(&m.point));
-        let mut all = opts(m.read_only, m.mount_opts);
+        let mut all = opts(m.read_only, &m.mount_opts);
         if !m.super_opts.is_empty() {
             all.push(',');
-            all.push_str(m.super_opts);
+            all.push_str(&m.super_opts);
         }
         out.extend_from_slice(format!(" {} {all} 0 0\n", m.fstype).as_bytes());
     }
@@ -593,18 +595,15 @@ pub fn mountinfo(lines: &[MountLine]) -> Vec<u8> {
     let mut out = Vec::new();
     for m in lines {
         let (major, minor) = dev_split(m.dev);
-        out.extend_from_slice(format!("{} {} {major}:{minor} / ", m.id, m.parent).as_bytes());
+        out.extend_from_slice(format!("{} {} {major}:{minor} ", m.id, m.parent).as_bytes());
+        out.extend_from_slice(&mangle(&m.root));
+        out.push(b' ');
         out.extend_from_slice(&mangle(&m.point));
         out.extend_from_slice(
-            format!(
-                " {} - {} {} {}\n",
-                opts(m.read_only, m.mount_opts),
-                m.fstype,
-                m.source,
-                opts(m.read_only, m.super_opts)
-            )
-            .as_bytes(),
+            format!(" {} - {} ", opts(m.read_only, &m.mount_opts), m.fstype).as_bytes(),
         );
+        out.extend_from_slice(&mangle(&m.source));
+        out.extend_from_slice(format!(" {}\n", opts(m.read_only, &m.super_opts)).as_bytes());
     }
     out
 }
@@ -935,22 +934,24 @@ mod tests {
                 parent: 1,
                 dev: 0xfe00,
                 point: b"/".to_vec(),
-                fstype: "9p",
-                source: "none",
+                root: b"/".to_vec(),
+                fstype: "9p".into(),
+                source: b"none".to_vec(),
                 read_only: true,
-                mount_opts: "relatime",
-                super_opts: "",
+                mount_opts: "relatime".into(),
+                super_opts: String::new(),
             },
             MountLine {
                 id: 2,
                 parent: 1,
                 dev: 22,
                 point: b"/my dir".to_vec(),
-                fstype: "proc",
-                source: "proc",
+                root: b"/".to_vec(),
+                fstype: "proc".into(),
+                source: b"proc".to_vec(),
                 read_only: false,
-                mount_opts: "nosuid,nodev,noexec,relatime",
-                super_opts: "",
+                mount_opts: "nosuid,nodev,noexec,relatime".into(),
+                super_opts: String::new(),
             },
         ];
         assert_eq!(

@@ -37,6 +37,9 @@ pub use chunks::CHUNK;
 
 const TMPFS_MAGIC: i64 = 0x0102_1994;
 
+/// statfs f_type of every tmpfs.
+pub const MAGIC: i64 = TMPFS_MAGIC;
+
 const FS: FsInfo = FsInfo {
     magic: TMPFS_MAGIC,
     read_only: false,
@@ -50,8 +53,28 @@ const FALLBACK_SIZE: u64 = 1 << 30;
 /// files' data in `mf`, holding at most half the host's memory (Linux's
 /// default; ENOSPC past it).
 pub fn new(mf: Arc<MemoryFile>, dev: u64, mode: u32) -> Arc<dyn Inode> {
-    let size = raw::host_total_ram().map_or(FALLBACK_SIZE, |r| r / 2);
+    new_sized(mf, dev, mode, None)
+}
+
+/// `new` holding at most `size` bytes (None: half the host's memory; 0:
+/// no limit), as mount(2)'s "size=" asks.
+pub fn new_sized(mf: Arc<MemoryFile>, dev: u64, mode: u32, size: Option<u64>) -> Arc<dyn Inode> {
+    let size = match size {
+        None => default_size(),
+        Some(0) => u64::MAX,
+        Some(n) => n,
+    };
     node::TmpFs::new_root(mf, dev, mode, size)
+}
+
+/// The host's memory size (for "size=N%"), if known.
+pub fn host_ram() -> Option<u64> {
+    raw::host_total_ram()
+}
+
+/// What a tmpfs may hold by default: half the host's memory.
+pub fn default_size() -> u64 {
+    raw::host_total_ram().map_or(FALLBACK_SIZE, |r| r / 2)
 }
 
 /// Writes `data` at `off` into the regular file `inode` of a tmpfs

@@ -104,6 +104,9 @@ struct Meta {
     mtime: (i64, i64),
     ctime: (i64, i64),
     btime: (i64, i64),
+    /// An O_TMPFILE file (without O_EXCL) not linked yet: link may give
+    /// it a name although it has no links (Linux's I_LINKABLE).
+    linkable: bool,
 }
 
 impl Meta {
@@ -123,6 +126,7 @@ impl Meta {
             mtime: t,
             ctime: t,
             btime: t,
+            linkable: false,
         }
     }
 }
@@ -391,6 +395,21 @@ impl Inode for TmpInode {
         Ok(node)
     }
 
+    fn tmpfile(&self, ctx: &Ctx<'_>, mode: u32, linkable: bool) -> Result<Arc<dyn Inode>, Errno> {
+        let _tree = lock(&self.fs.tree);
+        if lock(self.dir()?).dead {
+            return Err(Errno::ENOENT);
+        }
+        let dir_meta = *lock(&self.meta);
+        let mode = libc::S_IFREG | (mode & 0o7777);
+        let (uid, gid, mode) = init_owner(&ctx.fs_cred(), &dir_meta, mode);
+        let mut meta = Meta::new(mode, uid, gid, 0);
+        meta.nlink = 0;
+        meta.linkable = linkable;
+        let store = ChunkStore::new(Arc::clone(&self.fs.mf), Arc::clone(&self.fs.budget));
+        Ok(self.fs.make(meta, Body::File(Mutex::new(store)), None))
+    }
+
     fn mkdir(&self, ctx: &Ctx<'_>, name: &[u8], mode: u32) -> Result<(), Errno> {
         let body = Body::Dir(Mutex::new(DirBody::default()));
         self.add(ctx, name, libc::S_IFDIR | (mode & 0o7777), 0, body)
@@ -432,8 +451,12 @@ impl Inode for TmpInode {
         if d.children.contains_key(name) {
             return Err(Errno::EEXIST);
         }
-        if lock(&src.meta).nlink == 0 {
-            return Err(Errno::ENOENT);
+        {
+            let mut m = lock(&src.meta);
+            if m.nlink == 0 && !m.linkable {
+                return Err(Errno::ENOENT);
+            }
+            m.linkable = false;
         }
         d.children.insert(name.to_vec(), src_arc);
         drop(d);

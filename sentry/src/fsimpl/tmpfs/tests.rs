@@ -330,3 +330,44 @@ fn statfs_counts_inodes_and_blocks() {
     assert!(after.bfree < before.bfree);
     assert!(after.blocks > 0);
 }
+
+#[test]
+fn tmpfile_has_no_name_until_linked_once() {
+    let fs = fs();
+    let file = fs.open("/", libc::O_TMPFILE | libc::O_RDWR).unwrap();
+    let d = file.dentry().unwrap();
+    let ctx = Ctx::kernel();
+    assert_eq!(d.stat(&ctx).unwrap().nlink, 0);
+    assert_eq!(fs.names("/"), vec![".", ".."]);
+    fs.write(&*file, b"data", None);
+    fs.root.inode().link(&ctx, b"named", d.inode()).unwrap();
+    assert_eq!(fs.nlink("/named"), 1);
+    fs.root.inode().unlink(&ctx, b"named").unwrap();
+    let again = fs.root.inode().link(&ctx, b"again", d.inode());
+    assert_eq!(again.err(), Some(Errno::ENOENT));
+}
+
+#[test]
+fn tmpfile_with_o_excl_is_never_linkable() {
+    let fs = fs();
+    let file = fs
+        .open("/", libc::O_TMPFILE | libc::O_EXCL | libc::O_RDWR)
+        .unwrap();
+    let d = file.dentry().unwrap();
+    let r = fs.root.inode().link(&Ctx::kernel(), b"named", d.inode());
+    assert_eq!(r.err(), Some(Errno::ENOENT));
+}
+
+#[test]
+fn tmpfile_needs_write_access_and_a_directory() {
+    let fs = fs();
+    assert_eq!(
+        fs.open("/", libc::O_TMPFILE | libc::O_RDONLY).err(),
+        Some(Errno::EINVAL)
+    );
+    fs.open("/f", libc::O_CREAT | libc::O_RDWR).unwrap();
+    assert_eq!(
+        fs.open("/f", libc::O_TMPFILE | libc::O_RDWR).err(),
+        Some(Errno::ENOTDIR)
+    );
+}

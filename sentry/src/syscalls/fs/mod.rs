@@ -9,6 +9,8 @@
 //! | `rw`    | read, write, pread64, pwrite64, (p)readv, (p)writev(2), lseek |
 //! | `stat`  | fstat, stat, lstat, newfstatat, statx, statfs, fstatfs      |
 //! | `path`  | readlinkat, readlink, faccessat(2), access, getcwd, chdir, fchdir, umask |
+//! | `chroot`| chroot                                                      |
+//! | `handle`| name_to_handle_at, open_by_handle_at (no handles: checks, then EOPNOTSUPP/ESTALE) |
 //! | `dir`   | getdents64, getdents                                        |
 //! | `fcntl` | fcntl, ioctl, dup, dup2, dup3                               |
 //! | `modify`| mkdir, mknod, symlink, link, unlink, rename, chmod, chown, truncate, fallocate, utimensat… |
@@ -17,8 +19,10 @@
 //! | `lock`  | flock, fcntl record and OFD locks                           |
 //! | `splice`| sendfile, copy_file_range, splice, tee, vmsplice            |
 
+mod chroot;
 mod dir;
 mod fcntl;
+mod handle;
 pub(crate) mod lock;
 mod misc;
 mod modify;
@@ -44,6 +48,8 @@ pub fn register(t: &mut Table) {
     rw::register(t);
     stat::register(t);
     path::register(t);
+    chroot::register(t);
+    handle::register(t);
     dir::register(t);
     fcntl::register(t);
     modify::register(t);
@@ -90,6 +96,17 @@ pub(super) fn walk_start(
     let file = t.fds.get(dirfd)?;
     let start = file.dentry().ok_or(Errno::ENOTDIR)?;
     Ok((root, start))
+}
+
+/// The dentry `path` names (relative to the working directory), following
+/// a final symlink when `follow`.
+pub(in crate::syscalls) fn lookup_path(
+    t: &Task,
+    path: &[u8],
+    follow: bool,
+) -> Result<Arc<Dentry>, Errno> {
+    let (root, start) = walk_start(t, libc::AT_FDCWD, path)?;
+    crate::vfs::walk::lookup(&crate::vfs::Ctx::of(t), &root, &start, path, follow)
 }
 
 /// What an *at syscall with AT_EMPTY_PATH and an empty path names: the

@@ -169,7 +169,7 @@ fn now() -> (i64, i64) {
 /// Linux's may_create on directory `dir`: EROFS, then write and search
 /// permission (EACCES).
 fn may_create(ctx: &Ctx<'_>, dir: &Dentry) -> Result<(), Errno> {
-    if dir.inode().fs_info().read_only {
+    if dir.read_only() {
         return Err(Errno::EROFS);
     }
     perm::check(&dir.stat(ctx)?, &ctx.fs_cred(), MAY_WRITE | MAY_EXEC)
@@ -345,7 +345,7 @@ fn remove(t: &Task, dirfd: i32, path: u64, dir: bool) -> SysResult {
         (Last::Root, true) => return Err(Errno::EBUSY),
         (_, false) => return Err(Errno::EISDIR),
     }
-    let ro = p.dir.inode().fs_info().read_only;
+    let ro = p.dir.read_only();
     if ro {
         return Err(Errno::EROFS);
     }
@@ -412,7 +412,7 @@ fn do_rename(t: &Task, a: [u64; 6], flags: u32) -> SysResult {
     if old.last != Last::Normal || new.last != Last::Normal {
         return Err(Errno::EBUSY);
     }
-    if old.dir.inode().fs_info().read_only {
+    if old.dir.read_only() {
         return Err(Errno::EROFS);
     }
     let src = old.existing.ok_or(Errno::ENOENT)?;
@@ -441,6 +441,16 @@ fn do_rename(t: &Task, a: [u64; 6], flags: u32) -> SysResult {
         perm::check(&sst, &cred, MAY_WRITE)?;
     }
     if src.is_mount_root() || new.existing.as_ref().is_some_and(|d| d.is_mount_root()) {
+        return Err(Errno::EBUSY);
+    }
+    // Mounts below a directory stay where the dentry tree has them: moving
+    // it would leave them behind (Linux moves them along).
+    if !src.submounts().is_empty()
+        || new
+            .existing
+            .as_ref()
+            .is_some_and(|d| !d.submounts().is_empty())
+    {
         return Err(Errno::EBUSY);
     }
     old.dir
@@ -477,7 +487,7 @@ type Prepare<'a> = &'a dyn Fn(&Stat, &Cred<'_>) -> Result<SetAttr, Errno>;
 
 /// Applies a change to `d`: EROFS, then `prep`'s checks, then the inode.
 fn apply(t: &Task, d: &Dentry, prep: Prepare<'_>) -> SysResult {
-    if d.inode().fs_info().read_only {
+    if d.read_only() {
         return Err(Errno::EROFS);
     }
     let ctx = Ctx::of(t);

@@ -105,14 +105,14 @@ fn do_access(t: &Task, dirfd: i32, path_addr: u64, mode: u64, flags: i32) -> Sys
             },
             EmptyPath::Cwd(d) => d,
         };
-        (d.stat(&ctx)?, d.inode().fs_info())
+        (d.stat(&ctx)?, d.read_only())
     } else {
         let (root, start) = walk_start(t, dirfd, &path)?;
         let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
         let d = walk::lookup(&ctx, &root, &start, &path, follow)?;
-        (d.stat(&ctx)?, d.inode().fs_info())
+        (d.stat(&ctx)?, d.read_only())
     };
-    check_mode(&st, mode, fs.read_only, &cred(&ctx, flags))
+    check_mode(&st, mode, fs, &cred(&ctx, flags))
 }
 
 /// access(2) checks with the real ids unless AT_EACCESS.

@@ -5,8 +5,9 @@ use crate::errno::{Errno, SysResult};
 use crate::kernel::Task;
 use crate::syscalls::table::{Arg, Support, Table};
 use crate::vfs::inode::{FsInfo, FsUsage};
+use crate::vfs::mount::MountFlags;
 use crate::vfs::stat::Stat;
-use crate::vfs::{walk, Ctx};
+use crate::vfs::{walk, Ctx, Dentry};
 
 pub(super) fn register(t: &mut Table) {
     use Arg::*;
@@ -129,7 +130,37 @@ struct LinuxStatfs {
 
 const _: () = assert!(std::mem::size_of::<LinuxStatfs>() == 120);
 
-fn put_statfs(t: &Task, addr: u64, info: FsInfo, usage: Option<FsUsage>) -> SysResult {
+/// statfs's f_flags for a mount's flags (besides ST_RDONLY).
+fn mount_st_flags(m: &MountFlags) -> i64 {
+    let mut f = 0;
+    for (on, bit) in [
+        (m.nosuid, libc::ST_NOSUID),
+        (m.nodev, libc::ST_NODEV),
+        (m.noexec, libc::ST_NOEXEC),
+        (m.noatime, libc::ST_NOATIME),
+        (m.nodiratime, libc::ST_NODIRATIME),
+        (!m.noatime && !m.strictatime, libc::ST_RELATIME),
+    ] {
+        if on {
+            f |= bit as i64;
+        }
+    }
+    f
+}
+
+/// The file system facts of `d`, read-only where its mount is.
+fn mount_info(d: &Dentry) -> (FsInfo, MountFlags) {
+    let mut info = d.inode().fs_info();
+    info.read_only = d.read_only();
+    (info, d.mount_flags())
+}
+
+fn put_statfs(
+    t: &Task,
+    addr: u64,
+    (info, mnt): (FsInfo, MountFlags),
+    usage: Option<FsUsage>,
+) -> SysResult {
     let u = usage.unwrap_or_default();
     let s = LinuxStatfs {
         f_type: info.magic,
@@ -142,6 +173,7 @@ fn put_statfs(t: &Task, addr: u64, info: FsInfo, usage: Option<FsUsage>) -> SysR
         f_namelen: 255,
         f_frsize: 4096,
         f_flags: ST_VALID
+            | mount_st_flags(&mnt)
             | if info.read_only {
                 libc::ST_RDONLY as i64
             } else {
@@ -157,7 +189,7 @@ fn statfs(t: &mut Task, a: [u64; 6]) -> SysResult {
     let path = t.read_path(a[0])?;
     let (root, start) = walk_start(t, libc::AT_FDCWD, &path)?;
     let d = walk::lookup(&Ctx::of(t), &root, &start, &path, true)?;
-    put_statfs(t, a[1], d.inode().fs_info(), d.inode().usage())
+    put_statfs(t, a[1], mount_info(&d), d.inode().usage())
 }
 
 /// The file system of an open file without a place in the tree.
@@ -166,12 +198,15 @@ const ANON_INODE_FS_MAGIC: i64 = 0x0904_1934;
 fn fstatfs(t: &mut Task, a: [u64; 6]) -> SysResult {
     let file = t.fds.get(fd_arg(a[0]))?;
     let (info, usage) = match file.dentry() {
-        Some(d) => (d.inode().fs_info(), d.inode().usage()),
+        Some(d) => (mount_info(&d), d.inode().usage()),
         None => (
-            FsInfo {
-                magic: ANON_INODE_FS_MAGIC,
-                read_only: false,
-            },
+            (
+                FsInfo {
+                    magic: ANON_INODE_FS_MAGIC,
+                    read_only: false,
+                },
+                MountFlags::default(),
+            ),
             None,
         ),
     };

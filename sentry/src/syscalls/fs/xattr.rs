@@ -157,7 +157,7 @@ fn may_change(t: &Task, target: &Target, ns: &Ns) -> Result<(), Errno> {
     if !target.supported() || *ns == Ns::Other {
         return Err(Errno::EOPNOTSUPP);
     }
-    if target.dentry.inode().fs_info().read_only {
+    if target.dentry.read_only() {
         return Err(Errno::EROFS);
     }
     if !target.holds_user() {
