@@ -35,6 +35,24 @@ fn take_fd(fd: i32) -> Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// A panic on any sentry thread (a task's, the clock's…) stops the whole
+/// sandbox at once (DESIGN.md invariant 4: never a half-alive sandbox): the
+/// message goes to the log and to ward's stderr, then the sentry aborts,
+/// and its stubs and the gofer die with it.
+fn install_panic_hook(stderr: &OwnedFd) -> Result<()> {
+    let out = stderr.try_clone().context("duplicating stderr")?;
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("unnamed");
+        tracing::error!(thread = name, "sentry panic: {info}");
+        let line = format!("ward: the sentry failed on thread {name}: {info}; the sandbox is stopped\n");
+        let _ = std::fs::File::from(out.try_clone().unwrap_or_else(|_| std::process::abort()))
+            .write_all(line.as_bytes());
+        std::process::abort();
+    }));
+    Ok(())
+}
+
 pub fn run(a: SentryArgs, flags: &LogFlags) -> Result<i32> {
     if flags.confine {
         sentry::confine::enable();
@@ -48,6 +66,7 @@ pub fn run(a: SentryArgs, flags: &LogFlags) -> Result<i32> {
         .as_fd()
         .try_clone_to_owned()
         .context("duplicating stderr")?;
+    install_panic_hook(&own_stderr)?;
     let stdio = [take_fd(0)?, take_fd(1)?, take_fd(2)?];
     let envp: Vec<Vec<u8>> = std::env::vars_os()
         .map(|(k, v)| {
