@@ -142,6 +142,57 @@ fn a_stub_holds_nothing_but_its_own_pages_and_what_was_mapped(name: &str) {
     assert_eq!(fds.len(), 1, "the stub holds only the memory file");
 }
 
+/// Threads start while another thread keeps the address space's memory
+/// operations busy: every new thread must come up (a clone's child once
+/// read its op back from a request region the next batch had reused, and
+/// took itself for the memory thread).
+fn threads_start_while_memory_operations_run(name: &str) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{mpsc, Arc};
+    use std::time::Duration;
+
+    let mem = memfile(1 << 20);
+    let p = platform::create(name, mem.as_fd()).unwrap();
+    let space = p.new_address_space().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    // A bound thread that maps and unmaps without pause.
+    let busy = {
+        let ticket = space.new_thread().unwrap();
+        let (space, stop) = (space.clone(), stop.clone());
+        std::thread::spawn(move || {
+            space.bind_thread(ticket).unwrap();
+            let prot = Prot {
+                read: true,
+                write: true,
+                exec: false,
+            };
+            while !stop.load(Ordering::Relaxed) {
+                space.map(0x40_0000, 0x1000, prot, 0).unwrap();
+                space.unmap(0x40_0000, 0x1000).unwrap();
+            }
+            space.release_thread();
+        })
+    };
+    for i in 0..200 {
+        let ticket = space.new_thread().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let s = space.clone();
+        std::thread::spawn(move || {
+            let r = s.bind_thread(ticket);
+            if r.is_ok() {
+                s.release_thread();
+            }
+            let _ = tx.send(r.map_err(|e| e.to_string()));
+        });
+        match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(r) => r.unwrap_or_else(|e| panic!("thread {i}: {e}")),
+            Err(_) => panic!("thread {i} never came up"),
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    busy.join().unwrap();
+}
+
 /// Not a test of behaviour: prints the cost of one emulated syscall round
 /// trip on this machine (`cargo test --release -- --ignored --nocapture`).
 fn round_trip_cost(name: &str) {
@@ -204,6 +255,7 @@ for_each_platform!(
     syscalls_stop_in_the_sentry_and_never_run_on_the_host,
     a_bad_access_is_a_fault_with_its_address,
     a_stub_holds_nothing_but_its_own_pages_and_what_was_mapped,
+    threads_start_while_memory_operations_run,
     // Not tests of behaviour: costs on this machine
     // (`cargo test --release -p platform -- --ignored --nocapture`).
     #[ignore]

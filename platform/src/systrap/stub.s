@@ -177,10 +177,9 @@ next_op:
   mov r8, [r13+40]
   mov r9, [r13+48]
   syscall
-  cmp qword ptr [r13], 56            # a clone (SYS_clone)
-  jne op_done
-  test rax, rax                      #   that returned 0: we are the new thread,
-  jz thread_init                     #   on its slot's token stack pointer
+  movabs rcx, MEM_SLOT + 0x200       # a clone's child runs on its own slot's token
+  cmp rsp, rcx                       #   stack pointer: it is the new app thread (never
+  jne thread_init                    #   re-read the op: the sentry may reuse the region)
 op_done:
   mov [rbp], rax                     # result
   add r13, 64
