@@ -111,9 +111,16 @@ pub fn kill_hard(pid: i32) {
 }
 
 /// The host thread id of the caller.
+/// The calling thread's host tid, asked of the kernel once per thread (the
+/// platforms look their binding up by it on every switch).
 pub fn gettid() -> i32 {
-    // SAFETY: gettid takes no arguments and cannot fail.
-    unsafe { libc::gettid() }
+    thread_local! {
+        static TID: i32 = {
+            // SAFETY: gettid takes no arguments and cannot fail.
+            unsafe { libc::gettid() }
+        };
+    }
+    TID.with(|t| *t)
 }
 
 /// The CPU the caller is running on.

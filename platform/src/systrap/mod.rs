@@ -152,7 +152,10 @@ impl Platform for SystrapPlatform {
     }
 
     fn new_context(&self) -> Result<Box<dyn Context>, PlatformError> {
-        Ok(Box::new(SystrapContext { tid: raw::gettid() }))
+        Ok(Box::new(SystrapContext {
+            tid: raw::gettid(),
+            bound: None,
+        }))
     }
 }
 
@@ -360,8 +363,13 @@ struct MemThread {
     cpu: usize,
 }
 
+/// Numbers address spaces, so a context can cache its binding to one.
+static SPACE_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// An address space backed by one systrap stub process.
 pub struct SystrapAddressSpace {
+    /// Unique among this sentry's address spaces (never reused).
+    id: u64,
     pid: i32,
     pidfd: OwnedFd,
     ctx: CtxMap,
@@ -397,6 +405,7 @@ impl SystrapAddressSpace {
         used[0] = true;
         used[stub::MEM_SLOT] = true;
         let mut space = SystrapAddressSpace {
+            id: SPACE_IDS.fetch_add(1, Ordering::Relaxed),
             pid,
             pidfd,
             ctx,
@@ -908,6 +917,8 @@ fn canonical(v: u64) -> bool {
 /// The calling host thread's context.
 pub struct SystrapContext {
     tid: i32,
+    /// The binding last used: (address space id, its stub thread).
+    bound: Option<(u64, Bound)>,
 }
 
 impl Context for SystrapContext {
@@ -922,7 +933,14 @@ impl Context for SystrapContext {
                 err: io::Error::from_raw_os_error(libc::EINVAL),
             });
         }
-        let b = space.mine()?;
+        let b = match self.bound {
+            Some((id, b)) if id == space.id => b,
+            _ => {
+                let b = space.mine()?;
+                self.bound = Some((space.id, b));
+                b
+            }
+        };
         let slot = space.ctx.slot(b.slot);
         put_regs(&slot, regs);
         slot.hand_over(CMD_RESUME);
