@@ -120,6 +120,78 @@ fn have_seccomp_trap() -> bool {
 /// The systrap platform: the stub factory over the stub image and the memory file.
 pub struct SystrapPlatform {
     factory: Arc<stubproc::Factory>,
+    pool: Arc<Pool>,
+}
+
+/// Address spaces started ahead of need by a filler thread, so that fork
+/// and exec do not wait for a stub to start (its spawn and set-up cost a
+/// fork several times over). The filler starts on the first request for a
+/// second address space, so a sandbox that never forks never pays for it.
+struct Pool {
+    spaces: Mutex<PoolState>,
+    wanted: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct PoolState {
+    ready: Vec<SystrapAddressSpace>,
+    /// Address spaces asked for so far.
+    asked: usize,
+    filler: bool,
+    closed: bool,
+}
+
+/// How many started address spaces the pool keeps.
+const POOL_SIZE: usize = 2;
+
+impl Pool {
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        self.spaces.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A ready address space, if one is; starts the filler on first use.
+    fn take(self: &Arc<Pool>, factory: &Arc<stubproc::Factory>) -> Option<SystrapAddressSpace> {
+        let mut st = self.lock();
+        st.asked += 1;
+        if st.asked > 1 && !st.filler && !st.closed {
+            st.filler = true;
+            let (pool, factory) = (Arc::clone(self), Arc::clone(factory));
+            let spawned = std::thread::Builder::new()
+                .name("ward-systrap-pool".into())
+                .spawn(move || pool.fill(&factory));
+            if spawned.is_err() {
+                st.filler = false;
+            }
+        }
+        let s = st.ready.pop();
+        self.wanted.notify_one();
+        s
+    }
+
+    /// The filler: keeps `POOL_SIZE` address spaces ready until closed. A
+    /// failure to start one leaves the work to `new_address_space`, which
+    /// reports it.
+    fn fill(&self, factory: &Arc<stubproc::Factory>) {
+        loop {
+            {
+                let mut st = self.lock();
+                while !st.closed && st.ready.len() >= POOL_SIZE {
+                    st = self.wanted.wait(st).unwrap_or_else(|p| p.into_inner());
+                }
+                if st.closed {
+                    return;
+                }
+            }
+            match SystrapAddressSpace::start(Arc::clone(factory)) {
+                Ok(s) => self.lock().ready.push(s),
+                Err(e) => {
+                    tracing::debug!("systrap pool: {e}");
+                    self.lock().filler = false;
+                    return;
+                }
+            }
+        }
+    }
 }
 
 impl SystrapPlatform {
@@ -138,7 +210,23 @@ impl SystrapPlatform {
         let factory = stubproc::Factory::for_image(c"ward-systrap-stub", &stub::image(), memfile)?;
         Ok(SystrapPlatform {
             factory: Arc::new(factory),
+            pool: Arc::new(Pool {
+                spaces: Mutex::new(PoolState::default()),
+                wanted: std::sync::Condvar::new(),
+            }),
         })
+    }
+}
+
+impl Drop for SystrapPlatform {
+    fn drop(&mut self) {
+        let ready = {
+            let mut st = self.pool.lock();
+            st.closed = true;
+            std::mem::take(&mut st.ready)
+        };
+        self.pool.wanted.notify_all();
+        drop(ready);
     }
 }
 
@@ -148,6 +236,11 @@ impl Platform for SystrapPlatform {
     }
 
     fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>, PlatformError> {
+        if let Some(space) = self.pool.take(&self.factory) {
+            if space.adopt().is_ok() {
+                return Ok(Arc::new(space));
+            }
+        }
         Ok(Arc::new(SystrapAddressSpace::start(self.factory.clone())?))
     }
 
@@ -447,6 +540,29 @@ impl SystrapAddressSpace {
             .insert(raw::gettid(), Bound { slot: 0, tid: pid });
         tracing::debug!(pid, "systrap stub ready");
         Ok(space)
+    }
+
+    /// Binds a pooled address space's first thread to the calling host
+    /// thread (the filler started it), and moves its stub threads to this
+    /// thread's CPU.
+    fn adopt(&self) -> Result<(), PlatformError> {
+        {
+            let mut t = self.lock();
+            t.bound.retain(|_, b| b.slot != 0);
+            t.bound.insert(
+                raw::gettid(),
+                Bound {
+                    slot: 0,
+                    tid: self.pid,
+                },
+            );
+        }
+        self.pin(self.pid)?;
+        let cpu = raw::current_cpu();
+        raw::pin_to_cpu(self.mem_tid, cpu).map_err(sys_err("pin memory thread", self.pid))?;
+        let mut mem = self.mem.lock().unwrap_or_else(|p| p.into_inner());
+        mem.cpu = cpu;
+        Ok(())
     }
 
     /// The host pid of the stub process (for diagnostics).

@@ -61,6 +61,10 @@ pub fn finish(mut t: Task, status: ExitStatus) {
     }
     release_vfork_parent(&mut t);
     t.mm.space().release_thread();
+    // As Linux's exit_files, before the parent can learn of the exit: the
+    // last reference to each file goes now (its close is seen, its locks
+    // and inotify close events happen before a waiter wakes).
+    drop(std::mem::take(&mut t.fds));
 
     let tg = t.tg().clone();
     let table = crate::kernel::kernel::tasks();
