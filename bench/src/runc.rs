@@ -154,7 +154,7 @@ pub fn config(argv: &[String], rootfs: &Path) -> serde_json::Value {
             "rlimits": [{ "type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024 }],
             "noNewPrivileges": true
         },
-        "root": { "path": rootfs, "readonly": true },
+        "root": { "path": rootfs, "readonly": false },
         "hostname": "ward-bench",
         "mounts": [
             { "destination": "/proc", "type": "proc", "source": "proc" },
@@ -252,6 +252,6 @@ mod tests {
         );
         assert_eq!(config["process"]["args"], json!(["/bench/getpid", "40"]));
         assert_eq!(config["process"]["terminal"], json!(false));
-        assert_eq!(config["root"], json!({ "path": "/r", "readonly": true }));
+        assert_eq!(config["root"], json!({ "path": "/r", "readonly": false }));
     }
 }

@@ -210,6 +210,10 @@ fn host_arg(arg: Arg, files: &Files, native: bool) -> String {
         Arg::BigFile => files.big.display().to_string(),
         Arg::WriteTarget if native => files.native_write.display().to_string(),
         Arg::WriteTarget => files.sandbox_write.clone(),
+        Arg::DataDir => files
+            .small
+            .parent()
+            .map_or_else(|| "/tmp".to_string(), |d| d.display().to_string()),
     }
 }
 
@@ -220,6 +224,7 @@ fn runc_arg(arg: Arg) -> String {
         Arg::SmallFile => format!("/data/{}", crate::runc::SMALL_FILE),
         Arg::BigFile => format!("/data/{}", crate::runc::BIG_FILE),
         Arg::WriteTarget => "/dev/shm/ward-bench-write.tmp".to_string(),
+        Arg::DataDir => "/data".to_string(),
     }
 }
 

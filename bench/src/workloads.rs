@@ -45,6 +45,10 @@ pub enum Arg {
     BigFile,
     /// A file the program may create (and removes again).
     WriteTarget,
+    /// A directory on the root file system the program may create files
+    /// in (and remove them again): the build directory's data directory
+    /// (through the gofer, under ward's overlay), `/data` for runc.
+    DataDir,
 }
 
 /// The trap mechanism a floor measures, matched with the ward platform
@@ -113,14 +117,24 @@ const fn program(
     args: &'static [Arg],
     syscalls_per_op: Option<u32>,
 ) -> Workload {
+    program_as(name, name, figure, unit, args, syscalls_per_op)
+}
+
+/// A workload running `program` (a source in the workloads directory) under
+/// another name, as one program measured on two file systems.
+const fn program_as(
+    name: &'static str,
+    program: &'static str,
+    figure: &'static str,
+    unit: Unit,
+    args: &'static [Arg],
+    syscalls_per_op: Option<u32>,
+) -> Workload {
     Workload {
         name,
         figure,
         unit,
-        kind: Kind::Program {
-            program: name,
-            args,
-        },
+        kind: Kind::Program { program, args },
         syscalls_per_op,
     }
 }
@@ -158,6 +172,29 @@ pub const ALL: &[Workload] = &[
         Some(3),
     ),
     program("stat", "stat", Unit::Nanos, &[Arg::SmallFile], Some(1)),
+    program(
+        "open_close",
+        "open + close",
+        Unit::Nanos,
+        &[Arg::SmallFile],
+        Some(2),
+    ),
+    program_as(
+        "create_unlink_tmpfs",
+        "create_unlink",
+        "create + unlink, tmpfs (/dev/shm)",
+        Unit::Nanos,
+        &[Arg::Literal("/dev/shm")],
+        Some(3),
+    ),
+    program_as(
+        "create_unlink_root",
+        "create_unlink",
+        "create + unlink, root file system",
+        Unit::Nanos,
+        &[Arg::DataDir],
+        Some(3),
+    ),
     program(
         "pipe_pingpong",
         "pipe ping-pong round trip (2 processes)",
