@@ -261,9 +261,29 @@ impl ChunkStore {
             .range(from / CHUNK..)
             .map(|(&i, c)| (i, c.mem))
             .collect();
+        let mut mems = Vec::with_capacity(gone.len());
         for (i, m) in gone {
             self.chunks.remove(&i);
-            self.drop_chunk(m);
+            mems.push(m);
+        }
+        self.drop_chunks(mems);
+    }
+
+    /// Gives chunks back to the memory file. Chunks written in order
+    /// mostly lie side by side there: they go back as whole runs, one
+    /// release (and one hole punched) per run rather than per chunk.
+    fn drop_chunks(&self, mut mems: Vec<u64>) {
+        mems.sort_unstable();
+        let mut runs: Vec<(u64, u64)> = Vec::new();
+        for m in mems {
+            match runs.last_mut() {
+                Some((start, len)) if *start + *len == m => *len += CHUNK,
+                _ => runs.push((m, CHUNK)),
+            }
+        }
+        for (start, len) in runs {
+            self.mf.release(start, len);
+            self.budget.give(len);
         }
     }
 
@@ -379,9 +399,11 @@ impl ChunkStore {
 
 impl Drop for ChunkStore {
     fn drop(&mut self) {
-        for (_, c) in std::mem::take(&mut self.chunks) {
-            self.drop_chunk(c.mem);
-        }
+        let mems = std::mem::take(&mut self.chunks)
+            .into_values()
+            .map(|c| c.mem)
+            .collect();
+        self.drop_chunks(mems);
     }
 }
 
