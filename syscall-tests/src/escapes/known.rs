@@ -9,10 +9,6 @@ pub const KNOWN: &[(&str, &str)] = &[
         "thread_flood_to_nproc",
         "RLIMIT_NPROC is stored but never enforced: clone/fork ignore it, so a sandbox can start host threads without bound",
     ),
-    (
-        "memory_flood_to_rlimit_as",
-        "RLIMIT_AS is stored but never enforced by the memory manager: mmap/brk ignore it",
-    ),
 ];
 
 /// Why `attack` is known to escape, if it is.
