@@ -124,13 +124,13 @@ static enum verdict open_block_device(void)
 int main(int argc, char **argv)
 {
 	escape_init(argc, argv);
-	attack("mknod_host_disk_and_read", NATIVE_ESCAPES, NULL, mknod_disk, 10);
+	attack("mknod_host_disk_and_read", NATIVE_AS_ROOT, NULL, mknod_disk, 10);
 	/* 1:1 is ENXIO on hosts without CONFIG_DEVMEM. */
 	attack("mknod_dev_mem", NATIVE_NA, NULL, mknod_mem, 10);
-	attack("mknod_dev_kmsg", NATIVE_ESCAPES, NULL, mknod_kmsg, 10);
+	attack("mknod_dev_kmsg", NATIVE_AS_ROOT, NULL, mknod_kmsg, 10);
 	/* /dev/mem is absent on many hosts (CONFIG_DEVMEM=n). */
 	attack("open_dev_mem", NATIVE_NA, NULL, open_mem, 10);
-	attack("open_dev_kmsg", NATIVE_ESCAPES, NULL, open_kmsg, 10);
-	attack("open_host_block_device", NATIVE_ESCAPES, NULL, open_block_device, 10);
+	attack("open_dev_kmsg", NATIVE_AS_ROOT, NULL, open_kmsg, 10);
+	attack("open_host_block_device", NATIVE_AS_ROOT, NULL, open_block_device, 10);
 	return escape_done();
 }

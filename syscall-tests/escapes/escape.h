@@ -48,8 +48,17 @@ static const char *const verdict_names[] = {
 	"HELD", "ESCAPED", "WROTE", "REFUSED", "WEDGED",
 };
 
-/* Whether the attack is an escape when run natively too. */
-enum native { NATIVE_ESCAPES, NATIVE_NA };
+/* Whether the attack is an escape when run natively too: always, only as
+ * root (mknod, host devices, ptrace of a non-child under Yama), or never. */
+enum native { NATIVE_ESCAPES, NATIVE_AS_ROOT, NATIVE_NA };
+
+static inline const char *native_word(enum native native)
+{
+	if (native == NATIVE_ESCAPES ||
+	    (native == NATIVE_AS_ROOT && geteuid() == 0))
+		return "escapes";
+	return "na";
+}
 
 static const char *esc_tag = "ward-escape-untagged";
 static pid_t esc_victim = -1;
@@ -125,7 +134,7 @@ static inline void attack(const char *name, enum native native,
 	fflush(stdout);
 	if (pipe(pipefd) != 0) {
 		printf("ESCAPE WEDGED %s native=%s marker=- :: pipe: %s\n", name,
-		       native == NATIVE_NA ? "na" : "escapes", strerror(errno));
+		       native_word(native), strerror(errno));
 		return;
 	}
 	pid = fork();
@@ -144,7 +153,7 @@ static inline void attack(const char *name, enum native native,
 	if (pid < 0) {
 		close(pipefd[0]);
 		printf("ESCAPE WEDGED %s native=%s marker=- :: fork: %s\n", name,
-		       native == NATIVE_NA ? "na" : "escapes", strerror(errno));
+		       native_word(native), strerror(errno));
 		return;
 	}
 	while ((size_t)n < sizeof(buf) - 1 &&
@@ -170,7 +179,7 @@ static inline void attack(const char *name, enum native native,
 		       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	}
 	printf("ESCAPE %s %s native=%s marker=%s :: %s\n", verdict_names[v],
-	       name, native == NATIVE_NA ? "na" : "escapes",
+	       name, native_word(native),
 	       marker ? marker : "-", esc_detail[0] ? esc_detail : "-");
 }
 

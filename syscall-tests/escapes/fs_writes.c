@@ -240,13 +240,13 @@ int main(int argc, char **argv)
 	/* The host's init may be out of reach even for root (another user
 	 * namespace): natively not always meaningful. */
 	attack("write_proc_1_root", NATIVE_NA, m_proc1root, proc_1_root, 10);
-	attack("write_proc_victim_root", NATIVE_ESCAPES, m_victimroot, proc_victim_root, 10);
+	attack("write_proc_victim_root", NATIVE_AS_ROOT, m_victimroot, proc_victim_root, 10);
 	attack("write_proc_self_cwd", NATIVE_ESCAPES, m_cwd, proc_self_cwd, 10);
 	attack("write_dotdot_chain", NATIVE_ESCAPES, m_dotdot, dotdot, 10);
 	attack("write_through_symlink", NATIVE_ESCAPES, m_symtarget, symlink_out, 10);
 	attack("write_through_hardlink", NATIVE_ESCAPES, m_hardlink, hardlink_out, 10);
-	attack("hardlink_host_file", NATIVE_ESCAPES, m_hostlink, hardlink_host_file, 10);
-	attack("write_through_bind_of_root", NATIVE_ESCAPES, m_viabind, bind_root, 10);
+	attack("hardlink_host_file", NATIVE_AS_ROOT, m_hostlink, hardlink_host_file, 10);
+	attack("write_through_bind_of_root", NATIVE_AS_ROOT, m_viabind, bind_root, 10);
 	attack("openat2_proc_fd_magiclink", NATIVE_ESCAPES, m_openat2, openat2_magiclink, 10);
 	attack("openat2_resolve_in_root", NATIVE_ESCAPES, m_beneath, openat2_in_root, 10);
 	attack("tmpfile_linkat", NATIVE_ESCAPES, m_tmpfile, tmpfile_linkat, 10);

@@ -148,8 +148,8 @@ int main(int argc, char **argv)
 	attack("proc_lists_host_pid", NATIVE_ESCAPES, NULL, proc_listing, 10);
 	attack("stat_proc_host_pid", NATIVE_ESCAPES, NULL, stat_proc_victim, 10);
 	attack("kill0_host_pid", NATIVE_ESCAPES, NULL, kill0, 10);
-	attack("ptrace_seize_host_pid", NATIVE_ESCAPES, NULL, ptrace_seize, 10);
-	attack("process_vm_readv_host_pid", NATIVE_ESCAPES, NULL, vm_readv, 10);
+	attack("ptrace_seize_host_pid", NATIVE_AS_ROOT, NULL, ptrace_seize, 10);
+	attack("process_vm_readv_host_pid", NATIVE_AS_ROOT, NULL, vm_readv, 10);
 	attack("pidfd_open_host_pid", NATIVE_ESCAPES, NULL, pidfd, 10);
 	attack("read_host_pid_environ", NATIVE_ESCAPES, NULL, environ_read, 10);
 	return escape_done();

@@ -303,7 +303,7 @@ fn write_report(out: &mut impl Write, results: &[ProgramResult], quiet: bool) ->
         "{:<pw$}  {:<aw$}  {:<nw$}  sandbox",
         "program", "attack", "native"
     )?;
-    let (mut held, mut known, mut failed) = (0, 0, problems.len());
+    let (mut held, mut known, mut native_only, mut failed) = (0, 0, 0, problems.len());
     for row in &rows {
         let sandbox = row.sandbox.as_ref().map_or("-", |c| c.shown.as_str());
         writeln!(
@@ -313,21 +313,27 @@ fn write_report(out: &mut impl Write, results: &[ProgramResult], quiet: bool) ->
         )?;
         if !row.ok() {
             failed += 1;
-        } else if row
-            .sandbox
-            .as_ref()
-            .is_some_and(|c| c.shown.starts_with("ESCAPED"))
-        {
+        } else if row.sandbox.is_none() {
+            native_only += 1;
+        } else if sandbox.starts_with("ESCAPED") {
             known += 1;
         } else {
             held += 1;
         }
     }
     writeln!(out)?;
-    writeln!(
-        out,
-        "{} attacks: {held} held, {known} known escapes, {failed} failed",
-        rows.len()
-    )?;
+    if native_only > 0 {
+        writeln!(
+            out,
+            "{} attacks: {native_only} as required natively, {failed} failed",
+            rows.len()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{} attacks: {held} held, {known} known escapes, {failed} failed",
+            rows.len()
+        )?;
+    }
     Ok(failed)
 }
