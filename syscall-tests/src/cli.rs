@@ -29,6 +29,15 @@ pub struct Args {
     #[arg(long, value_name = "DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/cases"))]
     pub cases: PathBuf,
 
+    /// Run the escape suite instead of the conformance cases: attacks that
+    /// must fail in the sandbox and (most of them) work natively.
+    #[arg(long)]
+    pub escapes: bool,
+
+    /// Where the escape programs (*.c, escape.h) are.
+    #[arg(long, value_name = "DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/escapes"))]
+    pub escapes_dir: PathBuf,
+
     /// The C compiler.
     #[arg(long, value_name = "CMD", default_value = "cc")]
     pub cc: OsString,

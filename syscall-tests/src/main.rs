@@ -2,12 +2,16 @@
 //! cases in `cases/` (dynamic and static), runs each natively and under a
 //! runtime such as `ward do` or `runsc do`, and compares them case by case.
 //!
+//! With `--escapes` it runs the escape suite (`escapes/`) instead: attacks
+//! on the sandbox's walls that must fail inside and work natively.
+//!
 //! It judges runtimes from the outside only: it never links against or
 //! reaches into the sandbox it measures.
 
 mod cases;
 mod cli;
 mod compare;
+mod escapes;
 mod exec;
 mod pool;
 mod report;

@@ -14,6 +14,7 @@ use anyhow::{bail, Context, Result};
 use crate::cases::{self, Builder, Built, Program};
 use crate::cli::Args;
 use crate::compare::{self, RunResult};
+use crate::escapes;
 use crate::exec;
 use crate::pool;
 use crate::report::{self, ProgramReport};
@@ -22,6 +23,9 @@ use crate::runtime::{self, Runtime};
 /// Runs the suite as `args` asks; the exit code is 0 only when nothing
 /// failed (or with `--report-only`).
 pub fn run(args: &Args) -> Result<ExitCode> {
+    if args.escapes {
+        return escapes::run(args);
+    }
     let programs = cases::discover(&args.cases, &args.filter)?;
     if args.list {
         let mut out = io::stdout().lock();

@@ -69,6 +69,12 @@ fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
     if len == 0 || off % PAGE_SIZE != 0 {
         return Err(Errno::EINVAL);
     }
+    let fixed_at = if flags & (libc::MAP_FIXED | libc::MAP_FIXED_NOREPLACE) != 0 {
+        addr
+    } else {
+        0
+    };
+    check_address_space_limit(t, fixed_at, page_up(len).ok_or(Errno::ENOMEM)?)?;
     let shared = match flags & libc::MAP_TYPE {
         libc::MAP_SHARED | libc::MAP_SHARED_VALIDATE => true,
         libc::MAP_PRIVATE => false,
@@ -210,7 +216,36 @@ fn mprotect(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 fn brk(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let cur = t.mm.brk(0);
+    if let (Some(old_end), Some(new_end)) = (page_up(cur), page_up(a[0])) {
+        if new_end > old_end && check_address_space_limit(t, old_end, new_end - old_end).is_err() {
+            return Ok(cur);
+        }
+    }
     Ok(t.mm.brk(a[0]))
+}
+
+/// RLIMIT_AS (Linux's may_expand_vm): a mapping of `len` bytes at `addr`
+/// (0 for "somewhere free") that would take the address space past the soft
+/// limit is ENOMEM. Bytes of existing mappings that a fixed mapping
+/// replaces are not counted twice.
+fn check_address_space_limit(t: &Task, addr: u64, len: u64) -> Result<(), Errno> {
+    let limit = t.rlimits.0[libc::RLIMIT_AS as usize].0;
+    if limit == libc::RLIM_INFINITY {
+        return Ok(());
+    }
+    let end = addr.saturating_add(len);
+    let (mut total, mut replaced) = (0u64, 0u64);
+    for v in t.mm.vmas() {
+        total = total.saturating_add(v.end - v.start);
+        if addr != 0 && v.start < end && addr < v.end {
+            replaced += v.end.min(end) - v.start.max(addr);
+        }
+    }
+    if total.saturating_add(len - replaced) > limit {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(())
 }
 
 fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -231,6 +266,11 @@ fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
     } else {
         None
     };
+    if let (Some(old_len), Some(new_len)) = (page_up(old_len), page_up(new_len)) {
+        if new_len > old_len {
+            check_address_space_limit(t, 0, new_len - old_len)?;
+        }
+    }
     t.mm.remap(old, old_len, new_len, may_move, fixed)
 }
 
