@@ -208,6 +208,9 @@ pub fn run(cfg: SandboxConfig) -> Result<ExitStatus, BootError> {
         .copied()
         .collect();
     let shared = table.add_task(1, &tg, comm);
+    shared
+        .ruid
+        .store(cfg.uid, std::sync::atomic::Ordering::Relaxed);
     let mut task = Task {
         kernel,
         regs: platform::Regs::for_entry(loaded.entry, loaded.sp),

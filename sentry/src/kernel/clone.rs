@@ -57,6 +57,28 @@ struct ChildStart {
     affinity: Option<Vec<u8>>,
 }
 
+/// How many tasks one sandbox may hold: each is a sentry host thread and a
+/// stub thread, so an app must not be able to make them without bound.
+pub const MAX_TASKS: usize = 4096;
+
+/// EAGAIN past the sandbox's task cap, or past RLIMIT_NPROC for the
+/// caller's real uid (which root, CAP_SYS_RESOURCE and CAP_SYS_ADMIN pass,
+/// as in Linux's copy_process).
+fn check_task_limits(t: &Task) -> Result<(), Errno> {
+    use crate::kernel::creds::{CAP_SYS_ADMIN, CAP_SYS_RESOURCE};
+    let (live, of_uid) = tasks().count(t.creds.uid);
+    if live >= MAX_TASKS {
+        return Err(Errno::EAGAIN);
+    }
+    let limit = t.rlimits.0[libc::RLIMIT_NPROC as usize].0;
+    let exempt =
+        t.creds.uid == 0 || t.creds.has_cap(CAP_SYS_RESOURCE) || t.creds.has_cap(CAP_SYS_ADMIN);
+    if !exempt && of_uid as u64 >= limit {
+        return Err(Errno::EAGAIN);
+    }
+    Ok(())
+}
+
 fn validate(a: &CloneArgs) -> Result<(), Errno> {
     let f = a.flags;
     if f & F(libc::CLONE_THREAD) != 0 && f & F(libc::CLONE_SIGHAND) == 0 {
@@ -96,6 +118,7 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<i32, Errno> {
         return Err(Errno::EPERM);
     }
     let table = tasks();
+    check_task_limits(t)?;
     let tid = table.alloc_pid()?;
     if f & F(libc::CLONE_PARENT_SETTID) != 0 {
         t.write_struct(a.parent_tid, &(tid as u32))?;
@@ -154,6 +177,9 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<i32, Errno> {
     };
     let comm = lock(&t.shared.comm).clone();
     let shared = table.add_task(tid, &tg, comm);
+    shared
+        .ruid
+        .store(t.creds.uid, std::sync::atomic::Ordering::Relaxed);
 
     let mut regs = t.regs;
     regs.0.rax = 0;

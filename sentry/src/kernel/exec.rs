@@ -275,6 +275,8 @@ fn take_leader_tid(t: &mut Task) {
     let table = super::kernel::tasks();
     let comm = lock(&t.shared.comm).clone();
     let new = table.add_task(t.tgid, t.tg(), comm);
+    new.ruid
+        .store(t.creds.uid, std::sync::atomic::Ordering::Relaxed);
     while let Some(i) = t.shared.pending.take(u64::MAX) {
         new.pending.push(i);
     }

@@ -92,6 +92,9 @@ pub struct TaskShared {
     pub comm: Mutex<Vec<u8>>,
     /// PR_SET_PDEATHSIG: the signal this task gets when its parent dies.
     pub pdeathsig: std::sync::atomic::AtomicI32,
+    /// The task's real uid, published by its own thread (RLIMIT_NPROC
+    /// counts tasks per real uid).
+    pub ruid: std::sync::atomic::AtomicU32,
 }
 
 impl TaskShared {
@@ -303,6 +306,7 @@ impl TaskTable {
             interrupter: Mutex::new(None),
             kill: AtomicBool::new(false),
             pdeathsig: std::sync::atomic::AtomicI32::new(0),
+            ruid: std::sync::atomic::AtomicU32::new(0),
             comm: Mutex::new(comm),
         });
         tg.lock().threads.push(ts.clone());
@@ -321,6 +325,17 @@ impl TaskTable {
         if t.live_threads == 0 {
             self.all_gone.notify_all();
         }
+    }
+
+    /// How many tasks are alive, and how many of them have real uid `uid`.
+    pub fn count(&self, uid: u32) -> (usize, usize) {
+        let t = self.tables();
+        let of_uid = t
+            .tasks
+            .values()
+            .filter(|ts| ts.ruid.load(std::sync::atomic::Ordering::Relaxed) == uid)
+            .count();
+        (t.live_threads, of_uid)
     }
 
     /// Forgets a reaped thread group.

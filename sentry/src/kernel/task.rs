@@ -153,6 +153,9 @@ impl Task {
         self.shared
             .mask
             .store(self.signals.mask, std::sync::atomic::Ordering::SeqCst);
+        self.shared
+            .ruid
+            .store(self.creds.uid, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Makes this task reachable by `kick()` while it runs app code.
