@@ -158,6 +158,14 @@ impl Task {
             .store(self.creds.uid, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Whether the syscall stop came from `int 0x80` (the two bytes before
+    /// the return address), which both platforms report like `syscall`.
+    fn came_by_int80(&self) -> bool {
+        let mut insn = [0u8; 2];
+        let at = self.regs.0.rip.wrapping_sub(2);
+        self.mm.copy_in(at, &mut insn).is_ok() && insn == [0xcd, 0x80]
+    }
+
     /// Makes this task reachable by `kick()` while it runs app code.
     pub fn refresh_interrupter(&self) {
         *super::process::lock(&self.shared.interrupter) = self.mm.space().interrupter();
@@ -186,6 +194,13 @@ impl Task {
             };
             match stop {
                 Stop::Syscall => {
+                    if self.came_by_int80() {
+                        // The i386 ABI is not offered: as on a kernel built
+                        // without IA32 emulation, int 0x80 faults.
+                        const SI_KERNEL: i32 = 0x80;
+                        super::deliver::force_fault(self, libc::SIGSEGV, SI_KERNEL, 0);
+                        continue;
+                    }
                     let nr = self.regs.syscall_nr();
                     let args = self.regs.syscall_args();
                     let ret = crate::syscalls::dispatch(self, nr, args);
