@@ -289,6 +289,8 @@ pub const MUST_DENY: &[(i64, &str)] = &[
     (libc::SYS_connect, "connect"),
     (libc::SYS_mount, "mount"),
     (libc::SYS_ptrace, "ptrace"),
+    (libc::SYS_capset, "capset"),
+    (libc::SYS_ioctl, "ioctl"),
 ];
 
 fn check(step: &'static str, r: libc::c_int) -> Result<(), ConfineError> {

@@ -10,6 +10,15 @@
 //! the stub on an app's `open` instead of letting systrap trap it. Under
 //! ptrace app syscalls are SYSEMU-stopped before seccomp runs. Either way
 //! the denied syscall never executes.
+//!
+//! Where an argument matters the entry says which values pass ([`Args`]):
+//! ioctl requests, fcntl commands, clone flags, prctl options, signals,
+//! ptrace requests, mmap protections. Rules must hold for the stubs too,
+//! since they inherit this filter: their thread clones, PR_SET_NO_NEW_PRIVS,
+//! seccomp and their mmap/mprotect of app memory with the app's
+//! protections, PROT_EXEC included. seccompiler cannot tell a stub from the
+//! sentry, so a second, hand-assembled filter ([`wall`]) admits PROT_EXEC
+//! only from the stub range, where the sentry's own code never runs.
 
 use std::collections::BTreeMap;
 
@@ -346,10 +355,14 @@ pub const SENTRY_POLICY: &[Allow] = &[
         "sched_setaffinity",
         "pinning a task thread to the app's affinity",
     ),
-    any(
+    with(
         libc::SYS_prlimit64,
         "prlimit64",
-        "thread stack sizing (glibc)",
+        Args::OneOf64 {
+            arg: 2,
+            values: &[0],
+        },
+        "reading limits only (glibc getrlimit: thread stack sizing); new_limit must be NULL",
     ),
     any(libc::SYS_gettid, "gettid", "thread ids for ptrace and logs"),
     any(libc::SYS_getpid, "getpid", "raise(); the SIGSYS handler"),
@@ -435,10 +448,28 @@ pub const SENTRY_POLICY: &[Allow] = &[
         },
         why: "stub spawn: exec of the stub image memfd, AT_EMPTY_PATH only",
     },
-    any(
+    with(
         libc::SYS_ptrace,
         "ptrace",
-        "the ptrace platform; systrap attach",
+        Args::OneOf64 {
+            arg: 0,
+            values: &[
+                libc::PTRACE_SEIZE as u64,
+                libc::PTRACE_INTERRUPT as u64,
+                libc::PTRACE_SETOPTIONS as u64,
+                libc::PTRACE_CONT as u64,
+                libc::PTRACE_SYSEMU as u64,
+                libc::PTRACE_DETACH as u64,
+                libc::PTRACE_GETREGS as u64,
+                libc::PTRACE_SETREGS as u64,
+                libc::PTRACE_GETREGSET as u64,
+                libc::PTRACE_SETREGSET as u64,
+                libc::PTRACE_GETSIGINFO as u64,
+            ],
+        },
+        "the ptrace platform's requests (platform/src/ptrace/raw.rs): seize, stop, resume, \
+         registers and FP state, siginfo; never PEEK/POKE (app memory is the memory file), \
+         ATTACH or TRACEME",
     ),
     any(libc::SYS_wait4, "wait4", "ptrace stops and stub exits"),
     any(libc::SYS_waitid, "waitid", "stub exits (systrap)"),
@@ -501,6 +532,8 @@ pub const MUST_DENY: &[(i64, &str)] = &[
     (libc::SYS_connect, "connect"),
     (libc::SYS_process_vm_readv, "process_vm_readv"),
     (libc::SYS_process_vm_writev, "process_vm_writev"),
+    (libc::SYS_capset, "capset"),
+    (libc::SYS_personality, "personality"),
 ];
 
 fn cond(name: &str, c: Cond) -> Result<SeccompCondition, ConfineError> {
@@ -1057,6 +1090,46 @@ mod tests {
             0
         });
         assert_eq!(end, End::Killed(libc::SIGSYS));
+    }
+
+    #[test]
+    fn limits_are_read_never_set() {
+        let ok = confined(nothing, || {
+            // SAFETY: a zeroed rlimit, alive for the call.
+            let mut r: libc::rlimit = unsafe { std::mem::zeroed() };
+            // SAFETY: as above.
+            i32::from(unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut r) } != 0)
+        });
+        assert_eq!(ok, End::Exited(0));
+        let end = confined(nothing, || {
+            let r = libc::rlimit {
+                rlim_cur: 1 << 20,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            // SAFETY: a valid rlimit, alive for the call.
+            unsafe { libc::setrlimit(libc::RLIMIT_STACK, &r) };
+            0
+        });
+        assert_eq!(end, End::Killed(libc::SIGSYS));
+    }
+
+    #[test]
+    fn ptrace_never_peeks_or_attaches() {
+        for request in [
+            libc::PTRACE_PEEKDATA,
+            libc::PTRACE_ATTACH,
+            libc::PTRACE_TRACEME,
+        ] {
+            static REQUEST: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            REQUEST.store(request, std::sync::atomic::Ordering::SeqCst);
+            let end = confined(nothing, || {
+                let r = REQUEST.load(std::sync::atomic::Ordering::SeqCst);
+                // SAFETY: a request on pid 1 with null pointers: the call traps.
+                unsafe { libc::syscall(libc::SYS_ptrace, r as libc::c_long, 1, 0, 0) };
+                0
+            });
+            assert_eq!(end, End::Killed(libc::SIGSYS), "ptrace request {request}");
+        }
     }
 
     #[test]
