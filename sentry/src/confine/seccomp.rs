@@ -1132,6 +1132,17 @@ mod tests {
         }
     }
 
+    /// A sentry panic aborts (invariant 4): abort's own tgkill(SIGABRT)
+    /// must pass, or the sandbox would end by SIGSYS instead.
+    #[test]
+    fn abort_ends_by_sigabrt() {
+        let end = confined(nothing, || {
+            // SAFETY: ends this forked child.
+            unsafe { libc::abort() }
+        });
+        assert_eq!(end, End::Killed(libc::SIGABRT));
+    }
+
     #[test]
     fn the_wall_allows_all_but_what_it_names() {
         let end = confined(nothing, || {
