@@ -28,6 +28,17 @@ pub const STUB_BASE: u64 = 0x7ff0_0000_0000;
 /// (ptrace and systrap), then systrap's per-thread contexts and signal
 /// stacks (64 MiB, 1023 threads of 64 KiB).
 pub const STUB_END: u64 = STUB_BASE + 0x400_0000;
+/// Flags of the clone a stub makes for each new app thread, on both
+/// platforms: a thread of the stub process, untraced until its own tracer
+/// seizes it. The sentry's seccomp allowlist admits clone with these.
+pub const STUB_THREAD_CLONE_FLAGS: u64 = (libc::CLONE_VM
+    | libc::CLONE_FS
+    | libc::CLONE_FILES
+    | libc::CLONE_SIGHAND
+    | libc::CLONE_THREAD
+    | libc::CLONE_SYSVSEM
+    | libc::CLONE_UNTRACED) as u64;
+pub use stubproc::{MEMFILE_FD, SPAWN_CLONE_FLAGS as STUB_SPAWN_CLONE_FLAGS};
 /// One past the highest user address on x86-64 with 4-level paging.
 pub const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 

@@ -20,6 +20,11 @@ use crate::ptrace::raw;
 /// The fd number the memory file has inside every stub.
 pub const MEMFILE_FD: i32 = 3;
 
+/// The flags of the vfork-style clone that starts a stub (the sentry's
+/// seccomp allowlist admits clone with these).
+pub const SPAWN_CLONE_FLAGS: u64 =
+    (libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_UNTRACED | libc::SIGCHLD) as u64;
+
 /// What the child needs, prepared by the parent so the child never allocates.
 struct ChildArgs {
     image_fd: i32,
@@ -103,7 +108,7 @@ pub fn spawn_stub(
         libc::clone(
             child_main,
             top as *mut libc::c_void,
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_UNTRACED | libc::SIGCHLD,
+            SPAWN_CLONE_FLAGS as libc::c_int,
             &args as *const ChildArgs as *mut libc::c_void,
         )
     };

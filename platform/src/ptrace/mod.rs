@@ -243,13 +243,7 @@ impl Drop for PtraceAddressSpace {
 
 /// Flags of a stub thread clone: a thread of the stub process, untraced
 /// until its own tracer seizes it.
-const THREAD_CLONE_FLAGS: u64 = (libc::CLONE_VM
-    | libc::CLONE_FS
-    | libc::CLONE_FILES
-    | libc::CLONE_SIGHAND
-    | libc::CLONE_THREAD
-    | libc::CLONE_SYSVSEM
-    | libc::CLONE_UNTRACED) as u64;
+const THREAD_CLONE_FLAGS: u64 = crate::STUB_THREAD_CLONE_FLAGS;
 
 impl AddressSpace for PtraceAddressSpace {
     fn map(&self, addr: u64, len: u64, prot: Prot, offset: u64) -> Result<(), PlatformError> {

@@ -48,13 +48,7 @@ pub const RET_TRAP: u32 = 0x0003_0000;
 pub const RET_ALLOW: u32 = 0x7fff_0000;
 
 /// Flags of the stub's thread clones, the only clone it may make.
-pub const THREAD_CLONE_FLAGS: u64 = (libc::CLONE_VM
-    | libc::CLONE_FS
-    | libc::CLONE_FILES
-    | libc::CLONE_SIGHAND
-    | libc::CLONE_THREAD
-    | libc::CLONE_SYSVSEM
-    | libc::CLONE_UNTRACED) as u64;
+pub const THREAD_CLONE_FLAGS: u64 = crate::STUB_THREAD_CLONE_FLAGS;
 
 /// What the stub's page may call once the filter is on, and why.
 pub const STUB_SYSCALLS: &[(i64, &str)] = &[

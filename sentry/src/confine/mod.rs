@@ -5,6 +5,8 @@
 //! ([`seccomp::SENTRY_POLICY`]), after which it cannot open a host path or
 //! exec a host program.
 //!
+//! It also drops every capability ([`caps`]): after the pivot it needs none.
+//!
 //! Two steps, because of when each is possible:
 //! - [`unshare_namespaces`] runs first thing in `ward sentry`, while the
 //!   process is still single-threaded (unshare(CLONE_NEWNS) refuses a process
@@ -17,6 +19,7 @@
 //! This module must never loosen the allowlist for convenience: a syscall is
 //! added only with a comment naming the code that needs it.
 
+pub mod caps;
 pub mod ns;
 pub mod seccomp;
 
@@ -70,13 +73,15 @@ fn settle_malloc() {
     }
 }
 
-/// Enters the new namespaces (no-op unless enabled). Call while the process
+/// Enters the new namespaces and lowers the capabilities every later thread
+/// inherits (no-op unless enabled). Call while the process
 /// has a single thread.
 pub fn unshare_namespaces() -> Result<(), ConfineError> {
     if !enabled() {
         return Ok(());
     }
-    ns::unshare_all()
+    ns::unshare_all()?;
+    caps::limit_to_pivot()
 }
 
 /// Pivots into an empty root and installs the allowlist on every thread
@@ -86,12 +91,13 @@ pub fn enter() -> Result<(), ConfineError> {
         return Ok(());
     }
     settle_malloc();
-    ns::pivot_into_empty_root()?;
+    caps::drop_after_pivot(ns::pivot_into_empty_root)?;
     seccomp::install()?;
     tracing::debug!(
         syscalls = seccomp::SENTRY_POLICY.len(),
-        "sentry confined: empty root, seccomp allowlist admits {} syscalls",
-        seccomp::SENTRY_POLICY.len()
+        "sentry seccomp allowlist: {} syscalls ({} with argument rules)",
+        seccomp::SENTRY_POLICY.len(),
+        seccomp::with_argument_rules(seccomp::SENTRY_POLICY)
     );
     Ok(())
 }

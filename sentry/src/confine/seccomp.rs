@@ -10,23 +10,57 @@
 //! the stub on an app's `open` instead of letting systrap trap it. Under
 //! ptrace app syscalls are SYSEMU-stopped before seccomp runs. Either way
 //! the denied syscall never executes.
+//!
+//! Where an argument matters the entry says which values pass ([`Args`]):
+//! ioctl requests, fcntl commands, clone flags, prctl options, signals,
+//! ptrace requests, mmap protections. Rules must hold for the stubs too,
+//! since they inherit this filter: their thread clones, PR_SET_NO_NEW_PRIVS,
+//! seccomp and their mmap/mprotect of app memory with the app's
+//! protections, PROT_EXEC included. seccompiler cannot tell a stub from the
+//! sentry, so a second, hand-assembled filter ([`wall`]) admits PROT_EXEC
+//! only from the stub range, where the sentry's own code never runs.
 
 use std::collections::BTreeMap;
 
 use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-    SeccompRule, TargetArch,
+    sock_filter, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
+    SeccompFilter, SeccompRule, TargetArch,
 };
 
 use super::ConfineError;
 
-/// A condition on one argument of an allowed syscall.
+/// A condition on the arguments of an allowed syscall. Arguments the
+/// kernel declares `int` (ioctl and fcntl commands, prctl options, signal
+/// numbers, fds) are compared on their low 32 bits, as the kernel reads
+/// them; the rest on all 64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Args {
     /// Any arguments.
     Any,
     /// Argument `arg` must have every bit of `bits` set.
     FlagsSet { arg: u8, bits: u64 },
+    /// Argument `arg` must have none of `bits` set.
+    FlagsClear { arg: u8, bits: u64 },
+    /// The low 32 bits of argument `arg` (an `int`) must be one of `values`.
+    OneOf32 { arg: u8, values: &'static [u64] },
+    /// Argument `arg` (all 64 bits) must be one of `values`.
+    OneOf64 { arg: u8, values: &'static [u64] },
+    /// At least one of these alternatives, each a list of conditions that
+    /// must all hold.
+    AnyOf(&'static [&'static [Cond]]),
+}
+
+/// One condition of an [`Args::AnyOf`] alternative.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cond {
+    /// The low 32 bits of `arg` equal `value`.
+    Eq32 { arg: u8, value: u64 },
+    /// `arg` equals `value`.
+    Eq64 { arg: u8, value: u64 },
+    /// `arg` has every bit of `bits` set.
+    Set { arg: u8, bits: u64 },
+    /// `arg` has none of `bits` set.
+    Clear { arg: u8, bits: u64 },
 }
 
 /// One allowed syscall.
@@ -46,6 +80,41 @@ const fn any(nr: i64, name: &'static str, why: &'static str) -> Allow {
         why,
     }
 }
+
+const fn with(nr: i64, name: &'static str, args: Args, why: &'static str) -> Allow {
+    Allow {
+        nr,
+        name,
+        args,
+        why,
+    }
+}
+
+/// The fd every stub has the memory file at.
+const MEMFILE_FD: u64 = platform::MEMFILE_FD as u64;
+/// How every stub maps the memory file (`platform::stubproc::memfile_mmap_args`).
+const MEMFILE_MAP_FLAGS: u64 = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
+const PROT_EXEC: u64 = libc::PROT_EXEC as u64;
+
+/// Thread flags of glibc's pthread_create (std::thread::spawn), in its
+/// clone fallback once clone3 answers ENOSYS.
+pub const PTHREAD_CLONE_FLAGS: u64 = (libc::CLONE_VM
+    | libc::CLONE_FS
+    | libc::CLONE_FILES
+    | libc::CLONE_SIGHAND
+    | libc::CLONE_THREAD
+    | libc::CLONE_SYSVSEM
+    | libc::CLONE_SETTLS
+    | libc::CLONE_PARENT_SETTID
+    | libc::CLONE_CHILD_CLEARTID) as u64;
+
+// Both platforms kick a task out of app code with the same signal, the one
+// tgkill admits.
+const _: () = assert!(platform::ptrace::INTERRUPT_SIGNAL == platform::systrap::INTERRUPT_SIGNAL);
+
+/// prctl(PR_SET_VMA): glibc 2.39 and later name thread stacks and malloc
+/// arenas with it (not in the libc crate yet).
+const PR_SET_VMA: u64 = 0x5356_4d41;
 
 /// The sentry's allowlist. Not here, on purpose: open, openat, openat2,
 /// creat, execve, mount, pivot_root, unshare, setns, socket, connect,
@@ -78,10 +147,20 @@ pub const SENTRY_POLICY: &[Allow] = &[
     any(libc::SYS_pwritev, "pwritev", "vectored writes at an offset"),
     any(libc::SYS_lseek, "lseek", "seeking donated host files"),
     any(libc::SYS_close, "close", "dropping fds"),
-    any(
+    with(
         libc::SYS_fcntl,
         "fcntl",
-        "fd flags (O_NONBLOCK, CLOEXEC, F_DUPFD)",
+        Args::OneOf32 {
+            arg: 1,
+            values: &[
+                libc::F_GETFD as u64,
+                libc::F_SETFD as u64,
+                libc::F_GETFL as u64,
+                libc::F_DUPFD_CLOEXEC as u64,
+            ],
+        },
+        "F_GETFL of donated fds (vfs/raw.rs); F_DUPFD_CLOEXEC (std's try_clone, stub spawn); \
+         F_SETFD/F_GETFD (stub spawn keeps the memory file across exec); no locks, no F_SETFL",
     ),
     any(
         libc::SYS_dup,
@@ -99,10 +178,15 @@ pub const SENTRY_POLICY: &[Allow] = &[
         "close_range",
         "stub spawn: close-on-exec everything else",
     ),
-    any(
+    with(
         libc::SYS_ioctl,
         "ioctl",
-        "termios and window size on host stdio ttys",
+        Args::OneOf32 {
+            arg: 1,
+            values: &[libc::TCGETS, libc::TIOCGWINSZ],
+        },
+        "TCGETS and TIOCGWINSZ on donated stdio ttys (vfs/raw.rs; isatty); \
+         the sentry never sets host terminal state, and the sandbox's ptys are its own",
     ),
     any(libc::SYS_fstat, "fstat", "metadata of held fds"),
     Allow {
@@ -159,16 +243,37 @@ pub const SENTRY_POLICY: &[Allow] = &[
         "gofer replies with donated fds (SCM_RIGHTS)",
     ),
     // Memory.
-    any(
+    with(
         libc::SYS_mmap,
         "mmap",
-        "the memory file's mappings, the allocator; stubs map app memory",
+        Args::AnyOf(&[
+            &[Cond::Clear {
+                arg: 2,
+                bits: PROT_EXEC,
+            }],
+            &[
+                Cond::Eq32 {
+                    arg: 4,
+                    value: MEMFILE_FD,
+                },
+                Cond::Eq64 {
+                    arg: 3,
+                    value: MEMFILE_MAP_FLAGS,
+                },
+            ],
+        ]),
+        "the sentry's own maps (memory file, allocator, thread stacks) are never executable; \
+         PROT_EXEC only as stubs map app memory: the memory file at fd 3, MAP_SHARED|MAP_FIXED \
+         (in the sentry fd 3 is the gofer socket, which cannot be mapped); the wall filter \
+         further admits PROT_EXEC only from the stub page",
     ),
     any(libc::SYS_munmap, "munmap", "unmapping, here and in stubs"),
     any(
         libc::SYS_mprotect,
         "mprotect",
-        "thread guard pages; stubs protect app memory",
+        "thread guard pages; stubs apply the app's mprotect, PROT_EXEC included (seccompiler \
+         cannot tell a stub from the sentry: the wall filter admits PROT_EXEC only from the \
+         stub page)",
     ),
     any(libc::SYS_mremap, "mremap", "glibc realloc of large blocks"),
     any(
@@ -183,15 +288,25 @@ pub const SENTRY_POLICY: &[Allow] = &[
     ),
     any(libc::SYS_brk, "brk", "the allocator"),
     // Threads, one per app task, and their plumbing.
-    any(
+    with(
         libc::SYS_clone,
         "clone",
-        "stub spawn (CLONE_VM|CLONE_VFORK|CLONE_UNTRACED), stub threads",
+        Args::OneOf64 {
+            arg: 0,
+            values: &[
+                PTHREAD_CLONE_FLAGS,
+                platform::STUB_SPAWN_CLONE_FLAGS,
+                platform::STUB_THREAD_CLONE_FLAGS,
+            ],
+        },
+        "std::thread::spawn (glibc's clone fallback), stub spawn (vfork-style), stub threads; \
+         never a fork, never a new namespace",
     ),
     any(
         libc::SYS_clone3,
         "clone3",
-        "std::thread::spawn (glibc pthread_create)",
+        "listed only so the wall filter's ENOSYS is the answer (its flags sit behind a \
+         pointer seccomp cannot read): glibc then falls back to clone, whose flags are checked",
     ),
     any(libc::SYS_exit, "exit", "thread exit; stub threads"),
     any(
@@ -240,17 +355,32 @@ pub const SENTRY_POLICY: &[Allow] = &[
         "sched_setaffinity",
         "pinning a task thread to the app's affinity",
     ),
-    any(
+    with(
         libc::SYS_prlimit64,
         "prlimit64",
-        "thread stack sizing (glibc)",
+        Args::OneOf64 {
+            arg: 2,
+            values: &[0],
+        },
+        "reading limits only (glibc getrlimit: thread stack sizing); new_limit must be NULL",
     ),
     any(libc::SYS_gettid, "gettid", "thread ids for ptrace and logs"),
     any(libc::SYS_getpid, "getpid", "raise(); the SIGSYS handler"),
-    any(
+    with(
         libc::SYS_prctl,
         "prctl",
-        "PR_SET_PDEATHSIG in stubs, thread names",
+        Args::OneOf32 {
+            arg: 0,
+            values: &[
+                libc::PR_SET_PDEATHSIG as u64,
+                libc::PR_SET_NAME as u64,
+                libc::PR_SET_NO_NEW_PRIVS as u64,
+                PR_SET_VMA,
+            ],
+        },
+        "PR_SET_PDEATHSIG (stub spawn; the ptrace platform clears it), PR_SET_NAME (std thread \
+         names), PR_SET_NO_NEW_PRIVS (systrap stubs and seccompiler, before a filter), \
+         PR_SET_VMA (newer glibc names stacks and arenas); never capabilities or dumpability",
     ),
     any(
         libc::SYS_setsid,
@@ -279,15 +409,29 @@ pub const SENTRY_POLICY: &[Allow] = &[
         "restart_syscall",
         "interrupted sleeps",
     ),
-    any(
+    with(
         libc::SYS_kill,
         "kill",
-        "signalling stubs and ward's children",
+        Args::OneOf32 {
+            arg: 1,
+            values: &[libc::SIGKILL as u64, libc::SIGSYS as u64],
+        },
+        "SIGKILL to a stub (ptrace/raw.rs); SIGSYS to itself (the seccomp reporter)",
     ),
-    any(
+    with(
         libc::SYS_tgkill,
         "tgkill",
-        "interrupting a task thread or a stub thread",
+        Args::OneOf32 {
+            arg: 2,
+            values: &[
+                0,
+                libc::SIGKILL as u64,
+                platform::ptrace::INTERRUPT_SIGNAL as u64,
+                libc::SIGABRT as u64,
+            ],
+        },
+        "0 (is a stub thread alive), SIGKILL (a stub thread), SIGURG (the platforms' \
+         INTERRUPT_SIGNAL, kicking a task out of app code), SIGABRT (abort() on a sentry panic)",
     ),
     any(
         libc::SYS_pause,
@@ -304,10 +448,28 @@ pub const SENTRY_POLICY: &[Allow] = &[
         },
         why: "stub spawn: exec of the stub image memfd, AT_EMPTY_PATH only",
     },
-    any(
+    with(
         libc::SYS_ptrace,
         "ptrace",
-        "the ptrace platform; systrap attach",
+        Args::OneOf64 {
+            arg: 0,
+            values: &[
+                libc::PTRACE_SEIZE as u64,
+                libc::PTRACE_INTERRUPT as u64,
+                libc::PTRACE_SETOPTIONS as u64,
+                libc::PTRACE_CONT as u64,
+                libc::PTRACE_SYSEMU as u64,
+                libc::PTRACE_DETACH as u64,
+                libc::PTRACE_GETREGS as u64,
+                libc::PTRACE_SETREGS as u64,
+                libc::PTRACE_GETREGSET as u64,
+                libc::PTRACE_SETREGSET as u64,
+                libc::PTRACE_GETSIGINFO as u64,
+            ],
+        },
+        "the ptrace platform's requests (platform/src/ptrace/raw.rs): seize, stop, resume, \
+         registers and FP state, siginfo; never PEEK/POKE (app memory is the memory file), \
+         ATTACH or TRACEME",
     ),
     any(libc::SYS_wait4, "wait4", "ptrace stops and stub exits"),
     any(libc::SYS_waitid, "waitid", "stub exits (systrap)"),
@@ -316,10 +478,14 @@ pub const SENTRY_POLICY: &[Allow] = &[
         "pidfd_open",
         "systrap: watching a stub for death",
     ),
-    any(
+    with(
         libc::SYS_seccomp,
         "seccomp",
-        "systrap stubs install their own (stricter) filter",
+        Args::OneOf32 {
+            arg: 0,
+            values: &[libc::SECCOMP_SET_MODE_FILTER as u64],
+        },
+        "systrap stubs install their own (stricter) filters; a filter only ever adds walls",
     ),
     // Time and randomness.
     any(
@@ -366,34 +532,130 @@ pub const MUST_DENY: &[(i64, &str)] = &[
     (libc::SYS_connect, "connect"),
     (libc::SYS_process_vm_readv, "process_vm_readv"),
     (libc::SYS_process_vm_writev, "process_vm_writev"),
+    (libc::SYS_capset, "capset"),
+    (libc::SYS_personality, "personality"),
 ];
+
+fn cond(name: &str, c: Cond) -> Result<SeccompCondition, ConfineError> {
+    let (arg, len, op, value) = match c {
+        Cond::Eq32 { arg, value } => (arg, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, value),
+        Cond::Eq64 { arg, value } => (arg, SeccompCmpArgLen::Qword, SeccompCmpOp::Eq, value),
+        Cond::Set { arg, bits } => (
+            arg,
+            SeccompCmpArgLen::Qword,
+            SeccompCmpOp::MaskedEq(bits),
+            bits,
+        ),
+        Cond::Clear { arg, bits } => (
+            arg,
+            SeccompCmpArgLen::Qword,
+            SeccompCmpOp::MaskedEq(bits),
+            0,
+        ),
+    };
+    SeccompCondition::new(arg, len, op, value)
+        .map_err(|e| ConfineError::Build(format!("{name}: {e}")))
+}
+
+fn rule(name: &str, conds: &[Cond]) -> Result<SeccompRule, ConfineError> {
+    let conds = conds
+        .iter()
+        .map(|&c| cond(name, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    SeccompRule::new(conds).map_err(|e| ConfineError::Build(format!("{name}: {e}")))
+}
+
+/// The seccompiler rules of one entry: any one of them admits the call
+/// (none at all: any arguments).
+fn rules(a: &Allow) -> Result<Vec<SeccompRule>, ConfineError> {
+    match a.args {
+        Args::Any => Ok(Vec::new()),
+        Args::FlagsSet { arg, bits } => Ok(vec![rule(a.name, &[Cond::Set { arg, bits }])?]),
+        Args::FlagsClear { arg, bits } => Ok(vec![rule(a.name, &[Cond::Clear { arg, bits }])?]),
+        Args::OneOf32 { arg, values } => values
+            .iter()
+            .map(|&value| rule(a.name, &[Cond::Eq32 { arg, value }]))
+            .collect(),
+        Args::OneOf64 { arg, values } => values
+            .iter()
+            .map(|&value| rule(a.name, &[Cond::Eq64 { arg, value }]))
+            .collect(),
+        Args::AnyOf(alts) => alts.iter().map(|conds| rule(a.name, conds)).collect(),
+    }
+}
 
 /// Compiles `policy` to BPF: listed syscalls allowed (with their argument
 /// rules), everything else `mismatch`.
 pub fn compile(policy: &[Allow], mismatch: SeccompAction) -> Result<BpfProgram, ConfineError> {
-    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
+    let mut map: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     for a in policy {
-        let r = match a.args {
-            Args::Any => Vec::new(),
-            Args::FlagsSet { arg, bits } => {
-                let c = SeccompCondition::new(
-                    arg,
-                    SeccompCmpArgLen::Qword,
-                    SeccompCmpOp::MaskedEq(bits),
-                    bits,
-                )
-                .map_err(|e| ConfineError::Build(format!("{}: {e}", a.name)))?;
-                vec![SeccompRule::new(vec![c])
-                    .map_err(|e| ConfineError::Build(format!("{}: {e}", a.name)))?]
-            }
-        };
-        if rules.insert(a.nr, r).is_some() {
+        if a.args != Args::Any && rules(a)?.is_empty() {
+            return Err(ConfineError::Build(format!("{}: an empty rule", a.name)));
+        }
+        if map.insert(a.nr, rules(a)?).is_some() {
             return Err(ConfineError::Build(format!("{} listed twice", a.name)));
         }
     }
-    let filter = SeccompFilter::new(rules, mismatch, SeccompAction::Allow, TargetArch::x86_64)
+    let filter = SeccompFilter::new(map, mismatch, SeccompAction::Allow, TargetArch::x86_64)
         .map_err(|e| ConfineError::Build(e.to_string()))?;
     BpfProgram::try_from(filter).map_err(|e| ConfineError::Build(e.to_string()))
+}
+
+/// How many entries of `policy` restrict their arguments.
+pub fn with_argument_rules(policy: &[Allow]) -> usize {
+    policy.iter().filter(|a| a.args != Args::Any).count()
+}
+
+/// The instruction-pointer wall, a second filter stacked on the allowlist
+/// (the strictest answer of the two wins), hand-assembled because
+/// seccompiler cannot read the instruction pointer:
+/// - mmap and mprotect with PROT_EXEC TRAP unless made from the stub range
+///   `[STUB_BASE, STUB_END)`, where only stub code runs (the systrap memory
+///   thread's `syscall`, the ptrace platform's injection site). The sentry
+///   itself never makes memory executable; stubs must, for app code, and
+///   they inherit this filter;
+/// - clone3 answers ENOSYS (its flags are behind a pointer): glibc falls
+///   back to clone, whose flags the allowlist checks. App clone3s are not
+///   affected: systrap's own filter TRAPs them first (TRAP outranks ERRNO)
+///   and ptrace stops them before seccomp runs.
+///
+/// Everything else: ALLOW (the allowlist decides).
+pub fn wall() -> BpfProgram {
+    const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+    const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+    const JGE: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
+    const JSET: u16 = (libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K) as u16;
+    const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+    const NR: u32 = 0;
+    const IP_LO: u32 = 8;
+    const IP_HI: u32 = 12;
+    const ARG2_LO: u32 = 16 + 2 * 8;
+    const ALLOW: u32 = libc::SECCOMP_RET_ALLOW;
+    const TRAP: u32 = libc::SECCOMP_RET_TRAP;
+    const ENOSYS: u32 = libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32;
+    // The stub range lies within one 4 GiB block: its high words agree.
+    const _: () = assert!(platform::STUB_BASE >> 32 == (platform::STUB_END - 1) >> 32);
+    let base_hi = (platform::STUB_BASE >> 32) as u32;
+    let base_lo = platform::STUB_BASE as u32;
+    let end_lo = platform::STUB_END as u32;
+    let i = |code: u16, jt: u8, jf: u8, k: u32| sock_filter { code, jt, jf, k };
+    vec![
+        /* 0 */ i(LD_W_ABS, 0, 0, NR),
+        /* 1 */ i(JEQ, 0, 1, libc::SYS_clone3 as u32),
+        /* 2 */ i(RET, 0, 0, ENOSYS),
+        /* 3 */ i(JEQ, 1, 0, libc::SYS_mmap as u32),
+        /* 4 */ i(JEQ, 0, 9, libc::SYS_mprotect as u32), // else 14: allow
+        /* 5 */ i(LD_W_ABS, 0, 0, ARG2_LO),
+        /* 6 */ i(JSET, 0, 7, libc::PROT_EXEC as u32), // not executable: 14
+        /* 7 */ i(LD_W_ABS, 0, 0, IP_HI),
+        /* 8 */ i(JEQ, 0, 4, base_hi), // outside the block: 13
+        /* 9 */ i(LD_W_ABS, 0, 0, IP_LO),
+        /* 10 */ i(JGE, 0, 2, base_lo), // below the range: 13
+        /* 11 */ i(JGE, 1, 0, end_lo), // at or past its end: 13
+        /* 12 */ i(RET, 0, 0, ALLOW),
+        /* 13 */ i(RET, 0, 0, TRAP),
+        /* 14 */ i(RET, 0, 0, ALLOW),
+    ]
 }
 
 /// Writes "ward sentry: seccomp: host syscall N denied" to stderr and dies
@@ -440,9 +702,11 @@ extern "C" fn on_sigsys(_sig: libc::c_int, info: *mut libc::siginfo_t, _uctx: *m
     }
 }
 
-/// Installs the SIGSYS reporter, then the sentry's filter on every thread.
+/// Installs the SIGSYS reporter, then the wall and the sentry's allowlist
+/// on every thread.
 pub fn install() -> Result<(), ConfineError> {
     let prog = compile(SENTRY_POLICY, SeccompAction::Trap)?;
+    let wall = wall();
     // SAFETY: a zeroed sigaction is valid; we set a handler with the
     // SA_SIGINFO signature and an empty mask before passing it to sigaction.
     unsafe {
@@ -457,6 +721,8 @@ pub fn install() -> Result<(), ConfineError> {
             )));
         }
     }
+    seccompiler::apply_filter_all_threads(&wall)
+        .map_err(|e| ConfineError::Install(format!("the wall: {e}")))?;
     seccompiler::apply_filter_all_threads(&prog).map_err(|e| ConfineError::Install(e.to_string()))
 }
 
@@ -502,30 +768,389 @@ mod tests {
         }
     }
 
-    /// Runs `f` in a forked child under the sentry's filter (no handler, so
-    /// a trap kills it by SIGSYS); returns the signal that ended it, if any.
-    fn under_filter(f: fn()) -> Option<i32> {
+    /// How a forked child under the filters ended.
+    #[derive(Debug, PartialEq, Eq)]
+    enum End {
+        Exited(i32),
+        Killed(i32),
+    }
+
+    /// Runs `f` in a forked child under the wall and the sentry's allowlist
+    /// (no SIGSYS handler, so a trap kills it by SIGSYS), after `before`
+    /// has run unconfined; the child exits with what `f` returns.
+    fn confined(before: fn(), f: fn() -> i32) -> End {
         let prog = compile(SENTRY_POLICY, SeccompAction::Trap).expect("compiles");
-        // SAFETY: the child only calls async-signal-safe functions (prctl,
-        // seccomp, raw syscalls, _exit) on memory prepared before the fork.
+        let wall = wall();
+        // SAFETY: the child only makes raw syscalls (and glibc's
+        // pthread_create, which fork leaves usable) on memory prepared
+        // before the fork, then _exits.
         unsafe {
             let pid = libc::fork();
             assert!(pid >= 0, "fork");
             if pid == 0 {
-                if seccompiler::apply_filter(&prog).is_err() {
+                before();
+                if seccompiler::apply_filter(&wall).is_err()
+                    || seccompiler::apply_filter(&prog).is_err()
+                {
                     libc::_exit(100);
                 }
-                f();
-                libc::_exit(0);
+                libc::_exit(f());
             }
             let mut status = 0;
             assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
-            assert!(
-                !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 100),
-                "filter not installed"
-            );
-            libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status))
+            if libc::WIFSIGNALED(status) {
+                End::Killed(libc::WTERMSIG(status))
+            } else {
+                let code = libc::WEXITSTATUS(status);
+                assert_ne!(code, 100, "filters not installed");
+                End::Exited(code)
+            }
         }
+    }
+
+    fn nothing() {}
+
+    /// Runs `f` in a forked child under the sentry's filters; returns the
+    /// signal that ended it, if any.
+    fn under_filter(f: fn()) -> Option<i32> {
+        fn run(f: fn()) -> i32 {
+            f();
+            0
+        }
+        // A fn pointer cannot capture `f`: stash it for the child.
+        static F: std::sync::Mutex<Option<fn()>> = std::sync::Mutex::new(None);
+        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        *F.lock().unwrap_or_else(|p| p.into_inner()) = Some(f);
+        let end = confined(nothing, || {
+            let f = F.lock().unwrap_or_else(|p| p.into_inner()).expect("set");
+            run(f)
+        });
+        match end {
+            End::Killed(sig) => Some(sig),
+            End::Exited(_) => None,
+        }
+    }
+
+    /// under_filter's stash is one slot: its users take turns.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn errno() -> i32 {
+        std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+    }
+
+    #[test]
+    fn ioctl_with_a_request_the_sentry_makes_runs() {
+        let end = confined(nothing, || {
+            // SAFETY: a zeroed termios is a valid value.
+            let mut t: libc::termios = unsafe { std::mem::zeroed() };
+            // SAFETY: a bad fd and a valid termios buffer.
+            let r = unsafe { libc::ioctl(-1, libc::TCGETS, &mut t as *mut libc::termios) };
+            i32::from(!(r == -1 && errno() == libc::EBADF))
+        });
+        assert_eq!(end, End::Exited(0));
+    }
+
+    #[test]
+    fn ioctl_with_any_other_request_dies_by_sigsys() {
+        for f in [
+            (|| {
+                let mut n: libc::c_int = 0;
+                // SAFETY: a bad fd and a valid int.
+                unsafe { libc::ioctl(-1, libc::FIONREAD, &mut n as *mut libc::c_int) };
+                0
+            }) as fn() -> i32,
+            || {
+                let c = 0u8;
+                // SAFETY: a bad fd and a valid byte.
+                unsafe { libc::ioctl(-1, libc::TIOCSTI, &c as *const u8) };
+                0
+            },
+        ] {
+            assert_eq!(confined(nothing, f), End::Killed(libc::SIGSYS));
+        }
+    }
+
+    fn map(prot: i32) -> *mut libc::c_void {
+        // SAFETY: a fresh private anonymous mapping.
+        unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                prot,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        }
+    }
+
+    #[test]
+    fn mapping_writable_memory_runs() {
+        let end = confined(nothing, || {
+            i32::from(map(libc::PROT_READ | libc::PROT_WRITE) == libc::MAP_FAILED)
+        });
+        assert_eq!(end, End::Exited(0));
+    }
+
+    #[test]
+    fn mapping_executable_memory_dies_by_sigsys() {
+        let end = confined(nothing, || {
+            map(libc::PROT_READ | libc::PROT_EXEC);
+            0
+        });
+        assert_eq!(end, End::Killed(libc::SIGSYS));
+    }
+
+    #[test]
+    fn making_memory_executable_dies_by_sigsys() {
+        let end = confined(nothing, || {
+            let p = map(libc::PROT_READ | libc::PROT_WRITE);
+            // SAFETY: our own fresh page.
+            unsafe { libc::mprotect(p, 4096, libc::PROT_READ | libc::PROT_EXEC) };
+            0
+        });
+        assert_eq!(end, End::Killed(libc::SIGSYS));
+    }
+
+    /// fd 3 made a memfd, as in a stub: the allowlist's memory-file rule
+    /// matches, and the wall still refuses, the call not being made from
+    /// the stub range.
+    #[test]
+    fn mapping_fd_3_executable_from_sentry_code_dies_by_sigsys() {
+        let end = confined(
+            || {
+                // SAFETY: a memfd of one page moved to fd 3 in this child.
+                unsafe {
+                    let fd = libc::memfd_create(c"t".as_ptr(), 0);
+                    libc::ftruncate(fd, 4096);
+                    libc::dup2(fd, 3);
+                }
+            },
+            || {
+                let p = map(libc::PROT_READ | libc::PROT_WRITE);
+                // SAFETY: replaces our own fresh page.
+                unsafe {
+                    libc::mmap(
+                        p,
+                        4096,
+                        libc::PROT_READ | libc::PROT_EXEC,
+                        libc::MAP_SHARED | libc::MAP_FIXED,
+                        3,
+                        0,
+                    )
+                };
+                0
+            },
+        );
+        assert_eq!(end, End::Killed(libc::SIGSYS));
+    }
+
+    /// Code at STUB_BASE (`mov eax, SYS_mprotect; syscall; ret`, called with
+    /// mprotect's arguments) may make memory executable, as stubs must.
+    #[test]
+    fn the_stub_range_may_make_memory_executable() {
+        let end = confined(
+            || {
+                let code: [u8; 8] = [0xb8, 10, 0, 0, 0, 0x0f, 0x05, 0xc3];
+                // SAFETY: maps one page at STUB_BASE in this child (refusing
+                // to replace anything) and writes the code into it.
+                unsafe {
+                    let p = libc::mmap(
+                        platform::STUB_BASE as *mut libc::c_void,
+                        4096,
+                        libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
+                        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+                        -1,
+                        0,
+                    );
+                    if p as u64 != platform::STUB_BASE {
+                        libc::_exit(101);
+                    }
+                    std::ptr::copy_nonoverlapping(code.as_ptr(), p.cast::<u8>(), code.len());
+                }
+            },
+            || {
+                let page = map(libc::PROT_READ | libc::PROT_WRITE);
+                // SAFETY: the code written above follows the C calling
+                // convention: its three arguments are mprotect's.
+                let r = unsafe {
+                    let f: extern "C" fn(*mut libc::c_void, usize, i32) -> i64 =
+                        std::mem::transmute(platform::STUB_BASE as usize);
+                    f(page, 4096, libc::PROT_READ | libc::PROT_EXEC)
+                };
+                i32::from(r != 0)
+            },
+        );
+        assert_eq!(end, End::Exited(0));
+    }
+
+    #[test]
+    fn clone3_answers_enosys() {
+        let end = confined(nothing, || {
+            let args = [0u64; 11];
+            // SAFETY: a zeroed clone_args of the size passed.
+            let r = unsafe { libc::syscall(libc::SYS_clone3, args.as_ptr(), 88usize) };
+            i32::from(!(r == -1 && errno() == libc::ENOSYS))
+        });
+        assert_eq!(end, End::Exited(0));
+    }
+
+    #[test]
+    fn a_fork_dies_by_sigsys() {
+        let end = confined(nothing, || {
+            // SAFETY: clone with fork's flags and no stack: returns twice or fails.
+            unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD, 0, 0, 0, 0) };
+            0
+        });
+        assert_eq!(end, End::Killed(libc::SIGSYS));
+    }
+
+    #[test]
+    fn threads_start_under_the_filter() {
+        extern "C" fn body(_: *mut libc::c_void) -> *mut libc::c_void {
+            std::ptr::null_mut()
+        }
+        let end = confined(nothing, || {
+            let mut t: libc::pthread_t = 0;
+            // SAFETY: a valid pthread_t slot, default attributes, a body
+            // that touches nothing.
+            let r = unsafe {
+                libc::pthread_create(&mut t, std::ptr::null(), body, std::ptr::null_mut())
+            };
+            if r != 0 {
+                return 1;
+            }
+            // SAFETY: `t` was just created and is joined once.
+            i32::from(unsafe { libc::pthread_join(t, std::ptr::null_mut()) } != 0)
+        });
+        assert_eq!(end, End::Exited(0));
+    }
+
+    #[test]
+    fn prctl_names_a_thread_and_nothing_else() {
+        let ok = confined(nothing, || {
+            // SAFETY: a NUL-terminated name.
+            i32::from(unsafe { libc::prctl(libc::PR_SET_NAME, c"t".as_ptr()) } != 0)
+        });
+        assert_eq!(ok, End::Exited(0));
+        for option in [libc::PR_SET_DUMPABLE, libc::PR_CAPBSET_DROP] {
+            static OPTION: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+            OPTION.store(option, std::sync::atomic::Ordering::SeqCst);
+            let end = confined(nothing, || {
+                let o = OPTION.load(std::sync::atomic::Ordering::SeqCst);
+                // SAFETY: integer arguments only.
+                unsafe { libc::prctl(o, 0, 0, 0, 0) };
+                0
+            });
+            assert_eq!(end, End::Killed(libc::SIGSYS), "prctl option {option}");
+        }
+    }
+
+    #[test]
+    fn fcntl_takes_no_locks() {
+        let ok = confined(nothing, || {
+            // SAFETY: fcntl on fd 2 with an integer command.
+            i32::from(unsafe { libc::fcntl(2, libc::F_GETFL) } < 0)
+        });
+        assert_eq!(ok, End::Exited(0));
+        let end = confined(nothing, || {
+            // SAFETY: a zeroed struct flock, alive for the call.
+            let mut l: libc::flock = unsafe { std::mem::zeroed() };
+            // SAFETY: as above.
+            unsafe { libc::fcntl(2, libc::F_SETLK, &mut l as *mut libc::flock) };
+            0
+        });
+        assert_eq!(end, End::Killed(libc::SIGSYS));
+    }
+
+    #[test]
+    fn signals_only_those_the_sentry_sends() {
+        let ok = confined(nothing, || {
+            // SAFETY: signal 0 to our own thread only checks it exists.
+            let r = unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), libc::gettid(), 0) };
+            i32::from(r != 0)
+        });
+        assert_eq!(ok, End::Exited(0));
+        let end = confined(nothing, || {
+            // SAFETY: SIGUSR1 to ourselves (never delivered: the call traps).
+            unsafe {
+                libc::syscall(
+                    libc::SYS_tgkill,
+                    libc::getpid(),
+                    libc::gettid(),
+                    libc::SIGUSR1,
+                )
+            };
+            0
+        });
+        assert_eq!(end, End::Killed(libc::SIGSYS));
+        let end = confined(nothing, || {
+            // SAFETY: signal 0 to ourselves.
+            unsafe { libc::kill(libc::getpid(), 0) };
+            0
+        });
+        assert_eq!(end, End::Killed(libc::SIGSYS));
+    }
+
+    #[test]
+    fn limits_are_read_never_set() {
+        let ok = confined(nothing, || {
+            // SAFETY: a zeroed rlimit, alive for the call.
+            let mut r: libc::rlimit = unsafe { std::mem::zeroed() };
+            // SAFETY: as above.
+            i32::from(unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut r) } != 0)
+        });
+        assert_eq!(ok, End::Exited(0));
+        let end = confined(nothing, || {
+            let r = libc::rlimit {
+                rlim_cur: 1 << 20,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            // SAFETY: a valid rlimit, alive for the call.
+            unsafe { libc::setrlimit(libc::RLIMIT_STACK, &r) };
+            0
+        });
+        assert_eq!(end, End::Killed(libc::SIGSYS));
+    }
+
+    #[test]
+    fn ptrace_never_peeks_or_attaches() {
+        for request in [
+            libc::PTRACE_PEEKDATA,
+            libc::PTRACE_ATTACH,
+            libc::PTRACE_TRACEME,
+        ] {
+            static REQUEST: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            REQUEST.store(request, std::sync::atomic::Ordering::SeqCst);
+            let end = confined(nothing, || {
+                let r = REQUEST.load(std::sync::atomic::Ordering::SeqCst);
+                // SAFETY: a request on pid 1 with null pointers: the call traps.
+                unsafe { libc::syscall(libc::SYS_ptrace, r as libc::c_long, 1, 0, 0) };
+                0
+            });
+            assert_eq!(end, End::Killed(libc::SIGSYS), "ptrace request {request}");
+        }
+    }
+
+    /// A sentry panic aborts (invariant 4): abort's own tgkill(SIGABRT)
+    /// must pass, or the sandbox would end by SIGSYS instead.
+    #[test]
+    fn abort_ends_by_sigabrt() {
+        let end = confined(nothing, || {
+            // SAFETY: ends this forked child.
+            unsafe { libc::abort() }
+        });
+        assert_eq!(end, End::Killed(libc::SIGABRT));
+    }
+
+    #[test]
+    fn the_wall_allows_all_but_what_it_names() {
+        let end = confined(nothing, || {
+            // SAFETY: getpid takes nothing.
+            unsafe { libc::getpid() };
+            0
+        });
+        assert_eq!(end, End::Exited(0));
     }
 
     #[test]
