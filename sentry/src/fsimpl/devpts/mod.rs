@@ -354,7 +354,8 @@ mod tests {
         let master = ptmx.inode().open(&ctx, &ptmx, libc::O_RDWR).unwrap();
         let index = master
             .as_any()
-            .and_then(|a| a.downcast_ref::<pair::Master>())
+            .and_then(|a| a.downcast_ref::<pair::End>())
+            .filter(|m| m.is_master())
             .map(|m| m.tty.index)
             .unwrap();
         let name = index.to_string();

@@ -144,20 +144,12 @@ impl Tty {
         st.replica_opened = true;
         drop(st);
         self.notify();
-        Ok(Arc::new(Replica {
-            tty: Arc::clone(self),
-            flags: AtomicI32::new(crate::vfs::dirfile::description_flags(flags)),
-            dentry: Arc::clone(dentry),
-        }))
+        Ok(End::new(self, false, dentry, flags))
     }
 
     /// A new master end for a pair just made at `dentry` (/dev/ptmx).
-    pub fn master_file(self: &Arc<Self>, dentry: &Arc<Dentry>, flags: i32) -> Arc<Master> {
-        Arc::new(Master {
-            tty: Arc::clone(self),
-            flags: AtomicI32::new(crate::vfs::dirfile::description_flags(flags)),
-            dentry: Arc::clone(dentry),
-        })
+    pub fn master_file(self: &Arc<Self>, dentry: &Arc<Dentry>, flags: i32) -> Arc<End> {
+        End::new(self, true, dentry, flags)
     }
 
     /// Input from the master into the line discipline (and the signals it
@@ -422,36 +414,73 @@ fn nonblock(flags: &AtomicI32) -> bool {
     flags.load(Ordering::Relaxed) & libc::O_NONBLOCK != 0
 }
 
-/// An open master end (/dev/ptmx).
-pub struct Master {
+/// An open end of a pair: the master (/dev/ptmx) or the replica
+/// (/dev/pts/N, /dev/tty).
+pub struct End {
     pub tty: Arc<Tty>,
+    master: bool,
     flags: AtomicI32,
     dentry: Arc<Dentry>,
 }
 
-impl Drop for Master {
-    fn drop(&mut self) {
-        self.tty.master_closed();
+impl End {
+    fn new(tty: &Arc<Tty>, master: bool, dentry: &Arc<Dentry>, flags: i32) -> Arc<End> {
+        Arc::new(End {
+            tty: Arc::clone(tty),
+            master,
+            flags: AtomicI32::new(crate::vfs::dirfile::description_flags(flags)),
+            dentry: Arc::clone(dentry),
+        })
+    }
+
+    /// Whether this is the master end.
+    pub fn is_master(&self) -> bool {
+        self.master
     }
 }
 
-impl FileDescription for Master {
+impl Drop for End {
+    fn drop(&mut self) {
+        if self.master {
+            self.tty.master_closed();
+        } else {
+            self.tty.replica_closed();
+        }
+    }
+}
+
+impl FileDescription for End {
     fn read_task(&self, t: &Task, dst: &Segments, offset: Option<u64>) -> Result<usize, Errno> {
         if offset.is_some() {
             return Err(Errno::ESPIPE);
         }
-        self.tty.master_read(t, dst, nonblock(&self.flags))
+        let nb = nonblock(&self.flags);
+        if self.master {
+            self.tty.master_read(t, dst, nb)
+        } else {
+            self.tty.replica_read(t, dst, nb)
+        }
     }
 
     fn write_task(&self, t: &Task, src: &Segments, offset: Option<u64>) -> Result<usize, Errno> {
         if offset.is_some() {
             return Err(Errno::ESPIPE);
         }
-        self.tty.master_write(t, src, nonblock(&self.flags))
+        let nb = nonblock(&self.flags);
+        if self.master {
+            self.tty.master_write(t, src, nb)
+        } else {
+            self.tty.replica_write(t, src, nb)
+        }
     }
 
     fn readiness(&self, mask: u32) -> u32 {
-        self.tty.master_readiness() & mask
+        let ready = if self.master {
+            self.tty.master_readiness()
+        } else {
+            self.tty.replica_readiness()
+        };
+        ready & mask
     }
 
     fn wait_queue(&self) -> Option<&WaitQueue> {
@@ -463,73 +492,7 @@ impl FileDescription for Master {
     }
 
     fn ioctl(&self, task: &mut Task, cmd: u64, arg: u64) -> SysResult {
-        super::ioctl::ioctl(&self.tty, true, task, cmd, arg)
-    }
-
-    fn flags(&self) -> i32 {
-        self.flags.load(Ordering::Relaxed)
-    }
-
-    fn set_flags(&self, flags: i32) {
-        let old = self.flags.load(Ordering::Relaxed);
-        self.flags.store(with_setfl(old, flags), Ordering::Relaxed);
-    }
-
-    fn path(&self) -> String {
-        String::from_utf8_lossy(&self.dentry.path()).into_owned()
-    }
-
-    fn dentry(&self) -> Option<Arc<Dentry>> {
-        Some(Arc::clone(&self.dentry))
-    }
-
-    fn as_any(&self) -> Option<&dyn std::any::Any> {
-        Some(self)
-    }
-}
-
-/// An open replica end (/dev/pts/N, /dev/tty).
-pub struct Replica {
-    pub tty: Arc<Tty>,
-    flags: AtomicI32,
-    dentry: Arc<Dentry>,
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        self.tty.replica_closed();
-    }
-}
-
-impl FileDescription for Replica {
-    fn read_task(&self, t: &Task, dst: &Segments, offset: Option<u64>) -> Result<usize, Errno> {
-        if offset.is_some() {
-            return Err(Errno::ESPIPE);
-        }
-        self.tty.replica_read(t, dst, nonblock(&self.flags))
-    }
-
-    fn write_task(&self, t: &Task, src: &Segments, offset: Option<u64>) -> Result<usize, Errno> {
-        if offset.is_some() {
-            return Err(Errno::ESPIPE);
-        }
-        self.tty.replica_write(t, src, nonblock(&self.flags))
-    }
-
-    fn readiness(&self, mask: u32) -> u32 {
-        self.tty.replica_readiness() & mask
-    }
-
-    fn wait_queue(&self) -> Option<&WaitQueue> {
-        Some(&self.tty.queue)
-    }
-
-    fn stat(&self) -> Result<Stat, Errno> {
-        self.dentry.stat(&Ctx::kernel())
-    }
-
-    fn ioctl(&self, task: &mut Task, cmd: u64, arg: u64) -> SysResult {
-        super::ioctl::ioctl(&self.tty, false, task, cmd, arg)
+        super::ioctl::ioctl(&self.tty, self.master, task, cmd, arg)
     }
 
     fn flags(&self) -> i32 {
