@@ -102,6 +102,25 @@ pub const GOFER_POLICY: &[(i64, &str, &str)] = &[
     (libc::SYS_exit_group, "exit_group", "the gofer's exit"),
 ];
 
+/// What a read-write gofer (`ward gofer --rw`) may do besides
+/// [`GOFER_POLICY`]: each change to the tree, made by one name in a held
+/// directory fd or on a held node fd (never a path). Not on the list of
+/// a read-only gofer, so it cannot change the tree even if subverted.
+pub const GOFER_RW_POLICY: &[(i64, &str, &str)] = &[
+    (libc::SYS_mkdirat, "mkdirat", "mkdir of one name in a held directory"),
+    (libc::SYS_symlinkat, "symlinkat", "symlink of one name in a held directory"),
+    (libc::SYS_linkat, "linkat", "hard link between held directories, never following"),
+    (libc::SYS_mknodat, "mknodat", "FIFOs only (the server refuses other types)"),
+    (libc::SYS_unlinkat, "unlinkat", "unlink and rmdir of one name in a held directory"),
+    (libc::SYS_renameat2, "renameat2", "rename between held directories"),
+    (libc::SYS_fchmodat2, "fchmodat2", "chmod of a held node (AT_EMPTY_PATH)"),
+    (libc::SYS_fchmod, "fchmod", "chmod of a reopened node where fchmodat2 is missing"),
+    (libc::SYS_fchownat, "fchownat", "chown of a held node (AT_EMPTY_PATH)"),
+    (libc::SYS_utimensat, "utimensat", "utimes of a held node (AT_EMPTY_PATH)"),
+    (libc::SYS_ftruncate, "ftruncate", "truncate and O_TRUNC of a reopened file"),
+    (libc::SYS_umask, "umask", "cleared once: the sentry applies the sandbox's umask"),
+];
+
 /// Syscalls the gofer must never make.
 pub const MUST_DENY: &[(i64, &str)] = &[
     (libc::SYS_open, "open"),
@@ -147,8 +166,13 @@ pub fn unshare() -> Result<(), ConfineError> {
 }
 
 /// pivot_root to `root` (a no-op for "/", where the openat2 RESOLVE_BENEATH
-/// discipline is the wall), then the allowlist.
+/// discipline is the wall), then the read-only allowlist.
 pub fn enter(root: &Path) -> Result<(), ConfineError> {
+    enter_as(root, false)
+}
+
+/// [`enter`], with [`GOFER_RW_POLICY`] admitted too when `rw`.
+pub fn enter_as(root: &Path, rw: bool) -> Result<(), ConfineError> {
     if root != Path::new("/") {
         let c = CString::new(root.as_os_str().as_bytes())
             .map_err(|_| ConfineError::Path(root.display().to_string()))?;
@@ -175,13 +199,18 @@ pub fn enter(root: &Path) -> Result<(), ConfineError> {
         // SAFETY: a NUL-terminated literal.
         check("chdir /", unsafe { libc::chdir(c"/".as_ptr()) })?;
     }
-    let prog = compile(GOFER_POLICY, SeccompAction::KillProcess)?;
+    let mut policy = GOFER_POLICY.to_vec();
+    if rw {
+        policy.extend_from_slice(GOFER_RW_POLICY);
+    }
+    let prog = compile(&policy, SeccompAction::KillProcess)?;
     seccompiler::apply_filter_all_threads(&prog)
         .map_err(|e| ConfineError::Install(e.to_string()))?;
     tracing::debug!(
-        syscalls = GOFER_POLICY.len(),
+        syscalls = policy.len(),
+        rw,
         "gofer confined: seccomp allowlist admits {} syscalls",
-        GOFER_POLICY.len()
+        policy.len()
     );
     Ok(())
 }
@@ -218,6 +247,25 @@ mod tests {
             assert!(
                 !GOFER_POLICY.iter().any(|(n, _, _)| n == nr),
                 "{name} must not be on the gofer's allowlist"
+            );
+        }
+    }
+
+    #[test]
+    fn the_read_write_policy_compiles_and_adds_only_changes() {
+        let mut both = GOFER_POLICY.to_vec();
+        both.extend_from_slice(GOFER_RW_POLICY);
+        compile(&both, SeccompAction::KillProcess).expect("compiles, nothing listed twice");
+        for (nr, name) in MUST_DENY {
+            assert!(
+                !GOFER_RW_POLICY.iter().any(|(n, _, _)| n == nr),
+                "{name} must not be on the read-write list"
+            );
+        }
+        for (nr, name, _) in GOFER_RW_POLICY {
+            assert!(
+                !GOFER_POLICY.iter().any(|(n, _, _)| n == nr),
+                "{name} must not be on the read-only list"
             );
         }
     }

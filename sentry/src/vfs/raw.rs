@@ -111,6 +111,17 @@ pub fn lseek(fd: BorrowedFd<'_>, offset: i64, whence: i32) -> Result<u64, Errno>
     Ok(r as u64)
 }
 
+/// ftruncate(2).
+pub fn ftruncate(fd: BorrowedFd<'_>, len: u64) -> Result<(), Errno> {
+    let len = i64::try_from(len).map_err(|_| Errno::EFBIG)?;
+    // SAFETY: ftruncate takes no pointers.
+    let r = unsafe { libc::ftruncate(fd.as_raw_fd(), len) };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
+
 /// fstat(2).
 pub fn fstat(fd: BorrowedFd<'_>) -> Result<libc::stat, Errno> {
     // SAFETY: libc::stat is plain integers; all zeroes is a valid value.

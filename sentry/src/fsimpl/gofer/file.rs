@@ -1,12 +1,16 @@
 //! An open regular file of the gofer file system: the host fd the gofer
-//! donated, read with preadv straight into app memory; the file position
-//! is the description's own, kept here (the descriptions of one file share
-//! its inode's host fd, so the host fd's own offset is never used).
+//! donated, read with preadv straight into app memory and, when open for
+//! writing (its own read-write fd), written with pwritev straight from
+//! it; the file position is the description's own, kept here (the
+//! descriptions of one file may share its inode's host fd, so the host
+//! fd's own offset is never used). O_APPEND is the description's too: a
+//! write goes at the host file's size, under the position lock.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::GoferInode;
 use crate::errno::Errno;
 use crate::mm::Segments;
 use crate::vfs::dentry::Dentry;
@@ -33,6 +37,15 @@ impl GoferFile {
     }
 }
 
+impl GoferFile {
+    /// The file's data changed: its inode's cached attributes are stale.
+    fn changed(&self) {
+        if let Some(g) = GoferInode::of(self.dentry.inode()) {
+            g.mark_stale();
+        }
+    }
+}
+
 impl FileDescription for GoferFile {
     fn read(&self, dst: &Segments, offset: Option<u64>) -> Result<usize, Errno> {
         match offset {
@@ -50,8 +63,33 @@ impl FileDescription for GoferFile {
         raw::pread(self.fd.as_fd(), buf, offset)
     }
 
-    fn write(&self, _src: &Segments, _offset: Option<u64>) -> Result<usize, Errno> {
-        Err(Errno::EBADF)
+    fn write(&self, src: &Segments, offset: Option<u64>) -> Result<usize, Errno> {
+        if self.flags() & libc::O_ACCMODE == libc::O_RDONLY {
+            return Err(Errno::EBADF);
+        }
+        let mut pos = self.pos.lock().unwrap_or_else(|p| p.into_inner());
+        // O_APPEND writes at the end, even pwrite's (as Linux does).
+        let at = if self.flags() & libc::O_APPEND != 0 {
+            u64::try_from(raw::fstat(self.fd.as_fd())?.st_size).unwrap_or(0)
+        } else {
+            offset.unwrap_or(*pos)
+        };
+        let n = raw::write_segments(self.fd.as_fd(), src, Some(at));
+        self.changed();
+        let n = n?;
+        if offset.is_none() {
+            *pos = at + n as u64;
+        }
+        Ok(n)
+    }
+
+    fn truncate(&self, len: u64) -> Result<(), Errno> {
+        if self.flags() & libc::O_ACCMODE == libc::O_RDONLY {
+            return Err(Errno::EINVAL);
+        }
+        let r = raw::ftruncate(self.fd.as_fd(), len);
+        self.changed();
+        r
     }
 
     fn seek(&self, offset: i64, whence: i32) -> Result<u64, Errno> {
