@@ -1411,6 +1411,93 @@ mod tests {
     }
 
     #[test]
+    fn setattr_with_an_unset_field_that_is_not_zero_is_rejected() {
+        let mut buf = Vec::new();
+        let req = Request::Setattr {
+            fid: 1,
+            attr: SetAttr::default(),
+        };
+        encode_request(1, &req, &mut buf).expect("encode");
+        // fid, valid, then mode: a mode without its bit.
+        let at = HEADER_LEN + 4 + 4;
+        buf[at] = 0o7;
+        assert!(matches!(
+            decode_request(&buf),
+            Err(DecodeError::BadValue { .. })
+        ));
+    }
+
+    #[test]
+    fn setattr_times_outside_a_second_do_not_encode_or_decode() {
+        let attr = SetAttr {
+            mtime: Some((1, 1_000_000_000)),
+            ..SetAttr::default()
+        };
+        let err = encode_request(1, &Request::Setattr { fid: 1, attr }, &mut Vec::new())
+            .expect_err("bad nsec");
+        assert_eq!(err.errno(), libc::EINVAL);
+        let mut buf = Vec::new();
+        let ok = SetAttr {
+            mtime: Some((1, 0)),
+            ..SetAttr::default()
+        };
+        encode_request(1, &Request::Setattr { fid: 1, attr: ok }, &mut buf).expect("encode");
+        // The mtime nsec is the last field.
+        let at = buf.len() - 8;
+        buf[at..].copy_from_slice(&(-1i64).to_le_bytes());
+        assert!(matches!(
+            decode_request(&buf),
+            Err(DecodeError::BadValue { .. })
+        ));
+    }
+
+    #[test]
+    fn symlink_target_longer_than_path_max_does_not_encode() {
+        let target = vec![b'a'; PATH_MAX + 1];
+        let req = Request::Symlink {
+            dir: 1,
+            name: b"l",
+            target: &target,
+        };
+        let err = encode_request(1, &req, &mut Vec::new()).expect_err("too long");
+        assert_eq!(err.errno(), libc::ENAMETOOLONG);
+    }
+
+    #[test]
+    fn every_name_field_of_a_change_is_length_checked() {
+        let long = vec![b'a'; NAME_MAX + 1];
+        let reqs = [
+            Request::Create {
+                dir: 1,
+                name: &long,
+                flags: 0,
+                mode: 0,
+            },
+            Request::Mkdir {
+                dir: 1,
+                name: &long,
+                mode: 0,
+            },
+            Request::Unlink {
+                dir: 1,
+                name: &long,
+                flags: 0,
+            },
+            Request::Rename {
+                old_dir: 1,
+                old_name: b"a",
+                new_dir: 1,
+                new_name: &long,
+                flags: 0,
+            },
+        ];
+        for req in reqs {
+            let err = encode_request(1, &req, &mut Vec::new()).expect_err("too long");
+            assert_eq!(err.errno(), libc::ENAMETOOLONG, "{req:?}");
+        }
+    }
+
+    #[test]
     fn readdir_reply_with_slash_in_name_is_rejected() {
         let mut buf = Vec::new();
         let reply = Reply::Readdir {

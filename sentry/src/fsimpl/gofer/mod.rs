@@ -335,4 +335,6 @@ impl Drop for GoferInode {
 }
 
 #[cfg(test)]
+mod rw_tests;
+#[cfg(test)]
 mod tests;
