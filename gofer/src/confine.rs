@@ -107,18 +107,66 @@ pub const GOFER_POLICY: &[(i64, &str, &str)] = &[
 /// directory fd or on a held node fd (never a path). Not on the list of
 /// a read-only gofer, so it cannot change the tree even if subverted.
 pub const GOFER_RW_POLICY: &[(i64, &str, &str)] = &[
-    (libc::SYS_mkdirat, "mkdirat", "mkdir of one name in a held directory"),
-    (libc::SYS_symlinkat, "symlinkat", "symlink of one name in a held directory"),
-    (libc::SYS_linkat, "linkat", "hard link between held directories, never following"),
-    (libc::SYS_mknodat, "mknodat", "FIFOs only (the server refuses other types)"),
-    (libc::SYS_unlinkat, "unlinkat", "unlink and rmdir of one name in a held directory"),
-    (libc::SYS_renameat2, "renameat2", "rename between held directories"),
-    (libc::SYS_fchmodat2, "fchmodat2", "chmod of a held node (AT_EMPTY_PATH)"),
-    (libc::SYS_fchmod, "fchmod", "chmod of a reopened node where fchmodat2 is missing"),
-    (libc::SYS_fchownat, "fchownat", "chown of a held node (AT_EMPTY_PATH)"),
-    (libc::SYS_utimensat, "utimensat", "utimes of a held node (AT_EMPTY_PATH)"),
-    (libc::SYS_ftruncate, "ftruncate", "truncate and O_TRUNC of a reopened file"),
-    (libc::SYS_umask, "umask", "cleared once: the sentry applies the sandbox's umask"),
+    (
+        libc::SYS_mkdirat,
+        "mkdirat",
+        "mkdir of one name in a held directory",
+    ),
+    (
+        libc::SYS_symlinkat,
+        "symlinkat",
+        "symlink of one name in a held directory",
+    ),
+    (
+        libc::SYS_linkat,
+        "linkat",
+        "hard link between held directories, never following",
+    ),
+    (
+        libc::SYS_mknodat,
+        "mknodat",
+        "FIFOs only (the server refuses other types)",
+    ),
+    (
+        libc::SYS_unlinkat,
+        "unlinkat",
+        "unlink and rmdir of one name in a held directory",
+    ),
+    (
+        libc::SYS_renameat2,
+        "renameat2",
+        "rename between held directories",
+    ),
+    (
+        libc::SYS_fchmodat2,
+        "fchmodat2",
+        "chmod of a held node (AT_EMPTY_PATH)",
+    ),
+    (
+        libc::SYS_fchmod,
+        "fchmod",
+        "chmod of a reopened node where fchmodat2 is missing",
+    ),
+    (
+        libc::SYS_fchownat,
+        "fchownat",
+        "chown of a held node (AT_EMPTY_PATH)",
+    ),
+    (
+        libc::SYS_utimensat,
+        "utimensat",
+        "utimes of a held node (AT_EMPTY_PATH)",
+    ),
+    (
+        libc::SYS_ftruncate,
+        "ftruncate",
+        "truncate and O_TRUNC of a reopened file",
+    ),
+    (
+        libc::SYS_umask,
+        "umask",
+        "cleared once: the sentry applies the sandbox's umask",
+    ),
 ];
 
 /// Syscalls the gofer must never make.

@@ -38,8 +38,11 @@ impl Scratch {
         fs::create_dir_all(base.join("root/sub")).expect("mkdir root");
         fs::write(base.join("outside/secret"), b"secret").expect("write secret");
         // Explicitly: a read-write server clears the (process-wide) umask.
-        fs::set_permissions(base.join("outside/secret"), fs::Permissions::from_mode(0o644))
-            .expect("chmod secret");
+        fs::set_permissions(
+            base.join("outside/secret"),
+            fs::Permissions::from_mode(0o644),
+        )
+        .expect("chmod secret");
         fs::write(base.join("root/file"), b"data").expect("write file");
         symlink("../outside", base.join("root/out")).expect("symlink out");
         symlink("../outside/secret", base.join("root/leak")).expect("symlink leak");
@@ -58,8 +61,15 @@ impl Scratch {
         assert_eq!(names, ["secret"], "something was made outside the root");
         let md = fs::metadata(self.base.join("outside/secret")).expect("stat secret");
         assert_eq!(md.len(), 6, "the secret was truncated");
-        assert_eq!(md.permissions().mode() & 0o777, 0o644, "the secret was chmod'ed");
-        assert_eq!(fs::read(self.base.join("outside/secret")).expect("read"), b"secret");
+        assert_eq!(
+            md.permissions().mode() & 0o777,
+            0o644,
+            "the secret was chmod'ed"
+        );
+        assert_eq!(
+            fs::read(self.base.join("outside/secret")).expect("read"),
+            b"secret"
+        );
     }
 }
 
@@ -91,11 +101,17 @@ fn a_read_only_server_refuses_every_change_with_erofs() {
     let s = Scratch::new();
     let (c, _raw, root) = start(&s.root(), Access::ReadOnly);
     let (file, _) = c.walk(root, b"file").expect("walk");
-    assert_eq!(errno(c.create(root, b"n", libc::O_RDWR, 0o644)), libc::EROFS);
+    assert_eq!(
+        errno(c.create(root, b"n", libc::O_RDWR, 0o644)),
+        libc::EROFS
+    );
     assert_eq!(errno(c.mkdir(root, b"n", 0o755)), libc::EROFS);
     assert_eq!(errno(c.symlink(root, b"n", b"file")), libc::EROFS);
     assert_eq!(errno(c.link(file, root, b"n")), libc::EROFS);
-    assert_eq!(errno(c.mknod(root, b"n", libc::S_IFIFO | 0o600, 0)), libc::EROFS);
+    assert_eq!(
+        errno(c.mknod(root, b"n", libc::S_IFIFO | 0o600, 0)),
+        libc::EROFS
+    );
     assert_eq!(errno(c.unlink(root, b"file", 0)), libc::EROFS);
     assert_eq!(errno(c.rename(root, b"file", root, b"n", 0)), libc::EROFS);
     let chmod = SetAttr {
@@ -120,7 +136,10 @@ fn create_donates_a_writable_fd_with_the_exact_mode() {
     f.write_all(b"written").expect("write");
     assert_eq!(fs::read(s.root().join("new")).expect("read"), b"written");
     assert_eq!(c.getattr(fid).expect("getattr").size, 7);
-    assert_eq!(errno(c.create(root, b"new", libc::O_RDWR, 0o644)), libc::EEXIST);
+    assert_eq!(
+        errno(c.create(root, b"new", libc::O_RDWR, 0o644)),
+        libc::EEXIST
+    );
 }
 
 #[test]
@@ -134,11 +153,15 @@ fn write_opens_and_o_trunc() {
     let mut got = String::new();
     f.read_to_string(&mut got).expect("read");
     assert_eq!(got, "DAta");
-    c.open(file, libc::O_RDONLY | libc::O_TRUNC).expect("open trunc");
+    c.open(file, libc::O_RDONLY | libc::O_TRUNC)
+        .expect("open trunc");
     assert_eq!(fs::metadata(s.root().join("file")).expect("md").len(), 0);
     let (sub, _) = c.walk(root, b"sub").expect("walk sub");
     assert_eq!(errno(c.open(sub, libc::O_WRONLY)), libc::EISDIR);
-    assert_eq!(errno(c.open(file, libc::O_RDWR | libc::O_CREAT)), libc::EINVAL);
+    assert_eq!(
+        errno(c.open(file, libc::O_RDWR | libc::O_CREAT)),
+        libc::EINVAL
+    );
 }
 
 #[test]
@@ -148,14 +171,22 @@ fn names_that_are_not_one_component_are_refused_by_every_change() {
     let (file, _) = c.walk(root, b"file").expect("walk");
     for bad in [&b".."[..], b".", b"", b"sub/x", b"../outside/x", b"a\0b"] {
         let want = libc::EINVAL;
-        assert_eq!(errno(c.create(root, bad, libc::O_RDWR, 0o644)), want, "{bad:?}");
+        assert_eq!(
+            errno(c.create(root, bad, libc::O_RDWR, 0o644)),
+            want,
+            "{bad:?}"
+        );
         assert_eq!(errno(c.mkdir(root, bad, 0o755)), want, "{bad:?}");
         assert_eq!(errno(c.symlink(root, bad, b"x")), want, "{bad:?}");
         assert_eq!(errno(c.link(file, root, bad)), want, "{bad:?}");
         assert_eq!(errno(c.mknod(root, bad, libc::S_IFIFO, 0)), want, "{bad:?}");
         assert_eq!(errno(c.unlink(root, bad, 0)), want, "{bad:?}");
         assert_eq!(errno(c.rename(root, bad, root, b"ok", 0)), want, "{bad:?}");
-        assert_eq!(errno(c.rename(root, b"file", root, bad, 0)), want, "{bad:?}");
+        assert_eq!(
+            errno(c.rename(root, b"file", root, bad, 0)),
+            want,
+            "{bad:?}"
+        );
     }
     assert_eq!(fs::read(s.root().join("file")).expect("read"), b"data");
     s.outside_untouched();
@@ -166,17 +197,32 @@ fn a_symlink_at_the_last_component_is_never_followed() {
     let s = Scratch::new();
     let (c, _raw, root) = start(&s.root(), Access::ReadWrite);
     // Making a name that is a symlink: EEXIST, nothing made at its target.
-    assert_eq!(errno(c.create(root, b"leak", libc::O_RDWR, 0o644)), libc::EEXIST);
+    assert_eq!(
+        errno(c.create(root, b"leak", libc::O_RDWR, 0o644)),
+        libc::EEXIST
+    );
     assert_eq!(errno(c.mkdir(root, b"out", 0o755)), libc::EEXIST);
-    assert_eq!(errno(c.mknod(root, b"out", libc::S_IFIFO | 0o644, 0)), libc::EEXIST);
+    assert_eq!(
+        errno(c.mknod(root, b"out", libc::S_IFIFO | 0o644, 0)),
+        libc::EEXIST
+    );
     assert_eq!(errno(c.symlink(root, b"out", b"x")), libc::EEXIST);
     // A symlink to a directory is no directory to make things in.
     let (out, _) = c.walk(root, b"out").expect("walk out");
-    assert_eq!(errno(c.create(out, b"x", libc::O_RDWR, 0o644)), libc::ENOTDIR);
+    assert_eq!(
+        errno(c.create(out, b"x", libc::O_RDWR, 0o644)),
+        libc::ENOTDIR
+    );
     assert_eq!(errno(c.mkdir(out, b"x", 0o755)), libc::ENOTDIR);
     assert_eq!(errno(c.unlink(out, b"secret", 0)), libc::ENOTDIR);
-    assert_eq!(errno(c.rename(out, b"secret", root, b"got", 0)), libc::ENOTDIR);
-    assert_eq!(errno(c.rename(root, b"file", out, b"planted", 0)), libc::ENOTDIR);
+    assert_eq!(
+        errno(c.rename(out, b"secret", root, b"got", 0)),
+        libc::ENOTDIR
+    );
+    assert_eq!(
+        errno(c.rename(root, b"file", out, b"planted", 0)),
+        libc::ENOTDIR
+    );
     // Attribute changes act on the link itself.
     let (leak, _) = c.walk(root, b"leak").expect("walk leak");
     assert_eq!(errno(c.open(leak, libc::O_WRONLY)), libc::ELOOP);
@@ -197,15 +243,26 @@ fn a_symlink_at_the_last_component_is_never_followed() {
     };
     let attr = c.setattr(leak, times).expect("utimes of the link");
     assert_eq!(attr.mtime_sec, 12345);
-    assert_ne!(fs::metadata(s.base.join("outside/secret")).expect("md").mtime(), 12345);
+    assert_ne!(
+        fs::metadata(s.base.join("outside/secret"))
+            .expect("md")
+            .mtime(),
+        12345
+    );
     // A hard link to a symlink links the symlink, never its target.
     c.link(leak, root, b"leak2").expect("link");
-    assert!(fs::symlink_metadata(s.root().join("leak2")).expect("md").file_type().is_symlink());
+    assert!(fs::symlink_metadata(s.root().join("leak2"))
+        .expect("md")
+        .file_type()
+        .is_symlink());
     // Renaming and unlinking a symlink move and remove the link only.
-    c.rename(root, b"out", root, b"out2", 0).expect("rename link");
+    c.rename(root, b"out", root, b"out2", 0)
+        .expect("rename link");
     c.unlink(root, b"out2", 0).expect("unlink link");
     c.unlink(root, b"leak", 0).expect("unlink link");
-    assert!(!s.root().join("out2").exists() && fs::symlink_metadata(s.root().join("out2")).is_err());
+    assert!(
+        !s.root().join("out2").exists() && fs::symlink_metadata(s.root().join("out2")).is_err()
+    );
     s.outside_untouched();
 }
 
@@ -225,7 +282,10 @@ fn mkdir_symlink_fifo_link_unlink_and_rmdir() {
     );
     assert_eq!(errno(c.symlink(d, b"empty", b"")), libc::ENOENT);
     c.mknod(d, b"p", libc::S_IFIFO | 0o600, 0).expect("mkfifo");
-    assert!(fs::metadata(s.root().join("d/p")).expect("md").file_type().is_fifo());
+    assert!(fs::metadata(s.root().join("d/p"))
+        .expect("md")
+        .file_type()
+        .is_fifo());
     for (mode, rdev) in [
         (libc::S_IFCHR | 0o600, libc::makedev(1, 3)),
         (libc::S_IFBLK | 0o600, libc::makedev(8, 0)),
@@ -233,13 +293,20 @@ fn mkdir_symlink_fifo_link_unlink_and_rmdir() {
         (libc::S_IFSOCK | 0o600, 0),
         (libc::S_IFIFO | 0o600, 5),
     ] {
-        assert_eq!(errno(c.mknod(d, b"dev", mode, rdev)), libc::EPERM, "{mode:#o}");
+        assert_eq!(
+            errno(c.mknod(d, b"dev", mode, rdev)),
+            libc::EPERM,
+            "{mode:#o}"
+        );
     }
     let (file, _) = c.walk(root, b"file").expect("walk file");
     c.link(file, d, b"hard").expect("link");
     assert_eq!(fs::metadata(s.root().join("file")).expect("md").nlink(), 2);
     assert_eq!(errno(c.link(d, root, b"dirlink")), libc::EPERM);
-    assert_eq!(errno(c.unlink(root, b"d", libc::AT_REMOVEDIR)), libc::ENOTEMPTY);
+    assert_eq!(
+        errno(c.unlink(root, b"d", libc::AT_REMOVEDIR)),
+        libc::ENOTEMPTY
+    );
     assert_eq!(errno(c.unlink(root, b"d", 0)), libc::EISDIR);
     assert_eq!(errno(c.unlink(d, b"hard", 0x4000)), libc::EINVAL);
     for name in [&b"l"[..], b"p", b"hard"] {
@@ -259,7 +326,8 @@ fn rename_with_noreplace_exchange_and_unknown_flags() {
         errno(c.rename(root, b"file", sub, b"other", libc::RENAME_NOREPLACE)),
         libc::EEXIST
     );
-    c.rename(root, b"file", sub, b"other", libc::RENAME_EXCHANGE).expect("exchange");
+    c.rename(root, b"file", sub, b"other", libc::RENAME_EXCHANGE)
+        .expect("exchange");
     assert_eq!(fs::read(s.root().join("file")).expect("read"), b"other");
     assert_eq!(fs::read(s.root().join("sub/other")).expect("read"), b"data");
     assert_eq!(
@@ -321,7 +389,10 @@ fn a_renamed_away_file_is_not_truncated_through_its_old_name() {
         ..SetAttr::default()
     };
     assert_eq!(errno(c.setattr(file, truncate)), libc::ESTALE);
-    assert_eq!(errno(c.open(file, libc::O_WRONLY | libc::O_TRUNC)), libc::ESTALE);
+    assert_eq!(
+        errno(c.open(file, libc::O_WRONLY | libc::O_TRUNC)),
+        libc::ESTALE
+    );
     assert_eq!(fs::read(s.root().join("file")).expect("read"), b"impostor");
     assert_eq!(fs::read(s.root().join("kept")).expect("read"), b"data");
 }
@@ -359,7 +430,13 @@ fn malformed_change_requests_get_error_replies_and_serving_goes_on() {
             raw.send(&short).expect("send");
             let n = raw.recv(&mut buf).expect("recv");
             let (_, reply) = decode_reply(&buf[..n]).expect("decode");
-            assert_eq!(reply, Reply::Error { errno: libc::EPROTO }, "{req:?} cut at {cut}");
+            assert_eq!(
+                reply,
+                Reply::Error {
+                    errno: libc::EPROTO
+                },
+                "{req:?} cut at {cut}"
+            );
         }
     }
     // A Setattr with a set bit beyond the known ones.
@@ -369,7 +446,9 @@ fn malformed_change_requests_get_error_replies_and_serving_goes_on() {
     let n = raw.recv(&mut buf).expect("recv");
     assert_eq!(
         decode_reply(&buf[..n]).expect("decode").1,
-        Reply::Error { errno: libc::EPROTO }
+        Reply::Error {
+            errno: libc::EPROTO
+        }
     );
     // Unknown fids.
     assert_eq!(errno(c.mkdir(9999, b"x", 0o755)), libc::EBADF);

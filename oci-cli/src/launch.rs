@@ -116,11 +116,7 @@ fn self_exe() -> Result<PathBuf> {
 
 /// Starts the gofer for `root`, read-write if `rw`; returns it and the
 /// sentry's end of its socket.
-pub fn start_gofer(
-    root: &std::path::Path,
-    rw: bool,
-    flags: &LogFlags,
-) -> Result<(Child, OwnedFd)> {
+pub fn start_gofer(root: &std::path::Path, rw: bool, flags: &LogFlags) -> Result<(Child, OwnedFd)> {
     let (ours, theirs) = socketpair()?;
     let mut cmd = Command::new(self_exe()?);
     flags.apply(&mut cmd);

@@ -478,7 +478,11 @@ impl Server {
             // As Linux does, O_TRUNC truncates even a read-only open.
             if flags & libc::O_ACCMODE == libc::O_RDONLY {
                 let w = node.reopen(
-                    libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK,
+                    libc::O_WRONLY
+                        | libc::O_NOFOLLOW
+                        | libc::O_CLOEXEC
+                        | libc::O_NOCTTY
+                        | libc::O_NONBLOCK,
                 )?;
                 raw::ftruncate(w.as_fd(), 0).map_err(|e| errno_of(&e))?;
             } else {
@@ -585,13 +589,10 @@ fn refuse_host_pseudo_fs(fd: BorrowedFd<'_>) -> Result<(), Errno> {
 fn check_open_flags(flags: i32, access: Access) -> Result<bool, Errno> {
     let mode = flags & libc::O_ACCMODE;
     let writes = mode != libc::O_RDONLY || flags & libc::O_TRUNC != 0;
-    if access == Access::ReadOnly
-        && (writes || flags & (libc::O_CREAT | TMPFILE_BIT) != 0)
-    {
+    if access == Access::ReadOnly && (writes || flags & (libc::O_CREAT | TMPFILE_BIT) != 0) {
         return Err(libc::EROFS);
     }
-    if mode == libc::O_ACCMODE
-        || flags & !(OPEN_PASS_FLAGS | libc::O_ACCMODE | libc::O_TRUNC) != 0
+    if mode == libc::O_ACCMODE || flags & !(OPEN_PASS_FLAGS | libc::O_ACCMODE | libc::O_TRUNC) != 0
     {
         return Err(libc::EINVAL);
     }

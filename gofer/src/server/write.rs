@@ -77,7 +77,9 @@ impl Server {
         self.writable()?;
         let dir_fd = self.dir_fd(dir)?;
         let name = component(name)?;
-        if flags & libc::O_ACCMODE == libc::O_ACCMODE || flags & !(CREATE_PASS_FLAGS | libc::O_ACCMODE) != 0 {
+        if flags & libc::O_ACCMODE == libc::O_ACCMODE
+            || flags & !(CREATE_PASS_FLAGS | libc::O_ACCMODE) != 0
+        {
             return Err(libc::EINVAL);
         }
         self.check_capacity()?;
@@ -111,7 +113,13 @@ impl Server {
         Ok((Reply::Create { fid, attr }, fd))
     }
 
-    pub(super) fn mkdir(&mut self, tag: u32, dir: Fid, name: &[u8], mode: u32) -> Result<Reply, Errno> {
+    pub(super) fn mkdir(
+        &mut self,
+        tag: u32,
+        dir: Fid,
+        name: &[u8],
+        mode: u32,
+    ) -> Result<Reply, Errno> {
         debug!(tag, dir, name = %String::from_utf8_lossy(name), "mkdir");
         self.writable()?;
         let dir_fd = self.dir_fd(dir)?;
@@ -143,7 +151,13 @@ impl Server {
     /// A hard link to the non-directory `fid`, made by its name in its
     /// parent (linkat without `AT_SYMLINK_FOLLOW`), checked to be the same
     /// inode before and after; a name swapped in between is undone.
-    pub(super) fn link(&mut self, tag: u32, fid: Fid, dir: Fid, name: &[u8]) -> Result<Reply, Errno> {
+    pub(super) fn link(
+        &mut self,
+        tag: u32,
+        fid: Fid,
+        dir: Fid,
+        name: &[u8],
+    ) -> Result<Reply, Errno> {
         debug!(tag, fid, dir, name = %String::from_utf8_lossy(name), "link");
         self.writable()?;
         let dir_fd = self.dir_fd(dir)?;
@@ -198,7 +212,13 @@ impl Server {
         Ok(Reply::Mknod)
     }
 
-    pub(super) fn unlink(&mut self, tag: u32, dir: Fid, name: &[u8], flags: i32) -> Result<Reply, Errno> {
+    pub(super) fn unlink(
+        &mut self,
+        tag: u32,
+        dir: Fid,
+        name: &[u8],
+        flags: i32,
+    ) -> Result<Reply, Errno> {
         debug!(tag, dir, name = %String::from_utf8_lossy(name), flags, "unlink");
         self.writable()?;
         let dir_fd = self.dir_fd(dir)?;
@@ -253,7 +273,11 @@ impl Server {
                 _ => return Err(libc::EINVAL),
             }
             let file = node.reopen(
-                libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK,
+                libc::O_WRONLY
+                    | libc::O_NOFOLLOW
+                    | libc::O_CLOEXEC
+                    | libc::O_NOCTTY
+                    | libc::O_NONBLOCK,
             )?;
             raw::ftruncate(file.as_fd(), size).map_err(|e| errno_of(&e))?;
         }
@@ -267,7 +291,11 @@ impl Server {
                         return Err(libc::EOPNOTSUPP);
                     }
                     let file = node.reopen(
-                        libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK,
+                        libc::O_RDONLY
+                            | libc::O_NOFOLLOW
+                            | libc::O_CLOEXEC
+                            | libc::O_NOCTTY
+                            | libc::O_NONBLOCK,
                     )?;
                     raw::fchmod(file.as_fd(), mode & 0o7777).map_err(|e| errno_of(&e))?;
                 }

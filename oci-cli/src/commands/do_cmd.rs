@@ -60,8 +60,7 @@ pub fn run(a: DoArgs, flags: &LogFlags) -> Result<i32> {
         env.push((k, v));
     }
     let root = match a.root {
-        Some(r) => std::fs::canonicalize(&r)
-            .with_context(|| format!("--root {}", r.display()))?,
+        Some(r) => std::fs::canonicalize(&r).with_context(|| format!("--root {}", r.display()))?,
         None => PathBuf::from("/"),
     };
     // The caller's cwd means nothing inside another root: there it is "/".

@@ -48,7 +48,8 @@ fn install_panic_hook(stderr: &OwnedFd) -> Result<()> {
         let thread = std::thread::current();
         let name = thread.name().unwrap_or("unnamed");
         tracing::error!(thread = name, "sentry panic: {info}");
-        let line = format!("ward: the sentry failed on thread {name}: {info}; the sandbox is stopped\n");
+        let line =
+            format!("ward: the sentry failed on thread {name}: {info}; the sandbox is stopped\n");
         let _ = std::fs::File::from(out.try_clone().unwrap_or_else(|_| std::process::abort()))
             .write_all(line.as_bytes());
         std::process::abort();

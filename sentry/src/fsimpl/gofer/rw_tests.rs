@@ -60,7 +60,9 @@ impl Tree {
     }
 
     fn write(&self, file: &dyn FileDescription, data: &[u8], at: Option<u64>) -> usize {
-        let len = (data.len() as u64).next_multiple_of(PAGE_SIZE).max(PAGE_SIZE);
+        let len = (data.len() as u64)
+            .next_multiple_of(PAGE_SIZE)
+            .max(PAGE_SIZE);
         let off = self.mf.allocate(len).expect("allocate");
         self.mf.write(off, data);
         let segs = Segments::new(Arc::clone(&self.mf), vec![(off, data.len())]);
@@ -95,8 +97,15 @@ fn a_created_file_is_written_through_to_the_host() {
     assert_eq!(tree.write(&*f, b"!", None), 1);
     assert_eq!(fs::read(tree.host("etc/new")).expect("read"), b"hello!");
     let md = fs::metadata(tree.host("etc/new")).expect("stat");
-    assert_eq!(md.mode() & 0o7777, 0o640, "the sentry's mode, no host umask");
-    let st = tree.lookup("/etc/new").expect("lookup").stat(&Ctx::kernel());
+    assert_eq!(
+        md.mode() & 0o7777,
+        0o640,
+        "the sentry's mode, no host umask"
+    );
+    let st = tree
+        .lookup("/etc/new")
+        .expect("lookup")
+        .stat(&Ctx::kernel());
     assert_eq!(st.expect("stat").size, 6);
     assert_eq!(
         tree.open("/etc/new", libc::O_RDONLY | libc::O_CREAT | libc::O_EXCL)
@@ -120,7 +129,10 @@ fn append_writes_at_the_end_and_trunc_empties() {
     tree.open("/etc/passwd", libc::O_WRONLY | libc::O_TRUNC)
         .expect("truncate");
     assert_eq!(fs::read(tree.host("etc/passwd")).expect("read").len(), 0);
-    let st = tree.lookup("/etc/passwd").expect("lookup").stat(&Ctx::kernel());
+    let st = tree
+        .lookup("/etc/passwd")
+        .expect("lookup")
+        .stat(&Ctx::kernel());
     assert_eq!(st.expect("stat").size, 0);
 }
 
@@ -143,17 +155,25 @@ fn directory_changes_reach_the_host() {
     dir.mkdir(&ctx, b"d", 0o700).expect("mkdir");
     assert!(tree.host("d").is_dir());
     let d = tree.lookup("/d").expect("lookup d");
-    d.inode().symlink(&ctx, b"l", b"../etc/passwd").expect("symlink");
+    d.inode()
+        .symlink(&ctx, b"l", b"../etc/passwd")
+        .expect("symlink");
     assert_eq!(
         fs::read_link(tree.host("d/l")).expect("readlink"),
         PathBuf::from("../etc/passwd")
     );
     let passwd = tree.lookup("/etc/passwd").expect("lookup passwd");
     d.inode().link(&ctx, b"hard", passwd.inode()).expect("link");
-    assert_eq!(fs::metadata(tree.host("etc/passwd")).expect("md").nlink(), 2);
-    d.inode().mknod(&ctx, b"fifo", libc::S_IFIFO | 0o600, 0).expect("mkfifo");
     assert_eq!(
-        d.inode().mknod(&ctx, b"null", libc::S_IFCHR | 0o600, libc::makedev(1, 3)),
+        fs::metadata(tree.host("etc/passwd")).expect("md").nlink(),
+        2
+    );
+    d.inode()
+        .mknod(&ctx, b"fifo", libc::S_IFIFO | 0o600, 0)
+        .expect("mkfifo");
+    assert_eq!(
+        d.inode()
+            .mknod(&ctx, b"null", libc::S_IFCHR | 0o600, libc::makedev(1, 3)),
         Err(Errno::EPERM)
     );
     let etc = tree.lookup("/etc").expect("lookup etc");
@@ -193,7 +213,10 @@ fn setattr_changes_the_host_node_and_the_cached_attributes() {
     assert_eq!(md.len(), 4);
     assert_eq!((md.mtime(), md.mtime_nsec()), (1_000_000, 5));
     let st = passwd.stat(&ctx).expect("stat");
-    assert_eq!((st.mode & 0o7777, st.size, st.mtime), (0o600, 4, (1_000_000, 5)));
+    assert_eq!(
+        (st.mode & 0o7777, st.size, st.mtime),
+        (0o600, 4, (1_000_000, 5))
+    );
 }
 
 #[test]
@@ -205,7 +228,9 @@ fn changes_through_a_symlink_name_never_reach_its_target() {
     // unlinking it removes the link only.
     assert_eq!(root.inode().mkdir(&ctx, b"out", 0o755), Err(Errno::EEXIST));
     assert_eq!(
-        root.inode().create(&ctx, b"out", libc::S_IFREG | 0o644).err(),
+        root.inode()
+            .create(&ctx, b"out", libc::S_IFREG | 0o644)
+            .err(),
         Some(Errno::EEXIST)
     );
     let out = tree.lookup("/out").expect("lookup");
