@@ -2,7 +2,9 @@
 //! and net namespaces, pivot_root to the root it serves, and its own seccomp
 //! allowlist ([`GOFER_POLICY`]) admitting only what serving needs: lookups
 //! through openat2 beneath a held directory fd, stat, readdir, readlink and
-//! the socket to the sentry. No open/openat, no exec, no new sockets.
+//! the socket to the sentry. No open/openat, no exec, no new sockets. A
+//! read-write gofer also gets [`GOFER_RW_POLICY`]: the `*at` calls that
+//! change the tree by one name under a held fd.
 //! A violation kills the gofer (SECCOMP_RET_KILL_PROCESS); the sentry then
 //! sees its socket close and the sandbox ends.
 //!

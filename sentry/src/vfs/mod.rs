@@ -2,7 +2,8 @@
 //! resolution and open file descriptions.
 //!
 //! The tree is the gofer's root under a writable tmpfs (an overlay) at
-//! "/", the sentry's devfs at "/dev" with
+//! "/" (or, over a read-write gofer, the gofer's root itself, writes
+//! going through to it: `Vfs::new_writable`), the sentry's devfs at "/dev" with
 //! a tmpfs at "/dev/shm", its procfs at "/proc" and its small read-only
 //! sysfs at "/sys", so the
 //! host's /dev, /proc and /sys are never reached through the gofer. Paths
