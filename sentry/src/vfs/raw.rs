@@ -122,6 +122,16 @@ pub fn ftruncate(fd: BorrowedFd<'_>, len: u64) -> Result<(), Errno> {
     Ok(())
 }
 
+/// fsync(2).
+pub fn fsync(fd: BorrowedFd<'_>) -> Result<(), Errno> {
+    // SAFETY: fsync takes no pointers.
+    let r = unsafe { libc::fsync(fd.as_raw_fd()) };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
+
 /// fstat(2).
 pub fn fstat(fd: BorrowedFd<'_>) -> Result<libc::stat, Errno> {
     // SAFETY: libc::stat is plain integers; all zeroes is a valid value.

@@ -37,6 +37,11 @@ impl GoferFile {
     }
 }
 
+/// Whether `file` is an open file of the gofer file system.
+pub fn is_gofer_file(file: &dyn FileDescription) -> bool {
+    file.as_any().is_some_and(|a| a.is::<GoferFile>())
+}
+
 impl GoferFile {
     /// The file's data changed: its inode's cached attributes are stale.
     fn changed(&self) {
@@ -81,6 +86,16 @@ impl FileDescription for GoferFile {
             *pos = at + n as u64;
         }
         Ok(n)
+    }
+
+    /// fsync of the donated fd in a writable tree: a file written through
+    /// reaches the host's disk (fdatasync does the same: the sentry's
+    /// allowlist has fsync). Nothing to do in a read-only tree.
+    fn sync(&self, _data_only: bool) -> Result<(), Errno> {
+        match GoferInode::of(self.dentry.inode()) {
+            Some(g) if g.writable => raw::fsync(self.fd.as_fd()),
+            _ => Ok(()),
+        }
     }
 
     fn truncate(&self, len: u64) -> Result<(), Errno> {
@@ -133,5 +148,9 @@ impl FileDescription for GoferFile {
 
     fn dentry(&self) -> Option<Arc<Dentry>> {
         Some(Arc::clone(&self.dentry))
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 }

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use gofer::{Attr, Client, ClientError, Fid};
 
-pub use file::GoferFile;
+pub use file::{is_gofer_file, GoferFile};
 
 use crate::errno::Errno;
 use crate::vfs::ctx::Ctx;
