@@ -154,6 +154,16 @@ pub fn get_status_flags(fd: BorrowedFd<'_>) -> Result<i32, Errno> {
     Ok(r)
 }
 
+/// fcntl(F_SETFL).
+pub fn set_status_flags(fd: BorrowedFd<'_>, flags: i32) -> Result<(), Errno> {
+    // SAFETY: F_SETFL takes an integer, no pointer.
+    let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags) };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
+
 /// ioctl(TCGETS): the terminal's settings (ENOTTY when not a terminal).
 pub fn tcgets(fd: BorrowedFd<'_>) -> Result<libc::termios, Errno> {
     // SAFETY: termios is plain integers; all zeroes is a valid value.

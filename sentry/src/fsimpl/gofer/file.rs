@@ -3,11 +3,13 @@
 //! writing (its own read-write fd), written with pwritev straight from
 //! it; the file position is the description's own, kept here (the
 //! descriptions of one file may share its inode's host fd, so the host
-//! fd's own offset is never used). O_APPEND is the description's too: a
-//! write goes at the host file's size, under the position lock.
+//! fd's own offset is never used). A description open for writing has a
+//! host fd of its own, whose O_APPEND follows the description's, so that
+//! appends are atomic on the host even between processes (Linux appends
+//! on an O_APPEND fd whatever pwritev's offset).
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::GoferInode;
@@ -24,17 +26,60 @@ pub struct GoferFile {
     fd: Arc<OwnedFd>,
     flags: AtomicI32,
     pos: Mutex<u64>,
+    /// The host fd is this description's alone (it is open for writing).
+    own_fd: bool,
+    /// The host fd has O_APPEND (only ever set on an own fd).
+    host_append: AtomicBool,
 }
 
 impl GoferFile {
+    /// A description sharing `fd` (the inode's read-only host fd).
     pub fn new(dentry: Arc<Dentry>, fd: Arc<OwnedFd>, flags: i32) -> Arc<GoferFile> {
+        Self::make(dentry, fd, flags, false)
+    }
+
+    /// A description with a host fd of its own (open for writing); its
+    /// O_APPEND is set on the host fd too.
+    pub fn new_own(dentry: Arc<Dentry>, fd: Arc<OwnedFd>, flags: i32) -> Arc<GoferFile> {
+        let file = Self::make(dentry, fd, flags, true);
+        file.mirror_append();
+        file
+    }
+
+    fn make(dentry: Arc<Dentry>, fd: Arc<OwnedFd>, flags: i32, own_fd: bool) -> Arc<GoferFile> {
         Arc::new(GoferFile {
             dentry,
             fd,
             flags: AtomicI32::new(description_flags(flags)),
             pos: Mutex::new(0),
+            own_fd,
+            host_append: AtomicBool::new(false),
         })
     }
+
+    /// Makes the own host fd's O_APPEND the description's; where that
+    /// fails, writes find the end themselves (not atomic between processes).
+    fn mirror_append(&self) {
+        if !self.own_fd {
+            return;
+        }
+        let want = self.flags() & libc::O_APPEND != 0;
+        let set = raw::get_status_flags(self.fd.as_fd()).and_then(|fl| {
+            let fl = if want {
+                fl | libc::O_APPEND
+            } else {
+                fl & !libc::O_APPEND
+            };
+            raw::set_status_flags(self.fd.as_fd(), fl)
+        });
+        self.host_append
+            .store(want && set.is_ok(), Ordering::Relaxed);
+    }
+}
+
+/// The host file's size now.
+fn file_size(fd: &OwnedFd) -> Result<u64, Errno> {
+    Ok(u64::try_from(raw::fstat(fd.as_fd())?.st_size).unwrap_or(0))
 }
 
 /// Whether `file` is an open file of the gofer file system.
@@ -73,9 +118,15 @@ impl FileDescription for GoferFile {
             return Err(Errno::EBADF);
         }
         let mut pos = self.pos.lock().unwrap_or_else(|p| p.into_inner());
-        // O_APPEND writes at the end, even pwrite's (as Linux does).
-        let at = if self.flags() & libc::O_APPEND != 0 {
-            u64::try_from(raw::fstat(self.fd.as_fd())?.st_size).unwrap_or(0)
+        // O_APPEND writes at the end, even pwrite's (as Linux does): the
+        // host does it where the host fd has O_APPEND (the offset is then
+        // ignored), else the end is the host file's size now.
+        let append = self.flags() & libc::O_APPEND != 0;
+        let host_append = append && self.host_append.load(Ordering::Relaxed);
+        let at = if host_append {
+            0
+        } else if append {
+            file_size(&self.fd)?
         } else {
             offset.unwrap_or(*pos)
         };
@@ -83,7 +134,11 @@ impl FileDescription for GoferFile {
         self.changed();
         let n = n?;
         if offset.is_none() {
-            *pos = at + n as u64;
+            *pos = if host_append {
+                file_size(&self.fd)?
+            } else {
+                at + n as u64
+            };
         }
         Ok(n)
     }
@@ -136,6 +191,7 @@ impl FileDescription for GoferFile {
     fn set_flags(&self, flags: i32) {
         self.flags
             .store(with_setfl(self.flags(), flags), Ordering::Relaxed);
+        self.mirror_append();
     }
 
     fn host_fd(&self) -> Option<Arc<OwnedFd>> {

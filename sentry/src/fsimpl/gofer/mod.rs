@@ -223,21 +223,21 @@ impl Inode for GoferInode {
         }
         if let Some(fd) = lock(&self.fresh_fd).take() {
             if flags & libc::O_TRUNC == 0 {
-                return Ok(GoferFile::new(Arc::clone(dentry), fd, flags));
+                return Ok(GoferFile::new_own(Arc::clone(dentry), fd, flags));
             }
         }
         if writes(flags) {
             if !self.writable {
                 return Err(Errno::EROFS);
             }
-            // Its own fd: the shared one is read-only. O_APPEND is the
-            // description's (see GoferFile::write), never the host fd's.
+            // Its own fd: the shared one is read-only (GoferFile::new_own
+            // gives it the description's O_APPEND).
             let host = flags & (libc::O_ACCMODE | libc::O_TRUNC);
             let fd = self.client.open(self.fid, host).map_err(errno)?;
             if flags & libc::O_TRUNC != 0 {
                 self.mark_stale();
             }
-            return Ok(GoferFile::new(Arc::clone(dentry), Arc::new(fd), flags));
+            return Ok(GoferFile::new_own(Arc::clone(dentry), Arc::new(fd), flags));
         }
         let mut cached = lock(&self.host_fd);
         let fd = match cached.as_ref() {

@@ -242,3 +242,29 @@ fn changes_through_a_symlink_name_never_reach_its_target() {
     assert!(fs::symlink_metadata(tree.host("out")).is_err());
     assert!(std::path::Path::new("/tmp").is_dir());
 }
+
+#[test]
+fn appends_from_two_descriptions_interleave_and_setfl_turns_append_off() {
+    let tree = Tree::new();
+    let flags = libc::O_WRONLY | libc::O_APPEND;
+    let one = tree.open("/etc/passwd", flags).expect("open one");
+    let two = tree.open("/etc/passwd", flags).expect("open two");
+    tree.write(&*one, b"1", None);
+    tree.write(&*two, b"2", None);
+    tree.write(&*one, b"3", Some(0));
+    assert_eq!(
+        fs::read(tree.host("etc/passwd")).expect("read"),
+        b"root:x:0:0\n123"
+    );
+    // Without O_APPEND the description writes at its own position, which
+    // its last write(2) left at the end of what it appended (a pwrite's
+    // append moves no position).
+    one.set_flags(0);
+    assert_eq!(one.seek(0, libc::SEEK_CUR).expect("tell"), 12);
+    one.seek(0, libc::SEEK_SET).expect("rewind");
+    tree.write(&*one, b"R", None);
+    assert_eq!(
+        fs::read(tree.host("etc/passwd")).expect("read"),
+        b"Root:x:0:0\n123"
+    );
+}
