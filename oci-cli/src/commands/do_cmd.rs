@@ -15,7 +15,9 @@ use clap::Args;
 use oci_cli::launch::{run_do, DoRequest, LogFlags};
 
 #[derive(Args)]
-#[command(about = "Run a program in a sandbox over the host's root, its writes kept in memory")]
+#[command(
+    about = "Run a program in a sandbox over the host's root (or --root), its writes kept in memory unless --rw-root"
+)]
 pub struct DoArgs {
     /// How app code runs: systrap or ptrace; auto (the default) is systrap
     /// where the kernel and CPU support it (`--debug` says which ran, and why).
