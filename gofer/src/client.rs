@@ -14,8 +14,8 @@ use std::sync::{Mutex, MutexGuard};
 use thiserror::Error;
 
 use crate::protocol::{
-    decode_reply, encode_request, Attr, Dirent, Fid, Reply, Request, MAX_MESSAGE, NAME_MAX,
-    PROTOCOL_VERSION,
+    decode_reply, encode_request, Attr, Dirent, Fid, Reply, Request, SetAttr, MAX_MESSAGE,
+    NAME_MAX, PROTOCOL_VERSION,
 };
 use crate::raw;
 
@@ -118,18 +118,124 @@ impl Client {
     }
 
     /// Opens `fid` on the host and returns the fd (close-on-exec). `flags`
-    /// is `O_RDONLY` plus `O_DIRECTORY`, `O_NOATIME`, `O_NONBLOCK`, …; write
-    /// access is `EROFS`, a symlink `ELOOP`.
+    /// is an access mode plus `O_DIRECTORY`, `O_NOATIME`, `O_NONBLOCK`,
+    /// `O_TRUNC`, `O_APPEND`, …; write access to a read-only gofer is
+    /// `EROFS`, a symlink `ELOOP`.
     pub fn open(&self, fid: Fid, flags: i32) -> Result<OwnedFd, ClientError> {
         match self.call(&Request::Open { fid, flags })? {
-            (Reply::Open, mut fds) => match (fds.pop(), fds.is_empty()) {
-                (Some(fd), true) => Ok(fd),
-                (None, _) => Err(ClientError::Protocol("open reply carried no fd".into())),
-                (Some(_), false) => Err(ClientError::Protocol(
-                    "open reply carried more than one fd".into(),
-                )),
-            },
+            (Reply::Open, fds) => one_fd("open", fds),
             (other, _) => Err(unexpected("open", &other)),
+        }
+    }
+
+    /// Creates the regular file `name` (which must not exist) in the
+    /// directory `dir` with permission bits `mode`, opened with `flags`:
+    /// its new fid, attributes and host fd.
+    pub fn create(
+        &self,
+        dir: Fid,
+        name: &[u8],
+        flags: i32,
+        mode: u32,
+    ) -> Result<(Fid, Attr, OwnedFd), ClientError> {
+        check_len(name)?;
+        match self.call(&Request::Create {
+            dir,
+            name,
+            flags,
+            mode,
+        })? {
+            (Reply::Create { fid, attr }, fds) => match one_fd("create", fds) {
+                Ok(fd) => Ok((fid, attr, fd)),
+                Err(e) => {
+                    let _ = self.clunk(fid);
+                    Err(e)
+                }
+            },
+            (other, _) => Err(unexpected("create", &other)),
+        }
+    }
+
+    /// The directory `name` in `dir`, with permission bits `mode`.
+    pub fn mkdir(&self, dir: Fid, name: &[u8], mode: u32) -> Result<(), ClientError> {
+        check_len(name)?;
+        match self.call(&Request::Mkdir { dir, name, mode })? {
+            (Reply::Mkdir, _) => Ok(()),
+            (other, _) => Err(unexpected("mkdir", &other)),
+        }
+    }
+
+    /// The symlink `name` in `dir`, reading `target`.
+    pub fn symlink(&self, dir: Fid, name: &[u8], target: &[u8]) -> Result<(), ClientError> {
+        check_len(name)?;
+        match self.call(&Request::Symlink { dir, name, target })? {
+            (Reply::Symlink, _) => Ok(()),
+            (other, _) => Err(unexpected("symlink", &other)),
+        }
+    }
+
+    /// A new name `name` in `dir` for the non-directory `fid`.
+    pub fn link(&self, fid: Fid, dir: Fid, name: &[u8]) -> Result<(), ClientError> {
+        check_len(name)?;
+        match self.call(&Request::Link { fid, dir, name })? {
+            (Reply::Link, _) => Ok(()),
+            (other, _) => Err(unexpected("link", &other)),
+        }
+    }
+
+    /// The node `name` in `dir` of type and permissions `mode` (the gofer
+    /// makes FIFOs only).
+    pub fn mknod(&self, dir: Fid, name: &[u8], mode: u32, rdev: u64) -> Result<(), ClientError> {
+        check_len(name)?;
+        match self.call(&Request::Mknod {
+            dir,
+            name,
+            mode,
+            rdev,
+        })? {
+            (Reply::Mknod, _) => Ok(()),
+            (other, _) => Err(unexpected("mknod", &other)),
+        }
+    }
+
+    /// Removes `name` from `dir`: a directory with `AT_REMOVEDIR` in
+    /// `flags`, anything else without.
+    pub fn unlink(&self, dir: Fid, name: &[u8], flags: i32) -> Result<(), ClientError> {
+        check_len(name)?;
+        match self.call(&Request::Unlink { dir, name, flags })? {
+            (Reply::Unlink, _) => Ok(()),
+            (other, _) => Err(unexpected("unlink", &other)),
+        }
+    }
+
+    /// renameat2 of `old_name` in `old_dir` to `new_name` in `new_dir`.
+    pub fn rename(
+        &self,
+        old_dir: Fid,
+        old_name: &[u8],
+        new_dir: Fid,
+        new_name: &[u8],
+        flags: u32,
+    ) -> Result<(), ClientError> {
+        check_len(old_name)?;
+        check_len(new_name)?;
+        match self.call(&Request::Rename {
+            old_dir,
+            old_name,
+            new_dir,
+            new_name,
+            flags,
+        })? {
+            (Reply::Rename, _) => Ok(()),
+            (other, _) => Err(unexpected("rename", &other)),
+        }
+    }
+
+    /// Applies `attr` to `fid`; its attributes afterwards.
+    pub fn setattr(&self, fid: Fid, attr: SetAttr) -> Result<Attr, ClientError> {
+        match self.call(&Request::Setattr { fid, attr })? {
+            (Reply::Setattr { attr }, _) => Ok(attr),
+            (other, _) => Err(unexpected("setattr", &other)),
         }
     }
 
@@ -240,7 +346,7 @@ impl Inner {
                 "reply tag {reply_tag} does not match request tag {tag}"
             )));
         }
-        if !got.fds.is_empty() && reply != Reply::Open {
+        if !got.fds.is_empty() && !matches!(reply, Reply::Open | Reply::Create { .. }) {
             return Err(ClientError::Protocol(format!(
                 "unexpected fd with reply {}",
                 reply_name(&reply)
@@ -260,7 +366,36 @@ fn reply_name(reply: &Reply) -> &'static str {
         Reply::Readdir { .. } => "readdir",
         Reply::Readlink { .. } => "readlink",
         Reply::Clunk => "clunk",
+        Reply::Create { .. } => "create",
+        Reply::Mkdir => "mkdir",
+        Reply::Symlink => "symlink",
+        Reply::Link => "link",
+        Reply::Mknod => "mknod",
+        Reply::Unlink => "unlink",
+        Reply::Rename => "rename",
+        Reply::Setattr { .. } => "setattr",
         Reply::Error { .. } => "error",
+    }
+}
+
+/// `ENAMETOOLONG` for a name no request can carry.
+fn check_len(name: &[u8]) -> Result<(), ClientError> {
+    if name.len() > NAME_MAX {
+        return Err(ClientError::Errno(libc::ENAMETOOLONG));
+    }
+    Ok(())
+}
+
+/// The one descriptor an `Open` or `Create` reply must carry.
+fn one_fd(request: &str, mut fds: Vec<OwnedFd>) -> Result<OwnedFd, ClientError> {
+    match (fds.pop(), fds.is_empty()) {
+        (Some(fd), true) => Ok(fd),
+        (None, _) => Err(ClientError::Protocol(format!(
+            "{request} reply carried no fd"
+        ))),
+        (Some(_), false) => Err(ClientError::Protocol(format!(
+            "{request} reply carried more than one fd"
+        ))),
     }
 }
 

@@ -2,7 +2,9 @@
 //! and net namespaces, pivot_root to the root it serves, and its own seccomp
 //! allowlist ([`GOFER_POLICY`]) admitting only what serving needs: lookups
 //! through openat2 beneath a held directory fd, stat, readdir, readlink and
-//! the socket to the sentry. No open/openat, no exec, no new sockets.
+//! the socket to the sentry. No open/openat, no exec, no new sockets. A
+//! read-write gofer also gets [`GOFER_RW_POLICY`]: the `*at` calls that
+//! change the tree by one name under a held fd.
 //! A violation kills the gofer (SECCOMP_RET_KILL_PROCESS); the sentry then
 //! sees its socket close and the sandbox ends.
 //!
@@ -211,6 +213,27 @@ pub const GOFER_CAPS: &[Keep] = &[
     },
 ];
 
+/// What a read-write gofer keeps besides [`GOFER_CAPS`]: it changes files
+/// of every owner, as root does.
+pub const GOFER_RW_CAPS: &[Keep] = &[
+    Keep {
+        cap: 0,
+        name: "CAP_CHOWN",
+        why: "chown of files to the owner the sandbox asks for",
+    },
+    Keep {
+        cap: 1,
+        name: "CAP_DAC_OVERRIDE",
+        why:
+            "opening for writing, creating and removing in files and directories root does not own",
+    },
+    Keep {
+        cap: 4,
+        name: "CAP_FSETID",
+        why: "chmod keeping set-id bits on files of other groups",
+    },
+];
+
 /// The mask of `caps`.
 pub fn cap_mask(caps: &[Keep]) -> u64 {
     caps.iter().fold(0, |m, k| m | 1u64 << k.cap)
@@ -278,6 +301,73 @@ fn keep_only(keep: u64) -> Result<(), ConfineError> {
     })
 }
 
+/// What a read-write gofer (`ward gofer --rw`) may do besides
+/// [`GOFER_POLICY`]: each change to the tree, made by one name in a held
+/// directory fd or on a held node fd (never a path). Not on the list of
+/// a read-only gofer, so it cannot change the tree even if subverted.
+pub const GOFER_RW_POLICY: &[Allow] = &[
+    any(
+        libc::SYS_mkdirat,
+        "mkdirat",
+        "mkdir of one name in a held directory",
+    ),
+    any(
+        libc::SYS_symlinkat,
+        "symlinkat",
+        "symlink of one name in a held directory",
+    ),
+    any(
+        libc::SYS_linkat,
+        "linkat",
+        "hard link between held directories, never following",
+    ),
+    any(
+        libc::SYS_mknodat,
+        "mknodat",
+        "FIFOs only (the server refuses other types)",
+    ),
+    any(
+        libc::SYS_unlinkat,
+        "unlinkat",
+        "unlink and rmdir of one name in a held directory",
+    ),
+    any(
+        libc::SYS_renameat2,
+        "renameat2",
+        "rename between held directories",
+    ),
+    any(
+        libc::SYS_fchmodat2,
+        "fchmodat2",
+        "chmod of a held node (AT_EMPTY_PATH)",
+    ),
+    any(
+        libc::SYS_fchmod,
+        "fchmod",
+        "chmod of a reopened node where fchmodat2 is missing",
+    ),
+    any(
+        libc::SYS_fchownat,
+        "fchownat",
+        "chown of a held node (AT_EMPTY_PATH)",
+    ),
+    any(
+        libc::SYS_utimensat,
+        "utimensat",
+        "utimes of a held node (AT_EMPTY_PATH)",
+    ),
+    any(
+        libc::SYS_ftruncate,
+        "ftruncate",
+        "truncate and O_TRUNC of a reopened file",
+    ),
+    any(
+        libc::SYS_umask,
+        "umask",
+        "cleared once: the sentry applies the sandbox's umask",
+    ),
+];
+
 /// Syscalls the gofer must never make.
 pub const MUST_DENY: &[(i64, &str)] = &[
     (libc::SYS_open, "open"),
@@ -326,8 +416,13 @@ pub fn unshare() -> Result<(), ConfineError> {
 
 /// pivot_root to `root` (a no-op for "/", where the openat2 RESOLVE_BENEATH
 /// discipline is the wall), then only [`GOFER_CAPS`] kept, then the
-/// allowlist.
+/// read-only allowlist.
 pub fn enter(root: &Path) -> Result<(), ConfineError> {
+    enter_as(root, false)
+}
+
+/// [`enter`], with [`GOFER_RW_POLICY`] admitted too when `rw`.
+pub fn enter_as(root: &Path, rw: bool) -> Result<(), ConfineError> {
     if root != Path::new("/") {
         let c = CString::new(root.as_os_str().as_bytes())
             .map_err(|_| ConfineError::Path(root.display().to_string()))?;
@@ -354,15 +449,22 @@ pub fn enter(root: &Path) -> Result<(), ConfineError> {
         // SAFETY: a NUL-terminated literal.
         check("chdir /", unsafe { libc::chdir(c"/".as_ptr()) })?;
     }
-    keep_only(cap_mask(GOFER_CAPS))?;
-    let prog = compile(GOFER_POLICY, SeccompAction::KillProcess)?;
+    let mut policy = GOFER_POLICY.to_vec();
+    let mut caps = cap_mask(GOFER_CAPS);
+    if rw {
+        policy.extend_from_slice(GOFER_RW_POLICY);
+        caps |= cap_mask(GOFER_RW_CAPS);
+    }
+    keep_only(caps)?;
+    let prog = compile(&policy, SeccompAction::KillProcess)?;
     seccompiler::apply_filter_all_threads(&prog)
         .map_err(|e| ConfineError::Install(e.to_string()))?;
     tracing::debug!(
-        syscalls = GOFER_POLICY.len(),
+        syscalls = policy.len(),
+        rw,
         "gofer seccomp allowlist: {} syscalls ({} with argument rules)",
-        GOFER_POLICY.len(),
-        with_argument_rules(GOFER_POLICY)
+        policy.len(),
+        with_argument_rules(&policy)
     );
     Ok(())
 }
@@ -427,6 +529,26 @@ mod tests {
             assert!(
                 !GOFER_POLICY.iter().any(|a| a.nr == *nr),
                 "{name} must not be on the gofer's allowlist"
+            );
+        }
+    }
+
+    #[test]
+    fn the_read_write_policy_compiles_and_adds_only_changes() {
+        let mut both = GOFER_POLICY.to_vec();
+        both.extend_from_slice(GOFER_RW_POLICY);
+        compile(&both, SeccompAction::KillProcess).expect("compiles, nothing listed twice");
+        for (nr, name) in MUST_DENY {
+            assert!(
+                !GOFER_RW_POLICY.iter().any(|a| a.nr == *nr),
+                "{name} must not be on the read-write list"
+            );
+        }
+        for a in GOFER_RW_POLICY {
+            assert!(
+                !GOFER_POLICY.iter().any(|b| b.nr == a.nr),
+                "{} must not be on the read-only list",
+                a.name
             );
         }
     }

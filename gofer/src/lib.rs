@@ -2,8 +2,8 @@
 //! wire protocol between them.
 //!
 //! The gofer is a separate, separately confined process (`ward gofer`) that
-//! serves ONE root directory, read-only, over a unix `SOCK_SEQPACKET`
-//! socket. The sentry walks, stats, reads directories and reads links
+//! serves ONE root directory over a unix `SOCK_SEQPACKET` socket,
+//! read-only unless started read-write (`ward gofer --rw`). The sentry walks, stats, reads directories and reads links
 //! through [`Client`]; an `open` donates the host fd over `SCM_RIGHTS`, and
 //! the sentry then reads it directly with no extra hop.
 //!
@@ -15,7 +15,8 @@
 //! | module     | owns                                                     |
 //! |------------|----------------------------------------------------------|
 //! | `protocol` | message types and their byte encoding (pure)             |
-//! | `server`   | the fid table and every host lookup, read-only           |
+//! | `server`   | the fid table and every host lookup; `server/write` the  |
+//! |            | changes a read-write server makes beneath its root       |
 //! | `client`   | the sentry's end: one request in flight, strict replies  |
 //! | `raw`      | the unsafe edge: one safe wrapper per host syscall       |
 
@@ -26,8 +27,8 @@ mod raw;
 mod server;
 
 pub use client::{Client, ClientError};
-pub use protocol::{Attr, Dirent, Fid, PROTOCOL_VERSION};
-pub use server::{open_root, serve, ServeError, MAX_FIDS};
+pub use protocol::{Attr, Dirent, Fid, SetAttr, PROTOCOL_VERSION};
+pub use server::{open_root, serve, serve_as, Access, ServeError, MAX_FIDS};
 
 /// A connected `AF_UNIX` `SOCK_SEQPACKET` pair, both ends close-on-exec:
 /// one for [`serve`], one for [`Client::new`]. Whoever passes an end to a

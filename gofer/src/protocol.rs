@@ -9,8 +9,9 @@
 //!
 //! # Framing
 //!
-//! One request is one message; one reply is one message (an `Open` reply
-//! carries the opened file as an `SCM_RIGHTS` descriptor beside it). All
+//! One request is one message; one reply is one message (an `Open` or
+//! `Create` reply carries the opened file as an `SCM_RIGHTS` descriptor
+//! beside it). All
 //! integers are little-endian and fixed-width. Every message starts with a
 //! 12-byte header:
 //!
@@ -32,7 +33,7 @@ use thiserror::Error;
 pub type Fid = u32;
 
 /// Version of this protocol; the client and server must agree exactly.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// First two bytes of every message ("GW" in little-endian order).
 pub const MAGIC: u16 = 0x5747;
@@ -68,6 +69,14 @@ mod op {
     pub const READDIR: u8 = 0x06;
     pub const READLINK: u8 = 0x07;
     pub const CLUNK: u8 = 0x08;
+    pub const CREATE: u8 = 0x09;
+    pub const MKDIR: u8 = 0x0a;
+    pub const SYMLINK: u8 = 0x0b;
+    pub const LINK: u8 = 0x0c;
+    pub const MKNOD: u8 = 0x0d;
+    pub const UNLINK: u8 = 0x0e;
+    pub const RENAME: u8 = 0x0f;
+    pub const SETATTR: u8 = 0x10;
     /// A reply's opcode is its request's opcode with this bit set.
     pub const REPLY: u8 = 0x80;
     pub const ERROR: u8 = 0xff;
@@ -106,6 +115,32 @@ pub struct Dirent {
     pub name: Vec<u8>,
 }
 
+/// The attribute changes of a `Setattr` request: each `Some` is applied.
+/// Times are explicit (`tv_nsec` below 10^9): the sentry resolves
+/// `UTIME_NOW` itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SetAttr {
+    /// Permission bits only (07777).
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// Regular files only.
+    pub size: Option<u64>,
+    pub atime: Option<(i64, i64)>,
+    pub mtime: Option<(i64, i64)>,
+}
+
+/// `SetAttr` field bits on the wire.
+mod valid {
+    pub const MODE: u32 = 1;
+    pub const UID: u32 = 2;
+    pub const GID: u32 = 4;
+    pub const SIZE: u32 = 8;
+    pub const ATIME: u32 = 16;
+    pub const MTIME: u32 = 32;
+    pub const ALL: u32 = 63;
+}
+
 /// A request from the sentry to the gofer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request<'a> {
@@ -140,6 +175,59 @@ pub enum Request<'a> {
     Clunk {
         fid: Fid,
     },
+    /// Create the regular file `name` in the directory `dir` (never an
+    /// existing one: `O_EXCL` is implied) and open it with `flags`; the
+    /// reply names it with a new fid and donates the host fd.
+    Create {
+        dir: Fid,
+        name: &'a [u8],
+        flags: i32,
+        mode: u32,
+    },
+    Mkdir {
+        dir: Fid,
+        name: &'a [u8],
+        mode: u32,
+    },
+    /// A new symlink `name` in `dir` reading `target`.
+    Symlink {
+        dir: Fid,
+        name: &'a [u8],
+        target: &'a [u8],
+    },
+    /// A new name `name` in `dir` for the non-directory `fid`.
+    Link {
+        fid: Fid,
+        dir: Fid,
+        name: &'a [u8],
+    },
+    /// A FIFO (the only node type the gofer makes this way).
+    Mknod {
+        dir: Fid,
+        name: &'a [u8],
+        mode: u32,
+        rdev: u64,
+    },
+    /// `unlinkat(dir, name, flags)`: `flags` is 0 or `AT_REMOVEDIR`.
+    Unlink {
+        dir: Fid,
+        name: &'a [u8],
+        flags: i32,
+    },
+    /// `renameat2` with `RENAME_NOREPLACE` or `RENAME_EXCHANGE` in `flags`.
+    Rename {
+        old_dir: Fid,
+        old_name: &'a [u8],
+        new_dir: Fid,
+        new_name: &'a [u8],
+        flags: u32,
+    },
+    /// chmod, chown, truncate and utimes of `fid`; the reply carries the
+    /// node's attributes afterwards.
+    Setattr {
+        fid: Fid,
+        attr: SetAttr,
+    },
 }
 
 /// A reply from the gofer; [`Reply::Error`] may answer any request.
@@ -171,6 +259,20 @@ pub enum Reply {
         target: Vec<u8>,
     },
     Clunk,
+    /// Sent together with exactly one `SCM_RIGHTS` descriptor.
+    Create {
+        fid: Fid,
+        attr: Attr,
+    },
+    Mkdir,
+    Symlink,
+    Link,
+    Mknod,
+    Unlink,
+    Rename,
+    Setattr {
+        attr: Attr,
+    },
     /// The request failed with this (positive) host errno.
     Error {
         errno: i32,
@@ -221,6 +323,8 @@ pub enum EncodeError {
     TargetTooLong { len: usize },
     #[error("message of {len} bytes exceeds the {MAX_MESSAGE}-byte limit")]
     TooLarge { len: usize },
+    #[error("bad value for {field}")]
+    BadValue { field: &'static str },
 }
 
 impl EncodeError {
@@ -231,6 +335,7 @@ impl EncodeError {
                 libc::ENAMETOOLONG
             }
             EncodeError::TooLarge { .. } => libc::EMSGSIZE,
+            EncodeError::BadValue { .. } => libc::EINVAL,
         }
     }
 }
@@ -300,19 +405,86 @@ pub fn encode_request(tag: u32, req: &Request<'_>, out: &mut Vec<u8>) -> Result<
         Request::Readdir { .. } => op::READDIR,
         Request::Readlink { .. } => op::READLINK,
         Request::Clunk { .. } => op::CLUNK,
+        Request::Create { .. } => op::CREATE,
+        Request::Mkdir { .. } => op::MKDIR,
+        Request::Symlink { .. } => op::SYMLINK,
+        Request::Link { .. } => op::LINK,
+        Request::Mknod { .. } => op::MKNOD,
+        Request::Unlink { .. } => op::UNLINK,
+        Request::Rename { .. } => op::RENAME,
+        Request::Setattr { .. } => op::SETATTR,
     };
     let mut w = Writer::start(out, opcode, tag);
     match *req {
         Request::Version { version } => w.u32(version),
         Request::Attach => {}
         Request::Walk { fid, name } => {
-            let len = u16::try_from(name.len())
-                .ok()
-                .filter(|&l| usize::from(l) <= NAME_MAX)
-                .ok_or(EncodeError::NameTooLong { len: name.len() })?;
             w.u32(fid);
+            w.name(name)?;
+        }
+        Request::Create {
+            dir,
+            name,
+            flags,
+            mode,
+        } => {
+            w.u32(dir);
+            w.name(name)?;
+            w.i32(flags);
+            w.u32(mode);
+        }
+        Request::Mkdir { dir, name, mode } => {
+            w.u32(dir);
+            w.name(name)?;
+            w.u32(mode);
+        }
+        Request::Symlink { dir, name, target } => {
+            let len = u16::try_from(target.len())
+                .ok()
+                .filter(|&l| usize::from(l) <= PATH_MAX)
+                .ok_or(EncodeError::TargetTooLong { len: target.len() })?;
+            w.u32(dir);
+            w.name(name)?;
             w.u16(len);
-            w.bytes(name);
+            w.bytes(target);
+        }
+        Request::Link { fid, dir, name } => {
+            w.u32(fid);
+            w.u32(dir);
+            w.name(name)?;
+        }
+        Request::Mknod {
+            dir,
+            name,
+            mode,
+            rdev,
+        } => {
+            w.u32(dir);
+            w.name(name)?;
+            w.u32(mode);
+            w.u64(rdev);
+        }
+        Request::Unlink { dir, name, flags } => {
+            w.u32(dir);
+            w.name(name)?;
+            w.i32(flags);
+        }
+        Request::Rename {
+            old_dir,
+            old_name,
+            new_dir,
+            new_name,
+            flags,
+        } => {
+            w.u32(old_dir);
+            w.name(old_name)?;
+            w.u32(new_dir);
+            w.name(new_name)?;
+            w.u32(flags);
+        }
+        Request::Setattr { fid, attr } => {
+            w.u32(fid);
+            w.setattr(&attr)?;
         }
         Request::Getattr { fid } | Request::Readlink { fid } | Request::Clunk { fid } => w.u32(fid),
         Request::Open { fid, flags } => {
@@ -338,17 +510,32 @@ pub fn encode_reply(tag: u32, reply: &Reply, out: &mut Vec<u8>) -> Result<(), En
         Reply::Readdir { .. } => op::READDIR | op::REPLY,
         Reply::Readlink { .. } => op::READLINK | op::REPLY,
         Reply::Clunk => op::CLUNK | op::REPLY,
+        Reply::Create { .. } => op::CREATE | op::REPLY,
+        Reply::Mkdir => op::MKDIR | op::REPLY,
+        Reply::Symlink => op::SYMLINK | op::REPLY,
+        Reply::Link => op::LINK | op::REPLY,
+        Reply::Mknod => op::MKNOD | op::REPLY,
+        Reply::Unlink => op::UNLINK | op::REPLY,
+        Reply::Rename => op::RENAME | op::REPLY,
+        Reply::Setattr { .. } => op::SETATTR | op::REPLY,
         Reply::Error { .. } => op::ERROR,
     };
     let mut w = Writer::start(out, opcode, tag);
     match reply {
         Reply::Version { version } => w.u32(*version),
-        Reply::Attach { fid, attr } | Reply::Walk { fid, attr } => {
+        Reply::Attach { fid, attr } | Reply::Walk { fid, attr } | Reply::Create { fid, attr } => {
             w.u32(*fid);
             w.attr(attr);
         }
-        Reply::Getattr { attr } => w.attr(attr),
-        Reply::Open | Reply::Clunk => {}
+        Reply::Getattr { attr } | Reply::Setattr { attr } => w.attr(attr),
+        Reply::Open
+        | Reply::Clunk
+        | Reply::Mkdir
+        | Reply::Symlink
+        | Reply::Link
+        | Reply::Mknod
+        | Reply::Unlink
+        | Reply::Rename => {}
         Reply::Readdir {
             cookie,
             eof,
@@ -393,16 +580,60 @@ pub fn decode_request(msg: &[u8]) -> Result<(u32, Request<'_>), DecodeError> {
         op::ATTACH => Request::Attach,
         op::WALK => {
             let fid = r.u32("walk fid")?;
-            let len = usize::from(r.u16("walk name length")?);
-            if len > NAME_MAX {
+            let name = r.name("walk name")?;
+            Request::Walk { fid, name }
+        }
+        op::CREATE => Request::Create {
+            dir: r.u32("create dir")?,
+            name: r.name("create name")?,
+            flags: r.i32("create flags")?,
+            mode: r.u32("create mode")?,
+        },
+        op::MKDIR => Request::Mkdir {
+            dir: r.u32("mkdir dir")?,
+            name: r.name("mkdir name")?,
+            mode: r.u32("mkdir mode")?,
+        },
+        op::SYMLINK => {
+            let dir = r.u32("symlink dir")?;
+            let name = r.name("symlink name")?;
+            let len = usize::from(r.u16("symlink target length")?);
+            if len > PATH_MAX {
                 return Err(DecodeError::BadValue {
-                    field: "walk name length",
+                    field: "symlink target length",
                     value: len as u64,
                 });
             }
-            let name = r.bytes(len, "walk name")?;
-            Request::Walk { fid, name }
+            let target = r.bytes(len, "symlink target")?;
+            Request::Symlink { dir, name, target }
         }
+        op::LINK => Request::Link {
+            fid: r.u32("link fid")?,
+            dir: r.u32("link dir")?,
+            name: r.name("link name")?,
+        },
+        op::MKNOD => Request::Mknod {
+            dir: r.u32("mknod dir")?,
+            name: r.name("mknod name")?,
+            mode: r.u32("mknod mode")?,
+            rdev: r.u64("mknod rdev")?,
+        },
+        op::UNLINK => Request::Unlink {
+            dir: r.u32("unlink dir")?,
+            name: r.name("unlink name")?,
+            flags: r.i32("unlink flags")?,
+        },
+        op::RENAME => Request::Rename {
+            old_dir: r.u32("rename old dir")?,
+            old_name: r.name("rename old name")?,
+            new_dir: r.u32("rename new dir")?,
+            new_name: r.name("rename new name")?,
+            flags: r.u32("rename flags")?,
+        },
+        op::SETATTR => Request::Setattr {
+            fid: r.u32("setattr fid")?,
+            attr: r.setattr()?,
+        },
         op::GETATTR => Request::Getattr {
             fid: r.u32("getattr fid")?,
         },
@@ -511,6 +742,17 @@ pub fn decode_reply(msg: &[u8]) -> Result<(u32, Reply), DecodeError> {
             }
         }
         o if o == op::CLUNK | op::REPLY => Reply::Clunk,
+        o if o == op::CREATE | op::REPLY => Reply::Create {
+            fid: r.u32("create fid")?,
+            attr: r.attr()?,
+        },
+        o if o == op::MKDIR | op::REPLY => Reply::Mkdir,
+        o if o == op::SYMLINK | op::REPLY => Reply::Symlink,
+        o if o == op::LINK | op::REPLY => Reply::Link,
+        o if o == op::MKNOD | op::REPLY => Reply::Mknod,
+        o if o == op::UNLINK | op::REPLY => Reply::Unlink,
+        o if o == op::RENAME | op::REPLY => Reply::Rename,
+        o if o == op::SETATTR | op::REPLY => Reply::Setattr { attr: r.attr()? },
         op::ERROR => {
             let errno = r.i32("errno")?;
             if !(1..=MAX_ERRNO).contains(&errno) {
@@ -564,6 +806,48 @@ impl<'a> Writer<'a> {
     }
     fn bytes(&mut self, v: &[u8]) {
         self.out.extend_from_slice(v);
+    }
+
+    /// A name: its u16 length, then its bytes.
+    fn name(&mut self, name: &[u8]) -> Result<(), EncodeError> {
+        let len = u16::try_from(name.len())
+            .ok()
+            .filter(|&l| usize::from(l) <= NAME_MAX)
+            .ok_or(EncodeError::NameTooLong { len: name.len() })?;
+        self.u16(len);
+        self.bytes(name);
+        Ok(())
+    }
+
+    /// The field bits, then every field (0 where unset).
+    fn setattr(&mut self, a: &SetAttr) -> Result<(), EncodeError> {
+        for (sec, nsec) in [a.atime, a.mtime].into_iter().flatten() {
+            if !(0..1_000_000_000).contains(&nsec) || sec == i64::MIN {
+                return Err(EncodeError::BadValue {
+                    field: "setattr time",
+                });
+            }
+        }
+        let bit = |set: bool, b: u32| if set { b } else { 0 };
+        self.u32(
+            bit(a.mode.is_some(), valid::MODE)
+                | bit(a.uid.is_some(), valid::UID)
+                | bit(a.gid.is_some(), valid::GID)
+                | bit(a.size.is_some(), valid::SIZE)
+                | bit(a.atime.is_some(), valid::ATIME)
+                | bit(a.mtime.is_some(), valid::MTIME),
+        );
+        self.u32(a.mode.unwrap_or(0));
+        self.u32(a.uid.unwrap_or(0));
+        self.u32(a.gid.unwrap_or(0));
+        self.u64(a.size.unwrap_or(0));
+        let (asec, ansec) = a.atime.unwrap_or((0, 0));
+        let (msec, mnsec) = a.mtime.unwrap_or((0, 0));
+        self.i64(asec);
+        self.i64(ansec);
+        self.i64(msec);
+        self.i64(mnsec);
+        Ok(())
     }
 
     fn attr(&mut self, a: &Attr) {
@@ -678,6 +962,72 @@ impl<'a> Reader<'a> {
         self.array(field).map(i64::from_le_bytes)
     }
 
+    /// A name as [`Writer::name`] writes it: at most [`NAME_MAX`] bytes
+    /// (whether it is one component is the server's check).
+    fn name(&mut self, field: &'static str) -> Result<&'a [u8], DecodeError> {
+        let len = usize::from(self.u16(field)?);
+        if len > NAME_MAX {
+            return Err(DecodeError::BadValue {
+                field,
+                value: len as u64,
+            });
+        }
+        self.bytes(len, field)
+    }
+
+    /// A `SetAttr` as [`Writer::setattr`] writes it. Unknown field bits,
+    /// a set field's out-of-range time, or an unset field that is not 0
+    /// are errors, so that the encoding stays canonical.
+    fn setattr(&mut self) -> Result<SetAttr, DecodeError> {
+        let bits = self.u32("setattr valid")?;
+        if bits & !valid::ALL != 0 {
+            return Err(DecodeError::BadValue {
+                field: "setattr valid",
+                value: u64::from(bits),
+            });
+        }
+        let mode = self.u32("setattr mode")?;
+        let uid = self.u32("setattr uid")?;
+        let gid = self.u32("setattr gid")?;
+        let size = self.u64("setattr size")?;
+        let atime = (self.i64("setattr atime")?, self.i64("setattr atime")?);
+        let mtime = (self.i64("setattr mtime")?, self.i64("setattr mtime")?);
+        fn pick<T: Default + PartialEq>(
+            bits: u32,
+            bit: u32,
+            v: T,
+            field: &'static str,
+        ) -> Result<Option<T>, DecodeError> {
+            if bits & bit != 0 {
+                Ok(Some(v))
+            } else if v == T::default() {
+                Ok(None)
+            } else {
+                Err(DecodeError::BadValue {
+                    field,
+                    value: u64::from(bit),
+                })
+            }
+        }
+        let out = SetAttr {
+            mode: pick(bits, valid::MODE, mode, "setattr mode")?,
+            uid: pick(bits, valid::UID, uid, "setattr uid")?,
+            gid: pick(bits, valid::GID, gid, "setattr gid")?,
+            size: pick(bits, valid::SIZE, size, "setattr size")?,
+            atime: pick(bits, valid::ATIME, atime, "setattr atime")?,
+            mtime: pick(bits, valid::MTIME, mtime, "setattr mtime")?,
+        };
+        for (sec, nsec) in [out.atime, out.mtime].into_iter().flatten() {
+            if !(0..1_000_000_000).contains(&nsec) || sec == i64::MIN {
+                return Err(DecodeError::BadValue {
+                    field: "setattr time",
+                    value: nsec as u64,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     fn attr(&mut self) -> Result<Attr, DecodeError> {
         Ok(Attr {
             dev: self.u64("attr dev")?,
@@ -757,6 +1107,60 @@ mod tests {
             },
             Request::Readlink { fid: 4 },
             Request::Clunk { fid: u32::MAX },
+            Request::Create {
+                dir: 5,
+                name: b"new",
+                flags: libc::O_RDWR | libc::O_APPEND,
+                mode: 0o644,
+            },
+            Request::Mkdir {
+                dir: 5,
+                name: b"d",
+                mode: 0o755,
+            },
+            Request::Symlink {
+                dir: 5,
+                name: b"l",
+                target: b"../x",
+            },
+            Request::Link {
+                fid: 6,
+                dir: 5,
+                name: b"hard",
+            },
+            Request::Mknod {
+                dir: 5,
+                name: b"fifo",
+                mode: libc::S_IFIFO | 0o600,
+                rdev: 0,
+            },
+            Request::Unlink {
+                dir: 5,
+                name: b"gone",
+                flags: libc::AT_REMOVEDIR,
+            },
+            Request::Rename {
+                old_dir: 5,
+                old_name: b"a",
+                new_dir: 7,
+                new_name: b"b",
+                flags: libc::RENAME_NOREPLACE,
+            },
+            Request::Setattr {
+                fid: 8,
+                attr: SetAttr {
+                    mode: Some(0o600),
+                    uid: None,
+                    gid: Some(100),
+                    size: Some(0),
+                    atime: Some((-1, 999_999_999)),
+                    mtime: None,
+                },
+            },
+            Request::Setattr {
+                fid: 8,
+                attr: SetAttr::default(),
+            },
         ]
     }
 
@@ -802,6 +1206,19 @@ mod tests {
                 target: b"../../etc/passwd".to_vec(),
             },
             Reply::Clunk,
+            Reply::Create {
+                fid: 9,
+                attr: sample_attr(),
+            },
+            Reply::Mkdir,
+            Reply::Symlink,
+            Reply::Link,
+            Reply::Mknod,
+            Reply::Unlink,
+            Reply::Rename,
+            Reply::Setattr {
+                attr: sample_attr(),
+            },
             Reply::Error {
                 errno: libc::ENOENT,
             },
@@ -937,7 +1354,7 @@ mod tests {
     fn unknown_and_reply_opcodes_are_not_requests() {
         let mut buf = Vec::new();
         encode_request(1, &Request::Attach, &mut buf).expect("encode");
-        for opcode in [0x00, 0x09, 0x82, 0xff] {
+        for opcode in [0x00, 0x11, 0x82, 0xff] {
             buf[2] = opcode;
             assert_eq!(
                 decode_request(&buf),
@@ -991,6 +1408,93 @@ mod tests {
             decode_request(&buf),
             Err(DecodeError::BadValue { .. })
         ));
+    }
+
+    #[test]
+    fn setattr_with_an_unset_field_that_is_not_zero_is_rejected() {
+        let mut buf = Vec::new();
+        let req = Request::Setattr {
+            fid: 1,
+            attr: SetAttr::default(),
+        };
+        encode_request(1, &req, &mut buf).expect("encode");
+        // fid, valid, then mode: a mode without its bit.
+        let at = HEADER_LEN + 4 + 4;
+        buf[at] = 0o7;
+        assert!(matches!(
+            decode_request(&buf),
+            Err(DecodeError::BadValue { .. })
+        ));
+    }
+
+    #[test]
+    fn setattr_times_outside_a_second_do_not_encode_or_decode() {
+        let attr = SetAttr {
+            mtime: Some((1, 1_000_000_000)),
+            ..SetAttr::default()
+        };
+        let err = encode_request(1, &Request::Setattr { fid: 1, attr }, &mut Vec::new())
+            .expect_err("bad nsec");
+        assert_eq!(err.errno(), libc::EINVAL);
+        let mut buf = Vec::new();
+        let ok = SetAttr {
+            mtime: Some((1, 0)),
+            ..SetAttr::default()
+        };
+        encode_request(1, &Request::Setattr { fid: 1, attr: ok }, &mut buf).expect("encode");
+        // The mtime nsec is the last field.
+        let at = buf.len() - 8;
+        buf[at..].copy_from_slice(&(-1i64).to_le_bytes());
+        assert!(matches!(
+            decode_request(&buf),
+            Err(DecodeError::BadValue { .. })
+        ));
+    }
+
+    #[test]
+    fn symlink_target_longer_than_path_max_does_not_encode() {
+        let target = vec![b'a'; PATH_MAX + 1];
+        let req = Request::Symlink {
+            dir: 1,
+            name: b"l",
+            target: &target,
+        };
+        let err = encode_request(1, &req, &mut Vec::new()).expect_err("too long");
+        assert_eq!(err.errno(), libc::ENAMETOOLONG);
+    }
+
+    #[test]
+    fn every_name_field_of_a_change_is_length_checked() {
+        let long = vec![b'a'; NAME_MAX + 1];
+        let reqs = [
+            Request::Create {
+                dir: 1,
+                name: &long,
+                flags: 0,
+                mode: 0,
+            },
+            Request::Mkdir {
+                dir: 1,
+                name: &long,
+                mode: 0,
+            },
+            Request::Unlink {
+                dir: 1,
+                name: &long,
+                flags: 0,
+            },
+            Request::Rename {
+                old_dir: 1,
+                old_name: b"a",
+                new_dir: 1,
+                new_name: &long,
+                flags: 0,
+            },
+        ];
+        for req in reqs {
+            let err = encode_request(1, &req, &mut Vec::new()).expect_err("too long");
+            assert_eq!(err.errno(), libc::ENAMETOOLONG, "{req:?}");
+        }
     }
 
     #[test]
@@ -1077,7 +1581,7 @@ mod tests {
             let mut msg: Vec<u8> = (0..len).map(|_| next() as u8).collect();
             if i % 2 == 0 && msg.len() >= HEADER_LEN {
                 msg[0..2].copy_from_slice(&MAGIC.to_le_bytes());
-                msg[2] = (next() % 10) as u8 | if i % 4 == 0 { 0x80 } else { 0 };
+                msg[2] = (next() % 0x12) as u8 | if i % 4 == 0 { 0x80 } else { 0 };
                 msg[3] = 0;
                 let payload = (msg.len() - HEADER_LEN) as u32;
                 msg[8..12].copy_from_slice(&payload.to_le_bytes());

@@ -1,8 +1,10 @@
 //! The unsafe edge of the gofer: one small safe wrapper per host syscall.
 //!
 //! Owns every `unsafe` block of the crate: `openat2`, `statx`, `fstatfs`,
-//! `getdents64`, `lseek`, `readlinkat`, `fcntl`, `poll`, `socketpair` and
-//! `sendmsg`/`recvmsg` with `SCM_RIGHTS`. Each wrapper takes borrowed fds and
+//! `getdents64`, `lseek`, `readlinkat`, `fcntl`, `poll`, `socketpair`,
+//! `sendmsg`/`recvmsg` with `SCM_RIGHTS`, and the changes a read-write
+//! server makes (`mkdirat`, `symlinkat`, `linkat`, `mknodat`, `unlinkat`,
+//! `renameat2`, `fchmodat2`, `fchownat`, `utimensat`, `ftruncate`, `umask`). Each wrapper takes borrowed fds and
 //! slices, returns owned fds, and retries `EINTR`. This module must never
 //! decide policy (which flags are allowed, what may be followed): the server
 //! does that; and it must never open a path through `/proc/self/fd`.
@@ -71,10 +73,21 @@ fn to_usize<T: TryInto<usize>>(n: T) -> io::Result<usize> {
 
 /// `openat2(dir, path, {flags, 0, resolve})`.
 pub fn openat2(dir: BorrowedFd<'_>, path: &CStr, flags: i32, resolve: u64) -> io::Result<OwnedFd> {
+    openat2_mode(dir, path, flags, 0, resolve)
+}
+
+/// `openat2(dir, path, {flags, mode, resolve})`: `mode` for `O_CREAT`.
+pub fn openat2_mode(
+    dir: BorrowedFd<'_>,
+    path: &CStr,
+    flags: i32,
+    mode: u32,
+    resolve: u64,
+) -> io::Result<OwnedFd> {
     let how = OpenHow {
         // Open flags are a bit set; reinterpret, do not sign-extend.
         flags: u64::from(flags as u32),
-        mode: 0,
+        mode: u64::from(mode),
         resolve,
     };
     let fd = retry(|| {
@@ -226,6 +239,162 @@ pub fn set_status_flags(fd: BorrowedFd<'_>, flags: i32) -> io::Result<()> {
         unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags) }
     })?;
     Ok(())
+}
+
+/// Maps a libc return of 0 / -1 to `Ok(())` / the errno, retrying `EINTR`.
+fn done(f: impl FnMut() -> libc::c_int) -> io::Result<()> {
+    retry(f).map(|_| ())
+}
+
+/// `mkdirat(dir, name, mode)`.
+pub fn mkdirat(dir: BorrowedFd<'_>, name: &CStr, mode: u32) -> io::Result<()> {
+    // SAFETY: `name` is NUL-terminated; the kernel only reads it.
+    done(|| unsafe { libc::mkdirat(dir.as_raw_fd(), name.as_ptr(), mode) })
+}
+
+/// `symlinkat(target, dir, name)`.
+pub fn symlinkat(target: &CStr, dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
+    // SAFETY: both strings are NUL-terminated; the kernel only reads them.
+    done(|| unsafe { libc::symlinkat(target.as_ptr(), dir.as_raw_fd(), name.as_ptr()) })
+}
+
+/// `linkat(old_dir, old_name, new_dir, new_name, 0)`: never follows a
+/// symlink at `old_name`.
+pub fn linkat(
+    old_dir: BorrowedFd<'_>,
+    old_name: &CStr,
+    new_dir: BorrowedFd<'_>,
+    new_name: &CStr,
+) -> io::Result<()> {
+    done(|| {
+        // SAFETY: both strings are NUL-terminated; the kernel only reads them.
+        unsafe {
+            libc::linkat(
+                old_dir.as_raw_fd(),
+                old_name.as_ptr(),
+                new_dir.as_raw_fd(),
+                new_name.as_ptr(),
+                0,
+            )
+        }
+    })
+}
+
+/// `mknodat(dir, name, mode, rdev)`.
+pub fn mknodat(dir: BorrowedFd<'_>, name: &CStr, mode: u32, rdev: u64) -> io::Result<()> {
+    // SAFETY: `name` is NUL-terminated; the kernel only reads it.
+    done(|| unsafe { libc::mknodat(dir.as_raw_fd(), name.as_ptr(), mode, rdev) })
+}
+
+/// `unlinkat(dir, name, flags)`.
+pub fn unlinkat(dir: BorrowedFd<'_>, name: &CStr, flags: i32) -> io::Result<()> {
+    // SAFETY: `name` is NUL-terminated; the kernel only reads it.
+    done(|| unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), flags) })
+}
+
+/// `renameat2(old_dir, old_name, new_dir, new_name, flags)`.
+pub fn renameat2(
+    old_dir: BorrowedFd<'_>,
+    old_name: &CStr,
+    new_dir: BorrowedFd<'_>,
+    new_name: &CStr,
+    flags: u32,
+) -> io::Result<()> {
+    // The syscall itself: glibc's wrapper makes renameat for flags 0,
+    // which the gofer's allowlist does not admit.
+    retry(|| {
+        // SAFETY: both strings are NUL-terminated; the kernel only reads them.
+        unsafe {
+            libc::syscall(
+                libc::SYS_renameat2,
+                old_dir.as_raw_fd(),
+                old_name.as_ptr(),
+                new_dir.as_raw_fd(),
+                new_name.as_ptr(),
+                flags,
+            )
+        }
+    })?;
+    Ok(())
+}
+
+/// `fchmodat2(fd, "", mode, AT_EMPTY_PATH)`: the mode of the node an
+/// `O_PATH` fd refers to (Linux 6.6; `ENOSYS` before).
+pub fn chmod_fd(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
+    retry(|| {
+        // SAFETY: the path is a NUL-terminated empty string; no other pointer.
+        unsafe {
+            libc::syscall(
+                libc::SYS_fchmodat2,
+                fd.as_raw_fd(),
+                c"".as_ptr(),
+                mode,
+                libc::AT_EMPTY_PATH,
+            )
+        }
+    })?;
+    Ok(())
+}
+
+/// `fchmod(fd, mode)` on a real (not `O_PATH`) open file.
+pub fn fchmod(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
+    // SAFETY: fchmod takes no pointers.
+    done(|| unsafe { libc::fchmod(fd.as_raw_fd(), mode) })
+}
+
+/// `fchownat(fd, "", uid, gid, AT_EMPTY_PATH)`: `None` leaves an id as is.
+pub fn chown_fd(fd: BorrowedFd<'_>, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
+    // (uid_t)-1 means "unchanged".
+    let (uid, gid) = (uid.unwrap_or(u32::MAX), gid.unwrap_or(u32::MAX));
+    // SAFETY: the path is a NUL-terminated empty string.
+    done(|| unsafe { libc::fchownat(fd.as_raw_fd(), c"".as_ptr(), uid, gid, libc::AT_EMPTY_PATH) })
+}
+
+/// `utimensat(fd, "", times, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)`: `None`
+/// leaves a time as is (`UTIME_OMIT`).
+pub fn utimes_fd(
+    fd: BorrowedFd<'_>,
+    atime: Option<(i64, i64)>,
+    mtime: Option<(i64, i64)>,
+) -> io::Result<()> {
+    let ts = |t: Option<(i64, i64)>| match t {
+        Some((sec, nsec)) => libc::timespec {
+            tv_sec: sec,
+            tv_nsec: nsec,
+        },
+        None => libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_OMIT,
+        },
+    };
+    let times = [ts(atime), ts(mtime)];
+    done(|| {
+        // SAFETY: the path is a NUL-terminated empty string and `times`
+        // is two live timespecs; the kernel only reads them.
+        unsafe {
+            libc::utimensat(
+                fd.as_raw_fd(),
+                c"".as_ptr(),
+                times.as_ptr(),
+                libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
+            )
+        }
+    })
+}
+
+/// `ftruncate(fd, size)`.
+pub fn ftruncate(fd: BorrowedFd<'_>, size: u64) -> io::Result<()> {
+    let size = i64::try_from(size).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
+    // SAFETY: ftruncate takes no pointers.
+    done(|| unsafe { libc::ftruncate(fd.as_raw_fd(), size) })
+}
+
+/// `umask(0)`: files are made with exactly the modes asked for.
+pub fn clear_umask() {
+    // SAFETY: umask takes no pointers and cannot fail.
+    unsafe {
+        libc::umask(0);
+    }
 }
 
 /// Whether the peer of a connected socket has shut down its sending side

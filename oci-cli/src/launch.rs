@@ -61,7 +61,10 @@ pub struct DoRequest {
     pub env: Vec<(OsString, OsString)>,
     pub cwd: PathBuf,
     pub platform: String,
+    /// The directory served as the sandbox's root.
     pub root: PathBuf,
+    /// Write through to `root` (a read-write gofer, no overlay).
+    pub rw_root: bool,
 }
 
 fn socketpair() -> Result<(OwnedFd, OwnedFd)> {
@@ -111,12 +114,16 @@ fn self_exe() -> Result<PathBuf> {
     std::env::current_exe().context("finding the ward binary")
 }
 
-/// Starts the gofer for `root`; returns it and the sentry's end of its socket.
-pub fn start_gofer(root: &std::path::Path, flags: &LogFlags) -> Result<(Child, OwnedFd)> {
+/// Starts the gofer for `root`, read-write if `rw`; returns it and the
+/// sentry's end of its socket.
+pub fn start_gofer(root: &std::path::Path, rw: bool, flags: &LogFlags) -> Result<(Child, OwnedFd)> {
     let (ours, theirs) = socketpair()?;
     let mut cmd = Command::new(self_exe()?);
     flags.apply(&mut cmd);
     cmd.arg("gofer").arg("--root").arg(root);
+    if rw {
+        cmd.arg("--rw");
+    }
     cmd.stdin(std::process::Stdio::null());
     cmd.env_clear();
     hand_over(&mut cmd, theirs.as_raw_fd());
@@ -128,15 +135,18 @@ pub fn start_gofer(root: &std::path::Path, flags: &LogFlags) -> Result<(Child, O
 /// Runs `req` in a new sandbox and returns the exit code `ward do` should
 /// exit with (the program's status, 128+N for a signal).
 pub fn run_do(req: &DoRequest, flags: &LogFlags) -> Result<i32> {
-    let (mut gofer, sock) = start_gofer(&req.root, flags)?;
+    let (mut gofer, sock) = start_gofer(&req.root, req.rw_root, flags)?;
     let mut cmd = Command::new(self_exe()?);
     flags.apply(&mut cmd);
     cmd.arg("sentry")
         .arg("--platform")
         .arg(&req.platform)
         .arg("--cwd")
-        .arg(&req.cwd)
-        .arg("--");
+        .arg(&req.cwd);
+    if req.rw_root {
+        cmd.arg("--rw-root");
+    }
+    cmd.arg("--");
     cmd.args(&req.argv);
     cmd.env_clear();
     cmd.envs(req.env.iter().map(|(k, v)| (k, v)));

@@ -33,6 +33,10 @@ pub struct SandboxConfig {
     /// `ward do`; an OCI bundle's `process.capabilities.bounding`): no task
     /// ever holds a capability outside it.
     pub bounding: u64,
+    /// The gofer serves its root read-write and the sandbox's "/" is that
+    /// tree itself, writes going through to it; otherwise "/" is the
+    /// gofer's tree under an in-memory overlay.
+    pub rw_root: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +107,11 @@ pub fn run(cfg: SandboxConfig) -> Result<ExitStatus, BootError> {
         platform.name()
     );
     let client = gofer::Client::new(cfg.gofer)?;
-    let vfs = Vfs::new(client, Arc::clone(&memfile))?;
+    let vfs = if cfg.rw_root {
+        Vfs::new_writable(client, Arc::clone(&memfile))?
+    } else {
+        Vfs::new(client, Arc::clone(&memfile))?
+    };
     let kernel = Arc::new(Kernel::new(
         memfile.clone(),
         platform.clone(),

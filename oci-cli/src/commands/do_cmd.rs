@@ -1,9 +1,10 @@
-//! `ward do [--platform P] [--cwd DIR] [--env K=V]… [--rw-root] [--] CMD [ARG…]`: run a
-//! program sandboxed over the host root, with the caller's cwd and
-//! environment by default. The root is the host's, read-only, under a
-//! writable overlay in sandbox memory: the run may write anywhere and the
-//! host never changes (`--rw-root`, writing through, is refused until the
-//! gofer can write).
+//! `ward do [--platform P] [--cwd DIR] [--env K=V]… [--root DIR] [--rw-root] [--] CMD [ARG…]`:
+//! run a program sandboxed over the host root (or `--root DIR`), with the
+//! caller's cwd and environment by default. The root is served read-only
+//! by the gofer under a writable overlay in sandbox memory: the run may
+//! write anywhere and the host never changes. `--rw-root` instead serves
+//! the root read-write and mounts it as "/" itself: writes go through to
+//! the host.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -14,7 +15,9 @@ use clap::Args;
 use oci_cli::launch::{run_do, DoRequest, LogFlags};
 
 #[derive(Args)]
-#[command(about = "Run a program in a sandbox over the host's root, its writes kept in memory")]
+#[command(
+    about = "Run a program in a sandbox over the host's root (or --root), its writes kept in memory unless --rw-root"
+)]
 pub struct DoArgs {
     /// How app code runs: systrap or ptrace; auto (the default) is systrap
     /// where the kernel and CPU support it (`--debug` says which ran, and why).
@@ -26,7 +29,11 @@ pub struct DoArgs {
     /// Set an environment variable (repeatable); the caller's environment is kept.
     #[arg(long = "env", value_name = "K=V")]
     env: Vec<OsString>,
-    /// Write through to the host's root instead of the in-memory overlay.
+    /// The directory to serve as the sandbox's root (default: the host's "/").
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Write through to the root (the host's, or --root's) instead of the
+    /// in-memory overlay.
     #[arg(long)]
     rw_root: bool,
     /// The program and its arguments.
@@ -40,9 +47,6 @@ pub struct DoArgs {
 }
 
 pub fn run(a: DoArgs, flags: &LogFlags) -> Result<i32> {
-    if a.rw_root {
-        bail!("--rw-root needs a writable gofer (not yet supported)");
-    }
     let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     for kv in &a.env {
         let b = kv.as_bytes();
@@ -57,8 +61,14 @@ pub fn run(a: DoArgs, flags: &LogFlags) -> Result<i32> {
         env.retain(|(ek, _)| *ek != k);
         env.push((k, v));
     }
+    let root = match a.root {
+        Some(r) => std::fs::canonicalize(&r).with_context(|| format!("--root {}", r.display()))?,
+        None => PathBuf::from("/"),
+    };
+    // The caller's cwd means nothing inside another root: there it is "/".
     let cwd = match a.cwd {
         Some(c) => c,
+        None if root != std::path::Path::new("/") => PathBuf::from("/"),
         None => std::env::current_dir().context("reading the current directory")?,
     };
     if !cwd.is_absolute() {
@@ -69,7 +79,8 @@ pub fn run(a: DoArgs, flags: &LogFlags) -> Result<i32> {
         env,
         cwd,
         platform: a.platform,
-        root: PathBuf::from("/"),
+        root,
+        rw_root: a.rw_root,
     };
     run_do(&req, flags)
 }

@@ -12,6 +12,10 @@ pub struct GoferArgs {
     /// The directory to serve as the sandbox's root.
     #[arg(long)]
     root: PathBuf,
+    /// Serve the root read-write: creates, writes, renames… are made
+    /// beneath it. Without it every change is EROFS.
+    #[arg(long)]
+    rw: bool,
 }
 
 pub fn run(a: GoferArgs, flags: &oci_cli::launch::LogFlags) -> Result<i32> {
@@ -31,8 +35,13 @@ pub fn run(a: GoferArgs, flags: &oci_cli::launch::LogFlags) -> Result<i32> {
     let root =
         gofer::open_root(&a.root).with_context(|| format!("opening root {}", a.root.display()))?;
     if flags.confine {
-        gofer::confine::enter(&a.root).context("confining the gofer")?;
+        gofer::confine::enter_as(&a.root, a.rw).context("confining the gofer")?;
     }
-    gofer::serve(root, sock).context("serving")?;
+    let access = if a.rw {
+        gofer::Access::ReadWrite
+    } else {
+        gofer::Access::ReadOnly
+    };
+    gofer::serve_as(root, sock, access).context("serving")?;
     Ok(0)
 }

@@ -22,6 +22,9 @@ pub struct SentryArgs {
     uid: u32,
     #[arg(long, default_value_t = 0)]
     gid: u32,
+    /// The gofer is read-write: mount its tree as "/" with no overlay.
+    #[arg(long)]
+    rw_root: bool,
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     argv: Vec<OsString>,
 }
@@ -88,6 +91,7 @@ pub fn run(a: SentryArgs, flags: &LogFlags) -> Result<i32> {
         uid: a.uid,
         gid: a.gid,
         bounding: sentry::kernel::creds::CAP_FULL,
+        rw_root: a.rw_root,
     };
     oci_cli::signals::block(&oci_cli::signals::INTO_SANDBOX).context("blocking signals")?;
     oci_cli::signals::watch(&oci_cli::signals::INTO_SANDBOX, |sig, _| {

@@ -156,11 +156,13 @@ pub const SENTRY_POLICY: &[Allow] = &[
                 libc::F_GETFD as u64,
                 libc::F_SETFD as u64,
                 libc::F_GETFL as u64,
+                libc::F_SETFL as u64,
                 libc::F_DUPFD_CLOEXEC as u64,
             ],
         },
-        "F_GETFL of donated fds (vfs/raw.rs); F_DUPFD_CLOEXEC (std's try_clone, stub spawn); \
-         F_SETFD/F_GETFD (stub spawn keeps the memory file across exec); no locks, no F_SETFL",
+        "F_GETFL of donated fds (vfs/raw.rs); F_SETFL for O_APPEND on a writable gofer \
+         file's own fd; F_DUPFD_CLOEXEC (std's try_clone, stub spawn); F_SETFD/F_GETFD (stub \
+         spawn keeps the memory file across exec); no locks",
     ),
     any(
         libc::SYS_dup,

@@ -106,6 +106,12 @@ fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
     if shared && prot.write && acc != libc::O_RDWR {
         return Err(Errno::EACCES);
     }
+    // A gofer file open for writing cannot be shared: its pages would be a
+    // copy the file never sees. EINVAL, as Linux's 9p answers without a
+    // page cache (generic_file_readonly_mmap refuses VM_SHARED|VM_MAYWRITE).
+    if shared && acc == libc::O_RDWR && crate::fsimpl::gofer::is_gofer_file(&*file) {
+        return Err(Errno::EINVAL);
+    }
     if prot.exec && file.dentry().is_some_and(|d| d.mount_flags().noexec) {
         return Err(Errno::EPERM);
     }

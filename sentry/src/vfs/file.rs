@@ -110,6 +110,13 @@ pub trait FileDescription: Send + Sync {
         Err(Errno::EINVAL)
     }
 
+    /// fsync(2)/fdatasync(2): the file's data (and, unless `data_only`,
+    /// its metadata) on stable storage; nothing to do for files that live
+    /// in sandbox memory.
+    fn sync(&self, _data_only: bool) -> Result<(), Errno> {
+        Ok(())
+    }
+
     /// fallocate(2) with `mode` (FALLOC_FL_* bits) over `[offset, offset+len)`.
     fn allocate(&self, _mode: i32, _offset: u64, _len: u64) -> Result<(), Errno> {
         Err(Errno::EOPNOTSUPP)

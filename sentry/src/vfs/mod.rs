@@ -2,7 +2,8 @@
 //! resolution and open file descriptions.
 //!
 //! The tree is the gofer's root under a writable tmpfs (an overlay) at
-//! "/", the sentry's devfs at "/dev" with
+//! "/" (or, over a read-write gofer, the gofer's root itself, writes
+//! going through to it: `Vfs::new_writable`), the sentry's devfs at "/dev" with
 //! a tmpfs at "/dev/shm", its procfs at "/proc" and its small read-only
 //! sysfs at "/sys", so the
 //! host's /dev, /proc and /sys are never reached through the gofer. Paths
@@ -81,6 +82,20 @@ pub struct Vfs {
 }
 
 impl Vfs {
+    /// Mounts the gofer's root itself at "/", writable (the gofer serves
+    /// it read-write: changes go through to its tree), and the same
+    /// special file systems as `new`.
+    pub fn new_writable(gofer: gofer::Client, memfile: Arc<MemoryFile>) -> Result<Vfs, VfsError> {
+        let client = Arc::new(gofer);
+        let (fid, attr) = client.attach().map_err(VfsError::Attach)?;
+        if attr.mode & libc::S_IFMT != libc::S_IFDIR {
+            let _ = client.clunk(fid);
+            return Err(VfsError::RootNotDir { mode: attr.mode });
+        }
+        let root = fsimpl::gofer::GoferInode::new_root(client, fid, attr, true);
+        Ok(Self::with_root(Dentry::new_root(root), memfile))
+    }
+
     /// Mounts the gofer's root under a fresh tmpfs (an overlay: writes land
     /// in sandbox memory, never on the host) at "/", devfs at "/dev", a tmpfs (mode 1777,
     /// its data in `memfile`) at "/dev/shm", devpts at "/dev/pts", procfs
@@ -110,6 +125,13 @@ impl Vfs {
             },
         );
         let root = Dentry::new_root(fsimpl::overlay::new(lower, upper));
+        Ok(Self::with_root(root, memfile))
+    }
+
+    /// The tree over `root`: devfs at "/dev", a tmpfs (mode 1777, its data
+    /// in `memfile`) at "/dev/shm", devpts at "/dev/pts", procfs at
+    /// "/proc" and sysfs at "/sys".
+    fn with_root(root: Arc<Dentry>, memfile: Arc<MemoryFile>) -> Vfs {
         let flags = |ms: u64| mount::MountState {
             flags: mount::MountFlags::from_ms(ms),
             made: None,
@@ -126,7 +148,7 @@ impl Vfs {
         root.mount_with(b"proc", fsimpl::proc::new(), flags(special));
         let sys = fsimpl::sys::new(crate::kernel::kernel::host_cpus());
         root.mount_with(b"sys", sys, flags(special));
-        Ok(Vfs { root })
+        Vfs { root }
     }
 
     /// The root of the whole tree.

@@ -111,6 +111,27 @@ pub fn lseek(fd: BorrowedFd<'_>, offset: i64, whence: i32) -> Result<u64, Errno>
     Ok(r as u64)
 }
 
+/// ftruncate(2).
+pub fn ftruncate(fd: BorrowedFd<'_>, len: u64) -> Result<(), Errno> {
+    let len = i64::try_from(len).map_err(|_| Errno::EFBIG)?;
+    // SAFETY: ftruncate takes no pointers.
+    let r = unsafe { libc::ftruncate(fd.as_raw_fd(), len) };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
+
+/// fsync(2).
+pub fn fsync(fd: BorrowedFd<'_>) -> Result<(), Errno> {
+    // SAFETY: fsync takes no pointers.
+    let r = unsafe { libc::fsync(fd.as_raw_fd()) };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
+
 /// fstat(2).
 pub fn fstat(fd: BorrowedFd<'_>) -> Result<libc::stat, Errno> {
     // SAFETY: libc::stat is plain integers; all zeroes is a valid value.
@@ -131,6 +152,16 @@ pub fn get_status_flags(fd: BorrowedFd<'_>) -> Result<i32, Errno> {
         return Err(Errno::last());
     }
     Ok(r)
+}
+
+/// fcntl(F_SETFL).
+pub fn set_status_flags(fd: BorrowedFd<'_>, flags: i32) -> Result<(), Errno> {
+    // SAFETY: F_SETFL takes an integer, no pointer.
+    let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags) };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
 }
 
 /// ioctl(TCGETS): the terminal's settings (ENOTTY when not a terminal).

@@ -1,12 +1,18 @@
 //! An open regular file of the gofer file system: the host fd the gofer
-//! donated, read with preadv straight into app memory; the file position
-//! is the description's own, kept here (the descriptions of one file share
-//! its inode's host fd, so the host fd's own offset is never used).
+//! donated, read with preadv straight into app memory and, when open for
+//! writing (its own read-write fd), written with pwritev straight from
+//! it; the file position is the description's own, kept here (the
+//! descriptions of one file may share its inode's host fd, so the host
+//! fd's own offset is never used). A description open for writing has a
+//! host fd of its own, whose O_APPEND follows the description's, so that
+//! appends are atomic on the host even between processes (Linux appends
+//! on an O_APPEND fd whatever pwritev's offset).
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::GoferInode;
 use crate::errno::Errno;
 use crate::mm::Segments;
 use crate::vfs::dentry::Dentry;
@@ -20,16 +26,73 @@ pub struct GoferFile {
     fd: Arc<OwnedFd>,
     flags: AtomicI32,
     pos: Mutex<u64>,
+    /// The host fd is this description's alone (it is open for writing).
+    own_fd: bool,
+    /// The host fd has O_APPEND (only ever set on an own fd).
+    host_append: AtomicBool,
 }
 
 impl GoferFile {
+    /// A description sharing `fd` (the inode's read-only host fd).
     pub fn new(dentry: Arc<Dentry>, fd: Arc<OwnedFd>, flags: i32) -> Arc<GoferFile> {
+        Self::make(dentry, fd, flags, false)
+    }
+
+    /// A description with a host fd of its own (open for writing); its
+    /// O_APPEND is set on the host fd too.
+    pub fn new_own(dentry: Arc<Dentry>, fd: Arc<OwnedFd>, flags: i32) -> Arc<GoferFile> {
+        let file = Self::make(dentry, fd, flags, true);
+        file.mirror_append();
+        file
+    }
+
+    fn make(dentry: Arc<Dentry>, fd: Arc<OwnedFd>, flags: i32, own_fd: bool) -> Arc<GoferFile> {
         Arc::new(GoferFile {
             dentry,
             fd,
             flags: AtomicI32::new(description_flags(flags)),
             pos: Mutex::new(0),
+            own_fd,
+            host_append: AtomicBool::new(false),
         })
+    }
+
+    /// Makes the own host fd's O_APPEND the description's; where that
+    /// fails, writes find the end themselves (not atomic between processes).
+    fn mirror_append(&self) {
+        if !self.own_fd {
+            return;
+        }
+        let want = self.flags() & libc::O_APPEND != 0;
+        let set = raw::get_status_flags(self.fd.as_fd()).and_then(|fl| {
+            let fl = if want {
+                fl | libc::O_APPEND
+            } else {
+                fl & !libc::O_APPEND
+            };
+            raw::set_status_flags(self.fd.as_fd(), fl)
+        });
+        self.host_append
+            .store(want && set.is_ok(), Ordering::Relaxed);
+    }
+}
+
+/// The host file's size now.
+fn file_size(fd: &OwnedFd) -> Result<u64, Errno> {
+    Ok(u64::try_from(raw::fstat(fd.as_fd())?.st_size).unwrap_or(0))
+}
+
+/// Whether `file` is an open file of the gofer file system.
+pub fn is_gofer_file(file: &dyn FileDescription) -> bool {
+    file.as_any().is_some_and(|a| a.is::<GoferFile>())
+}
+
+impl GoferFile {
+    /// The file's data changed: its inode's cached attributes are stale.
+    fn changed(&self) {
+        if let Some(g) = GoferInode::of(self.dentry.inode()) {
+            g.mark_stale();
+        }
     }
 }
 
@@ -50,8 +113,53 @@ impl FileDescription for GoferFile {
         raw::pread(self.fd.as_fd(), buf, offset)
     }
 
-    fn write(&self, _src: &Segments, _offset: Option<u64>) -> Result<usize, Errno> {
-        Err(Errno::EBADF)
+    fn write(&self, src: &Segments, offset: Option<u64>) -> Result<usize, Errno> {
+        if self.flags() & libc::O_ACCMODE == libc::O_RDONLY {
+            return Err(Errno::EBADF);
+        }
+        let mut pos = self.pos.lock().unwrap_or_else(|p| p.into_inner());
+        // O_APPEND writes at the end, even pwrite's (as Linux does): the
+        // host does it where the host fd has O_APPEND (the offset is then
+        // ignored), else the end is the host file's size now.
+        let append = self.flags() & libc::O_APPEND != 0;
+        let host_append = append && self.host_append.load(Ordering::Relaxed);
+        let at = if host_append {
+            0
+        } else if append {
+            file_size(&self.fd)?
+        } else {
+            offset.unwrap_or(*pos)
+        };
+        let n = raw::write_segments(self.fd.as_fd(), src, Some(at));
+        self.changed();
+        let n = n?;
+        if offset.is_none() {
+            *pos = if host_append {
+                file_size(&self.fd)?
+            } else {
+                at + n as u64
+            };
+        }
+        Ok(n)
+    }
+
+    /// fsync of the donated fd in a writable tree: a file written through
+    /// reaches the host's disk (fdatasync does the same: the sentry's
+    /// allowlist has fsync). Nothing to do in a read-only tree.
+    fn sync(&self, _data_only: bool) -> Result<(), Errno> {
+        match GoferInode::of(self.dentry.inode()) {
+            Some(g) if g.writable => raw::fsync(self.fd.as_fd()),
+            _ => Ok(()),
+        }
+    }
+
+    fn truncate(&self, len: u64) -> Result<(), Errno> {
+        if self.flags() & libc::O_ACCMODE == libc::O_RDONLY {
+            return Err(Errno::EINVAL);
+        }
+        let r = raw::ftruncate(self.fd.as_fd(), len);
+        self.changed();
+        r
     }
 
     fn seek(&self, offset: i64, whence: i32) -> Result<u64, Errno> {
@@ -83,6 +191,7 @@ impl FileDescription for GoferFile {
     fn set_flags(&self, flags: i32) {
         self.flags
             .store(with_setfl(self.flags(), flags), Ordering::Relaxed);
+        self.mirror_append();
     }
 
     fn host_fd(&self) -> Option<Arc<OwnedFd>> {
@@ -95,5 +204,9 @@ impl FileDescription for GoferFile {
 
     fn dentry(&self) -> Option<Arc<Dentry>> {
         Some(Arc::clone(&self.dentry))
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 }

@@ -22,7 +22,8 @@ use crate::vfs::perm::{self, MAY_EXEC, MAY_READ, MAY_WRITE};
 use crate::vfs::walk::{self, Found, WalkOpts};
 use crate::vfs::{Ctx, Dentry, Stat};
 
-const NOTE: &str = "changes only on tmpfs (/dev/shm); EROFS on the root, EPERM on devfs and procfs";
+const NOTE: &str =
+    "on tmpfs, the overlay root (kept in sandbox memory) and, with --rw-root, the host through the gofer; EPERM on devfs and procfs";
 
 pub(super) fn register(t: &mut Table) {
     use Arg::*;

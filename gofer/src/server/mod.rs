@@ -1,13 +1,17 @@
-//! The gofer server: serves one root directory, read-only, to one sentry.
+//! The gofer server: serves one root directory to one sentry, read-only
+//! unless started read-write ([`Access::ReadWrite`]).
 //!
 //! Owns the fid table and every host lookup made on the sentry's behalf.
 //! Every lookup is one path component, relative to an fd inside the root,
 //! through `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
 //! RESOLVE_NO_SYMLINKS)` with `O_NOFOLLOW`: the server never follows a
 //! symlink (the sentry resolves them with `readlink`), never walks `..`,
-//! never reopens through `/proc/self/fd`, never writes to the tree, and never
-//! panics or stops serving because of what arrives on the socket — a
-//! malformed request gets an error reply.
+//! never reopens through `/proc/self/fd`, and never panics or stops
+//! serving because of what arrives on the socket — a malformed request
+//! gets an error reply. A read-only server answers every change `EROFS`;
+//! the changes a read-write one makes are in [`write`].
+
+mod write;
 
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -85,6 +89,15 @@ const TMPFILE_BIT: i32 = libc::O_TMPFILE & !libc::O_DIRECTORY;
 /// A host errno.
 type Errno = i32;
 
+/// What a server may do to its tree, chosen when it starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Every change (a write open, create, unlink, …) is `EROFS`.
+    ReadOnly,
+    /// Changes are made beneath the root, never through a symlink.
+    ReadWrite,
+}
+
 /// Why the server stopped (a closed connection is not an error).
 #[derive(Debug, Error)]
 pub enum ServeError {
@@ -118,11 +131,21 @@ pub fn open_root(path: &Path) -> Result<OwnedFd, ServeError> {
 /// [`open_root`]) on the connected `SOCK_SEQPACKET` socket `sock` until the
 /// peer closes it, which returns `Ok(())`.
 pub fn serve(root: OwnedFd, sock: OwnedFd) -> Result<(), ServeError> {
+    serve_as(root, sock, Access::ReadOnly)
+}
+
+/// [`serve`] with the given [`Access`]. A read-write server clears the
+/// process's umask, so that files get exactly the modes asked for (the
+/// sentry has applied the sandbox's umask).
+pub fn serve_as(root: OwnedFd, sock: OwnedFd, access: Access) -> Result<(), ServeError> {
+    if access == Access::ReadWrite {
+        raw::clear_umask();
+    }
     let attr = raw::stat_fd(root.as_fd()).map_err(ServeError::StatRoot)?;
     if attr.mode & libc::S_IFMT != libc::S_IFDIR {
         return Err(ServeError::RootNotDirectory { mode: attr.mode });
     }
-    let mut server = Server::new(root);
+    let mut server = Server::new(root, access);
     let mut buf = vec![0u8; MAX_MESSAGE];
     let mut out = Vec::with_capacity(MAX_MESSAGE);
     loop {
@@ -145,6 +168,7 @@ pub fn serve(root: OwnedFd, sock: OwnedFd) -> Result<(), ServeError> {
         }
         let msg = buf.get(..got.len).unwrap_or_default();
         let tag = peek_tag(msg);
+        // The donated fd, if any, is sent with the reply and closed here.
         let (reply, fd) = if got.truncated {
             debug!(tag, "request longer than {MAX_MESSAGE} bytes");
             (errno_reply(libc::EMSGSIZE), None)
@@ -189,7 +213,7 @@ struct DirStream {
 }
 
 /// What a fid refers to.
-struct Node {
+pub(super) struct Node {
     /// `O_PATH | O_NOFOLLOW` fd of the node itself.
     fd: Arc<OwnedFd>,
     /// `None` for the root.
@@ -202,11 +226,11 @@ struct Node {
 }
 
 impl Node {
-    fn kind(&self) -> u32 {
+    pub(super) fn kind(&self) -> u32 {
         self.mode & libc::S_IFMT
     }
 
-    fn is_dir(&self) -> bool {
+    pub(super) fn is_dir(&self) -> bool {
         self.kind() == libc::S_IFDIR
     }
 
@@ -214,7 +238,7 @@ impl Node {
     /// and `O_CLOEXEC`). A directory is reopened as "." of its own fd; any
     /// other node by its name in its parent. Either way the result must be
     /// the same inode, else the name was replaced since the walk: `ESTALE`.
-    fn reopen(&self, flags: i32) -> Result<OwnedFd, Errno> {
+    pub(super) fn reopen(&self, flags: i32) -> Result<OwnedFd, Errno> {
         let fd = match &self.parent {
             Some(parent) if !self.is_dir() => {
                 raw::openat2(parent.fd.as_fd(), &parent.name, flags, RESOLVE)
@@ -233,6 +257,7 @@ impl Node {
 /// The state of one connection.
 struct Server {
     root: Arc<OwnedFd>,
+    access: Access,
     nodes: HashMap<Fid, Node>,
     next_fid: Fid,
     /// Set once the client has sent a matching `Version`; never cleared.
@@ -242,9 +267,10 @@ struct Server {
 }
 
 impl Server {
-    fn new(root: OwnedFd) -> Self {
+    fn new(root: OwnedFd, access: Access) -> Self {
         Server {
             root: Arc::new(root),
+            access,
             nodes: HashMap::new(),
             next_fid: 1,
             negotiated: false,
@@ -279,6 +305,38 @@ impl Server {
                     }
                 }
             }
+            Request::Create {
+                dir,
+                name,
+                flags,
+                mode,
+            } => {
+                return match self.create(tag, dir, name, flags, mode) {
+                    Ok((reply, fd)) => (reply, Some(fd)),
+                    Err(errno) => {
+                        debug!(tag, errno, "create failed");
+                        (errno_reply(errno), None)
+                    }
+                }
+            }
+            Request::Mkdir { dir, name, mode } => self.mkdir(tag, dir, name, mode),
+            Request::Symlink { dir, name, target } => self.symlink(tag, dir, name, target),
+            Request::Link { fid, dir, name } => self.link(tag, fid, dir, name),
+            Request::Mknod {
+                dir,
+                name,
+                mode,
+                rdev,
+            } => self.mknod(tag, dir, name, mode, rdev),
+            Request::Unlink { dir, name, flags } => self.unlink(tag, dir, name, flags),
+            Request::Rename {
+                old_dir,
+                old_name,
+                new_dir,
+                new_name,
+                flags,
+            } => self.rename(tag, old_dir, old_name, new_dir, new_name, flags),
+            Request::Setattr { fid, attr } => self.setattr(tag, fid, &attr),
             Request::Readdir { fid, cookie } => self.readdir(tag, fid, cookie),
             Request::Readlink { fid } => self.readlink(tag, fid),
             Request::Clunk { fid } => self.clunk(tag, fid),
@@ -389,7 +447,7 @@ impl Server {
     fn open(&mut self, tag: u32, fid: Fid, flags: i32) -> Result<OwnedFd, Errno> {
         debug!(tag, fid, flags = format_args!("{flags:#o}"), "open");
         let node = self.node(fid)?;
-        check_open_flags(flags)?;
+        let writes = check_open_flags(flags, self.access)?;
         match node.kind() {
             libc::S_IFREG | libc::S_IFDIR => {}
             libc::S_IFLNK => return Err(libc::ELOOP),
@@ -403,15 +461,34 @@ impl Server {
         if flags & libc::O_DIRECTORY != 0 && !node.is_dir() {
             return Err(libc::ENOTDIR);
         }
+        if writes && node.is_dir() {
+            return Err(libc::EISDIR);
+        }
         // O_NONBLOCK always, so that a node swapped for a FIFO since the walk
         // cannot block the open; it is cleared again below unless asked for.
+        // O_TRUNC waits until the node is known to be the one walked to.
         let host_flags = (flags & OPEN_PASS_FLAGS)
-            | libc::O_RDONLY
+            | (flags & libc::O_ACCMODE)
             | libc::O_NOFOLLOW
             | libc::O_CLOEXEC
             | libc::O_NOCTTY
             | libc::O_NONBLOCK;
         let fd = node.reopen(host_flags)?;
+        if flags & libc::O_TRUNC != 0 {
+            // As Linux does, O_TRUNC truncates even a read-only open.
+            if flags & libc::O_ACCMODE == libc::O_RDONLY {
+                let w = node.reopen(
+                    libc::O_WRONLY
+                        | libc::O_NOFOLLOW
+                        | libc::O_CLOEXEC
+                        | libc::O_NOCTTY
+                        | libc::O_NONBLOCK,
+                )?;
+                raw::ftruncate(w.as_fd(), 0).map_err(|e| errno_of(&e))?;
+            } else {
+                raw::ftruncate(fd.as_fd(), 0).map_err(|e| errno_of(&e))?;
+            }
+        }
         if flags & libc::O_NONBLOCK == 0 {
             let status = raw::get_status_flags(fd.as_fd()).map_err(|e| errno_of(&e))?;
             raw::set_status_flags(fd.as_fd(), status & !libc::O_NONBLOCK)
@@ -504,19 +581,22 @@ fn refuse_host_pseudo_fs(fd: BorrowedFd<'_>) -> Result<(), Errno> {
     }
 }
 
-/// Only read-only opens are served: any write access is `EROFS`; flags the
+/// Checks the flags of an `Open`; returns whether it writes. A read-only
+/// server refuses write access and `O_TRUNC` with `EROFS`; `O_CREAT` and
+/// `O_TMPFILE` are never an `Open`'s (`Create` makes files), and flags the
 /// gofer does not know are `EINVAL` (`O_PATH` among them: the sentry gets
 /// real open files or nothing).
-fn check_open_flags(flags: i32) -> Result<(), Errno> {
-    if flags & libc::O_ACCMODE != libc::O_RDONLY
-        || flags & (libc::O_TRUNC | libc::O_CREAT | TMPFILE_BIT) != 0
-    {
+fn check_open_flags(flags: i32, access: Access) -> Result<bool, Errno> {
+    let mode = flags & libc::O_ACCMODE;
+    let writes = mode != libc::O_RDONLY || flags & libc::O_TRUNC != 0;
+    if access == Access::ReadOnly && (writes || flags & (libc::O_CREAT | TMPFILE_BIT) != 0) {
         return Err(libc::EROFS);
     }
-    if flags & !(OPEN_PASS_FLAGS | libc::O_ACCMODE) != 0 {
+    if mode == libc::O_ACCMODE || flags & !(OPEN_PASS_FLAGS | libc::O_ACCMODE | libc::O_TRUNC) != 0
+    {
         return Err(libc::EINVAL);
     }
-    Ok(())
+    Ok(writes)
 }
 
 /// Appends the `linux_dirent64` records in `records` to `out`, adding their
@@ -624,21 +704,46 @@ mod tests {
             libc::O_TMPFILE | libc::O_RDWR,
             libc::O_RDONLY | TMPFILE_BIT,
         ] {
-            assert_eq!(check_open_flags(flags), Err(libc::EROFS), "{flags:#o}");
+            assert_eq!(
+                check_open_flags(flags, Access::ReadOnly),
+                Err(libc::EROFS),
+                "{flags:#o}"
+            );
         }
     }
 
     #[test]
     fn read_only_flags_pass_and_unknown_ones_are_einval() {
+        let ro = Access::ReadOnly;
         assert_eq!(
-            check_open_flags(libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOATIME),
-            Ok(())
+            check_open_flags(libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOATIME, ro),
+            Ok(false)
         );
         assert_eq!(
-            check_open_flags(libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC),
-            Ok(())
+            check_open_flags(libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC, ro),
+            Ok(false)
         );
-        assert_eq!(check_open_flags(libc::O_PATH), Err(libc::EINVAL));
-        assert_eq!(check_open_flags(1 << 30), Err(libc::EINVAL));
+        assert_eq!(check_open_flags(libc::O_PATH, ro), Err(libc::EINVAL));
+        assert_eq!(check_open_flags(1 << 30, ro), Err(libc::EINVAL));
+    }
+
+    #[test]
+    fn a_read_write_server_admits_write_opens_but_not_creat_or_path() {
+        let rw = Access::ReadWrite;
+        for flags in [
+            libc::O_WRONLY,
+            libc::O_RDWR | libc::O_APPEND,
+            libc::O_RDONLY | libc::O_TRUNC,
+        ] {
+            assert_eq!(check_open_flags(flags, rw), Ok(true), "{flags:#o}");
+        }
+        for flags in [
+            libc::O_RDWR | libc::O_CREAT,
+            libc::O_TMPFILE | libc::O_RDWR,
+            libc::O_PATH,
+            libc::O_ACCMODE,
+        ] {
+            assert_eq!(check_open_flags(flags, rw), Err(libc::EINVAL), "{flags:#o}");
+        }
     }
 }
