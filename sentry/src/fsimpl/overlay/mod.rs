@@ -111,7 +111,14 @@ struct DirState {
     children: HashMap<Vec<u8>, Child>,
     /// Names whose lower entries are hidden (whiteouts).
     hidden: HashSet<Vec<u8>>,
+    /// Names the lower layer was asked for and does not have: it never
+    /// changes under the sandbox, so a create and unlink loop asks the
+    /// gofer once (at most [`ABSENT_MAX`] names a directory).
+    absent_below: HashSet<Vec<u8>>,
 }
+
+/// How many absent lower names one directory remembers.
+const ABSENT_MAX: usize = 1024;
 
 /// Where a node is: its parent directory and its name there.
 struct Place {
@@ -251,8 +258,17 @@ impl OverlayInode {
         // The lower entry matters where nothing is above it, or where a
         // directory is above a directory (merged).
         let lower = match (self.lower(), upper_kind) {
-            (Some(l), None | Some(libc::S_IFDIR)) if !st.hidden.contains(name) => {
-                optional(l.lookup(&ctx, name))?
+            (Some(l), None | Some(libc::S_IFDIR))
+                if !st.hidden.contains(name) && !st.absent_below.contains(name) =>
+            {
+                let found = optional(l.lookup(&ctx, name))?;
+                if found.is_none() {
+                    if st.absent_below.len() >= ABSENT_MAX {
+                        st.absent_below.clear();
+                    }
+                    st.absent_below.insert(name.to_vec());
+                }
+                found
             }
             _ => None,
         };
