@@ -704,10 +704,34 @@ extern "C" fn on_sigsys(_sig: libc::c_int, info: *mut libc::siginfo_t, _uctx: *m
     }
 }
 
+/// The sentry's allowlist as installed: unlisted calls and other
+/// architectures' calls trap.
+pub fn sentry_program() -> Result<BpfProgram, ConfineError> {
+    let mut prog = compile(SENTRY_POLICY, SeccompAction::Trap)?;
+    trap_other_arches(&mut prog);
+    Ok(prog)
+}
+
+/// seccompiler ends its architecture check with RET_KILL_PROCESS. Stubs
+/// inherit this filter, and the strictest of stacked filters wins, so an
+/// app's i386 call (`int 0x80`) would kill its stub instead of trapping to
+/// the sentry, which answers it as Linux without IA32 emulation does. The
+/// sentry itself never makes one: for it TRAP ends the same way (the
+/// SIGSYS reporter). Only that check returns KILL_PROCESS here (the
+/// program's own verdicts are TRAP and ALLOW).
+fn trap_other_arches(prog: &mut BpfProgram) {
+    const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+    for insn in prog.iter_mut() {
+        if insn.code == RET && insn.k == libc::SECCOMP_RET_KILL_PROCESS {
+            insn.k = libc::SECCOMP_RET_TRAP;
+        }
+    }
+}
+
 /// Installs the SIGSYS reporter, then the wall and the sentry's allowlist
 /// on every thread.
 pub fn install() -> Result<(), ConfineError> {
-    let prog = compile(SENTRY_POLICY, SeccompAction::Trap)?;
+    let prog = sentry_program()?;
     let wall = wall();
     // SAFETY: a zeroed sigaction is valid; we set a handler with the
     // SA_SIGINFO signature and an empty mask before passing it to sigaction.
@@ -781,7 +805,7 @@ mod tests {
     /// (no SIGSYS handler, so a trap kills it by SIGSYS), after `before`
     /// has run unconfined; the child exits with what `f` returns.
     fn confined(before: fn(), f: fn() -> i32) -> End {
-        let prog = compile(SENTRY_POLICY, SeccompAction::Trap).expect("compiles");
+        let prog = sentry_program().expect("compiles");
         let wall = wall();
         // SAFETY: the child only makes raw syscalls (and glibc's
         // pthread_create, which fork leaves usable) on memory prepared
@@ -1200,5 +1224,14 @@ mod tests {
             }
         });
         assert_eq!(sig, None);
+    }
+
+    #[test]
+    fn other_architectures_trap_rather_than_kill() {
+        let prog = sentry_program().expect("compiles");
+        const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+        let rets: Vec<u32> = prog.iter().filter(|i| i.code == RET).map(|i| i.k).collect();
+        assert!(rets.contains(&libc::SECCOMP_RET_TRAP));
+        assert!(!rets.contains(&libc::SECCOMP_RET_KILL_PROCESS));
     }
 }
