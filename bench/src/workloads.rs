@@ -217,6 +217,13 @@ pub const ALL: &[Workload] = &[
         None,
     ),
     program(
+        "fork_big",
+        "fork + exit + wait, 100 MiB touched",
+        Unit::Nanos,
+        &[],
+        None,
+    ),
+    program(
         "fork_exec_wait",
         "fork + execve(/bin/true) + wait",
         Unit::Nanos,
