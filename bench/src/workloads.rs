@@ -434,7 +434,7 @@ mod tests {
             .iter()
             .map(|w| w.name)
             .collect();
-        assert_eq!(names, ["fork_exit_wait", "fork_exec_wait"]);
+        assert_eq!(names, ["fork_exit_wait", "fork_big", "fork_exec_wait"]);
     }
 
     #[test]
