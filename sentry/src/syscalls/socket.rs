@@ -314,6 +314,7 @@ fn make_socket_file(t: &Task, path: &[u8]) -> Result<NameKey, Errno> {
     let opts = WalkOpts {
         follow: false,
         allow_missing: true,
+        ..WalkOpts::default()
     };
     let (parent, name) = match walk::walk(&ctx, &root, &start, path, opts)? {
         Found::Dentry(_) => return Err(Errno::EADDRINUSE),

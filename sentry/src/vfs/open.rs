@@ -13,7 +13,7 @@ use super::file::FileDescription;
 use super::notify;
 use super::perm::{self, MAY_EXEC, MAY_READ, MAY_WRITE};
 use super::stat::Stat;
-use super::walk::{self, Found, WalkOpts};
+use super::walk::{self, Found, Resolve, WalkOpts};
 use crate::errno::Errno;
 
 /// The MAY_* access `flags` ask for (O_TRUNC asks for write).
@@ -71,16 +71,34 @@ pub fn open_mode(
     flags: i32,
     mode: u32,
 ) -> Result<Arc<dyn FileDescription>, Errno> {
+    open_resolve(ctx, root, start, path, flags, mode, Resolve::NONE)
+}
+
+/// `open_mode` with openat2's RESOLVE_* restrictions on the walk.
+pub fn open_resolve(
+    ctx: &Ctx<'_>,
+    root: &Arc<Dentry>,
+    start: &Arc<Dentry>,
+    path: &[u8],
+    flags: i32,
+    mode: u32,
+    resolve: Resolve,
+) -> Result<Arc<dyn FileDescription>, Errno> {
     let follow = flags & libc::O_NOFOLLOW == 0;
+    let opts = WalkOpts {
+        follow,
+        allow_missing: false,
+        resolve,
+    };
     if flags & libc::O_PATH != 0 {
-        let d = walk::lookup(ctx, root, start, path, follow)?;
+        let d = walk::lookup_with(ctx, root, start, path, opts)?;
         if flags & libc::O_DIRECTORY != 0 && !d.stat(ctx)?.is_dir() {
             return Err(Errno::ENOTDIR);
         }
         return Ok(PathFile::new(d, flags));
     }
     if flags & TMPFILE_BIT != 0 {
-        return open_tmpfile(ctx, root, start, path, flags, mode);
+        return open_tmpfile(ctx, root, start, path, flags, mode, opts);
     }
     let creat = flags & libc::O_CREAT != 0;
     if creat && flags & libc::O_DIRECTORY != 0 {
@@ -91,6 +109,7 @@ pub fn open_mode(
         let opts = WalkOpts {
             follow: follow && !excl,
             allow_missing: true,
+            resolve,
         };
         match walk::walk(ctx, root, start, path, opts)? {
             Found::Missing {
@@ -114,7 +133,7 @@ pub fn open_mode(
             }
         }
     } else {
-        walk::lookup(ctx, root, start, path, follow)?
+        walk::lookup_with(ctx, root, start, path, opts)?
     };
     let st = d.stat(ctx)?;
     if flags & libc::O_DIRECTORY != 0 && !st.is_dir() {
@@ -194,13 +213,14 @@ fn open_tmpfile(
     path: &[u8],
     flags: i32,
     mode: u32,
+    opts: WalkOpts,
 ) -> Result<Arc<dyn FileDescription>, Errno> {
     if flags & (libc::O_TMPFILE | libc::O_CREAT) != libc::O_TMPFILE
         || flags & libc::O_ACCMODE == libc::O_RDONLY
     {
         return Err(Errno::EINVAL);
     }
-    let d = walk::lookup(ctx, root, start, path, flags & libc::O_NOFOLLOW == 0)?;
+    let d = walk::lookup_with(ctx, root, start, path, opts)?;
     let st = d.stat(ctx)?;
     if !st.is_dir() {
         return Err(Errno::ENOTDIR);

@@ -140,6 +140,7 @@ fn parent_of(t: &Task, dirfd: i32, path_addr: u64) -> Result<Parent, Errno> {
     let opts = WalkOpts {
         follow: false,
         allow_missing: true,
+        ..WalkOpts::default()
     };
     Ok(match walk::walk(&ctx, &root, &start, &path, opts)? {
         Found::Missing { parent, name, .. } => Parent {

@@ -1,12 +1,13 @@
-//! openat, open, creat, close, close_range.
+//! openat, openat2, open, creat, close, close_range.
 
 use std::sync::Arc;
 
-use super::{fd_arg, umask, walk_start};
+use super::{fd_arg, root_and_cwd, umask, walk_start};
 use crate::errno::{Errno, SysResult};
 use crate::kernel::fd_table::FdTable;
 use crate::kernel::Task;
 use crate::syscalls::table::{Arg, Support, Table};
+use crate::vfs::walk::Resolve;
 use crate::vfs::{self, Ctx};
 
 pub(super) fn register(t: &mut Table) {
@@ -17,6 +18,13 @@ pub(super) fn register(t: &mut Table) {
         Support::Full,
         &[Fd, Path, OpenFlags, Mode],
         "",
+    );
+    t.set(
+        libc::SYS_openat2,
+        openat2,
+        Support::Partial,
+        &[Fd, Path, Hex, Int],
+        "RESOLVE_CACHED is always EAGAIN; /proc/PID/exe is not a magic link for RESOLVE_NO_MAGICLINKS",
     );
     t.set(
         libc::SYS_open,
@@ -49,6 +57,97 @@ pub(super) fn do_open(t: &Task, dirfd: i32, path_addr: u64, flags: i32, mode: u3
 
 fn openat(t: &mut Task, a: [u64; 6]) -> SysResult {
     do_open(t, fd_arg(a[0]), a[1], a[2] as i32, a[3] as u32)
+}
+
+/// OPEN_HOW_SIZE_VER0: sizeof(struct open_how { flags, mode, resolve }).
+const OPEN_HOW_SIZE: usize = 24;
+
+/// Every flag open(2) knows (Linux's VALID_OPEN_FLAGS on x86-64, with
+/// O_LARGEFILE as the kernel spells it); openat2 refuses any other.
+const VALID_OPEN_FLAGS: u64 = 0o37777703;
+
+/// What O_PATH may come with under openat2 (Linux's O_PATH_FLAGS).
+const O_PATH_FLAGS: u64 =
+    (libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_PATH | libc::O_CLOEXEC) as u64;
+
+/// The struct open_how at `addr` of `size` bytes, by the extensible-struct
+/// rules: EINVAL below version 0, E2BIG beyond a page or with nonzero bytes
+/// past the fields known here, EFAULT where it cannot be read.
+fn read_open_how(t: &Task, addr: u64, size: u64) -> Result<[u64; 3], Errno> {
+    if size < OPEN_HOW_SIZE as u64 {
+        return Err(Errno::EINVAL);
+    }
+    if size > 4096 {
+        return Err(Errno::E2BIG);
+    }
+    let mut bytes = vec![0u8; size as usize];
+    t.mm.copy_in(addr, &mut bytes)?;
+    if bytes[OPEN_HOW_SIZE..].iter().any(|&b| b != 0) {
+        return Err(Errno::E2BIG);
+    }
+    let word = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
+        u64::from_le_bytes(w)
+    };
+    Ok([word(0), word(1), word(2)])
+}
+
+/// openat2's strict checks of `how` (Linux's build_open_flags): unknown
+/// flags or resolve bits, BENEATH with IN_ROOT, a mode without O_CREAT or
+/// O_TMPFILE or beyond 07777, O_DIRECTORY with O_CREAT, O_PATH with other
+/// flags are EINVAL; RESOLVE_CACHED is EAGAIN (the walk may block).
+fn check_open_how(flags: u64, mode: u64, resolve: u64) -> Result<(), Errno> {
+    let flags = flags & !(libc::O_CLOEXEC as u64);
+    if flags & !VALID_OPEN_FLAGS != 0 || resolve & !Resolve::ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if resolve & Resolve::BENEATH != 0 && resolve & Resolve::IN_ROOT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let will_create = flags & (libc::O_CREAT | libc::O_TMPFILE & !libc::O_DIRECTORY) as u64 != 0;
+    if (will_create && mode & !0o7777 != 0) || (!will_create && mode != 0) {
+        return Err(Errno::EINVAL);
+    }
+    let dir_creat = (libc::O_DIRECTORY | libc::O_CREAT) as u64;
+    if flags & dir_creat == dir_creat {
+        return Err(Errno::EINVAL);
+    }
+    if flags & libc::O_PATH as u64 != 0 && flags & !O_PATH_FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if resolve & Resolve::CACHED != 0 {
+        return Err(Errno::EAGAIN);
+    }
+    Ok(())
+}
+
+fn openat2(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let dirfd = fd_arg(a[0]);
+    let [flags, mode, resolve] = read_open_how(t, a[2], a[3])?;
+    check_open_how(flags, mode, resolve)?;
+    let path = t.read_path(a[1])?;
+    let resolve = Resolve(resolve);
+    let (root, cwd) = root_and_cwd(t);
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    // BENEATH and IN_ROOT anchor even an absolute path at dirfd.
+    let start = if dirfd == libc::AT_FDCWD {
+        cwd
+    } else if resolve.0 & (Resolve::BENEATH | Resolve::IN_ROOT) != 0
+        || !vfs::path::is_absolute(&path)
+    {
+        t.fds.get(dirfd)?.dentry().ok_or(Errno::ENOTDIR)?
+    } else {
+        cwd
+    };
+    let flags = flags as i32;
+    let mode = mode as u32 & !umask(t);
+    let ctx = Ctx::of(t);
+    let file = vfs::open::open_resolve(&ctx, &root, &start, &path, flags, mode, resolve)?;
+    let fd = t.fds.install(file, flags & libc::O_CLOEXEC != 0)?;
+    Ok(fd as u64)
 }
 
 fn open(t: &mut Task, a: [u64; 6]) -> SysResult {
