@@ -48,8 +48,17 @@ static long o2(int dfd, const char *path, uint64_t flags, uint64_t mode,
 	       uint64_t resolve)
 {
 	struct how h = { flags, mode, resolve };
+	long r;
+	int tries = 0;
 
-	return syscall(SYS_openat2, dfd, path, &h, sizeof(h));
+	/* Linux answers EAGAIN to a ".." walked under BENEATH or IN_ROOT when
+	 * any rename or mount happened meanwhile anywhere (other tests run in
+	 * parallel); openat2(2) says to retry. RESOLVE_CACHED's EAGAIN is an
+	 * answer, not a race. */
+	do
+		r = syscall(SYS_openat2, dfd, path, &h, sizeof(h));
+	while (r < 0 && errno == EAGAIN && !(resolve & R_CACHED) && ++tries < 1000);
+	return r;
 }
 
 /* Whether fd is open on the file at path; closes fd. */
