@@ -90,6 +90,10 @@ pub enum Stop {
     Signal { signo: i32, code: i32, addr: u64 },
     /// The sentry kicked the thread out of app code (an `Interrupter`).
     Interrupt,
+    /// The app made a system call of another ABI (i386's `int 0x80`); it
+    /// did not run. Only from platforms whose `tells_foreign_syscalls` is
+    /// true; the others report such a call as `Syscall`.
+    ForeignSyscall,
 }
 
 /// A stub thread prepared by `AddressSpace::new_thread` for another host
@@ -229,6 +233,12 @@ pub trait Platform: Send + Sync {
     fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>, PlatformError>;
     /// A context for the calling host thread.
     fn new_context(&self) -> Result<Box<dyn Context>, PlatformError>;
+    /// Whether `switch` tells another ABI's syscalls apart
+    /// (`Stop::ForeignSyscall`); if not, the caller must look at the
+    /// instruction itself.
+    fn tells_foreign_syscalls(&self) -> bool {
+        false
+    }
 }
 
 /// Names `--platform` accepts: the two platforms, and `auto`.

@@ -146,3 +146,30 @@ fn a_forged_copy_of_the_stub_code_traps_like_any_app_code() {
         }
     }
 }
+
+#[test]
+fn an_i386_call_comes_back_as_foreign() {
+    let mem = memfile(1 << 20);
+    // int 0x80 with eax = 20 (i386 getpid; writev on x86-64).
+    let code: &[u8] = &[0xb8, 20, 0, 0, 0, 0xcd, 0x80];
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::from(mem.try_clone().unwrap());
+        f.write_all(code).unwrap();
+    }
+    let p = platform::create("systrap", mem.as_fd()).unwrap();
+    assert!(p.tells_foreign_syscalls());
+    let space = p.new_address_space().unwrap();
+    let mut ctx = p.new_context().unwrap();
+    let prot = platform::Prot {
+        read: true,
+        write: false,
+        exec: true,
+    };
+    space.map(0x40_0000, 0x1000, prot, 0).unwrap();
+    let mut regs = Regs::for_entry(0x40_0000, 0);
+    match ctx.switch(&*space, &mut regs) {
+        Ok(Stop::ForeignSyscall) => assert_eq!(regs.0.orig_rax, 20),
+        other => panic!("int 0x80: {other:?}"),
+    }
+}

@@ -244,6 +244,10 @@ impl Platform for SystrapPlatform {
         Ok(Arc::new(SystrapAddressSpace::start(self.factory.clone())?))
     }
 
+    fn tells_foreign_syscalls(&self) -> bool {
+        true
+    }
+
     fn new_context(&self) -> Result<Box<dyn Context>, PlatformError> {
         Ok(Box::new(SystrapContext {
             tid: raw::gettid(),
@@ -783,28 +787,23 @@ impl Drop for SystrapAddressSpace {
 
 impl AddressSpace for SystrapAddressSpace {
     fn map(&self, addr: u64, len: u64, prot: Prot, offset: u64) -> Result<(), PlatformError> {
-        self.op(
-            "mmap",
-            libc::SYS_mmap,
-            crate::stubproc::memfile_mmap_args(addr, len, prot, offset),
-        )
-        .map(|_| ())
+        self.apply(&[MemOp::Map {
+            addr,
+            len,
+            prot,
+            offset,
+        }])
     }
 
     fn unmap(&self, addr: u64, len: u64) -> Result<(), PlatformError> {
-        self.op("munmap", libc::SYS_munmap, [addr, len, 0, 0, 0, 0])
-            .map(|_| ())
+        self.apply(&[MemOp::Unmap { addr, len }])
     }
 
     fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<(), PlatformError> {
-        self.op(
-            "mprotect",
-            libc::SYS_mprotect,
-            [addr, len, prot.bits() as u64, 0, 0, 0],
-        )
-        .map(|_| ())
+        self.apply(&[MemOp::Protect { addr, len, prot }])
     }
 
+    /// Every op is one syscall of the memory thread, all in one request.
     fn apply(&self, ops: &[MemOp]) -> Result<(), PlatformError> {
         let calls: Vec<(i64, [u64; 6])> = ops
             .iter()
@@ -1012,6 +1011,14 @@ fn take_stop(slot: &Slot, regs: &mut Regs) -> Stop {
     let code = slot.get(SIGINFO + 8) as u32 as i32;
     let addr = slot.get(SIGINFO + 16);
     match signo {
+        // siginfo's si_arch (SIGSYS): an i386 call trapped by the filter.
+        libc::SIGSYS
+            if code == SYS_SECCOMP
+                && slot.get(SIGINFO + 24) >> 32 != u64::from(bpf::AUDIT_ARCH_X86_64) =>
+        {
+            r.orig_rax = r.rax;
+            Stop::ForeignSyscall
+        }
         libc::SIGSYS if code == SYS_SECCOMP => {
             // The kernel rolled rax back to the syscall number; report it
             // as PTRACE_SYSEMU does.

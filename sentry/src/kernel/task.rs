@@ -158,8 +158,15 @@ impl Task {
             .store(self.creds.uid, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// The i386 ABI is not offered: as on a kernel built without IA32
+    /// emulation, int 0x80 faults.
+    fn refuse_foreign_syscall(&mut self) {
+        const SI_KERNEL: i32 = 0x80;
+        super::deliver::force_fault(self, libc::SIGSEGV, SI_KERNEL, 0);
+    }
+
     /// Whether the syscall stop came from `int 0x80` (the two bytes before
-    /// the return address), which both platforms report like `syscall`.
+    /// the return address), for platforms that report it like `syscall`.
     fn came_by_int80(&self) -> bool {
         let mut insn = [0u8; 2];
         let at = self.regs.0.rip.wrapping_sub(2);
@@ -193,12 +200,10 @@ impl Task {
                 }
             };
             match stop {
+                Stop::ForeignSyscall => self.refuse_foreign_syscall(),
                 Stop::Syscall => {
-                    if self.came_by_int80() {
-                        // The i386 ABI is not offered: as on a kernel built
-                        // without IA32 emulation, int 0x80 faults.
-                        const SI_KERNEL: i32 = 0x80;
-                        super::deliver::force_fault(self, libc::SIGSEGV, SI_KERNEL, 0);
+                    if !self.kernel.platform.tells_foreign_syscalls() && self.came_by_int80() {
+                        self.refuse_foreign_syscall();
                         continue;
                     }
                     let nr = self.regs.syscall_nr();
