@@ -114,6 +114,19 @@ fn self_exe() -> Result<PathBuf> {
     std::env::current_exe().context("finding the ward binary")
 }
 
+/// Starts the gofer for `root` and the bind `sources` of a container.
+pub fn start_gofer_with(
+    root: &std::path::Path,
+    rw: bool,
+    sources: &[crate::sandbox::plan::GoferSource],
+    flags: &LogFlags,
+) -> Result<(Child, OwnedFd)> {
+    if !sources.is_empty() {
+        anyhow::bail!("bind mounts are not served yet");
+    }
+    start_gofer(root, rw, flags)
+}
+
 /// Starts the gofer for `root`, read-write if `rw`; returns it and the
 /// sentry's end of its socket.
 pub fn start_gofer(root: &std::path::Path, rw: bool, flags: &LogFlags) -> Result<(Child, OwnedFd)> {
@@ -130,6 +143,28 @@ pub fn start_gofer(root: &std::path::Path, rw: bool, flags: &LogFlags) -> Result
     let child = cmd.spawn().context("starting the gofer")?;
     drop(theirs);
     Ok((child, ours))
+}
+
+/// Starts `ward sentry --control` serving containers on `listener` (its
+/// fd 3), in a new pid namespace when confined; stdin and stdout are
+/// /dev/null, stderr ours (where it reports a failure of the sandbox).
+pub fn start_sentry_server(
+    listener: &OwnedFd,
+    platform: &str,
+    flags: &LogFlags,
+) -> Result<Child> {
+    let mut cmd = Command::new(self_exe()?);
+    flags.apply(&mut cmd);
+    cmd.arg("sentry").arg("--control").arg("--platform").arg(platform);
+    cmd.stdin(std::process::Stdio::null());
+    cmd.stdout(std::process::Stdio::null());
+    cmd.env_clear();
+    hand_over(&mut cmd, listener.as_raw_fd());
+    if flags.confine {
+        crate::confine::new_pid_namespace_for_children()
+            .context("creating the sentry's pid namespace")?;
+    }
+    cmd.spawn().context("starting the sentry")
 }
 
 /// Runs `req` in a new sandbox and returns the exit code `ward do` should

@@ -6,4 +6,5 @@
 pub mod confine;
 pub mod launch;
 pub mod logging;
+pub mod sandbox;
 pub mod signals;

@@ -41,6 +41,8 @@ enum Command {
     Sentry(commands::sentry::SentryArgs),
     #[command(hide = true)]
     Gofer(commands::gofer::GoferArgs),
+    #[command(hide = true)]
+    Proxy(commands::proxy::ProxyArgs),
 }
 
 fn main() {
@@ -48,6 +50,7 @@ fn main() {
     let role = match cli.command {
         Command::Sentry(_) => "sentry",
         Command::Gofer(_) => "gofer",
+        Command::Proxy(_) => "proxy",
         _ => "ward",
     };
     if let Err(e) = logging::init(cli.debug, cli.log.as_deref(), cli.log_format, role) {
@@ -65,6 +68,7 @@ fn main() {
         Command::Syscalls(a) => commands::syscalls::run(a),
         Command::Sentry(a) => commands::sentry::run(a, &flags),
         Command::Gofer(a) => commands::gofer::run(a, &flags),
+        Command::Proxy(a) => commands::proxy::run(a, &flags),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -8,6 +8,7 @@
 
 pub mod arch;
 pub mod confine;
+pub mod control;
 pub mod errno;
 pub mod fsimpl;
 pub mod kernel;
@@ -17,6 +18,7 @@ pub mod syscalls;
 pub mod vfs;
 
 mod boot;
+pub mod launch;
 
 pub use boot::{run, signal_init, BootError, SandboxConfig};
 pub use kernel::task::ExitStatus;

@@ -2,5 +2,6 @@
 
 pub mod do_cmd;
 pub mod gofer;
+pub mod proxy;
 pub mod sentry;
 pub mod syscalls;

@@ -25,7 +25,15 @@ pub struct SentryArgs {
     /// The gofer is read-write: mount its tree as "/" with no overlay.
     #[arg(long)]
     rw_root: bool,
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    /// Serve containers on the control socket listening at fd 3 (the OCI
+    /// runtime's sandbox) instead of running one program.
+    #[arg(long)]
+    control: bool,
+    #[arg(
+        required_unless_present = "control",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     argv: Vec<OsString>,
 }
 
@@ -63,6 +71,9 @@ pub fn run(a: SentryArgs, flags: &LogFlags) -> Result<i32> {
     }
     // Still single-threaded: the only moment the namespaces can be entered.
     sentry::confine::unshare_namespaces().context("confining the sentry")?;
+    if a.control {
+        return serve(a, flags);
+    }
     let gofer = take_fd(COMPONENT_FD).context("gofer socket")?;
     // Our own copy of stderr: fd 2 itself goes to the sandbox, and is closed
     // with it, before we may need to report why the sandbox could not start.
@@ -108,6 +119,36 @@ pub fn run(a: SentryArgs, flags: &LogFlags) -> Result<i32> {
             let mut err = std::fs::File::from(own_stderr);
             let _ = writeln!(err, "ward: {e}");
             Ok(code)
+        }
+    }
+}
+
+/// The OCI runtime's sandbox: containers made and started over the
+/// control socket; exits when the first container's init ends, with its
+/// status.
+fn serve(a: SentryArgs, flags: &LogFlags) -> Result<i32> {
+    let listener = take_fd(COMPONENT_FD).context("control socket")?;
+    let own_stderr = std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .context("duplicating stderr")?;
+    install_panic_hook(&own_stderr)?;
+    oci_cli::signals::block(&oci_cli::signals::INTO_SANDBOX).context("blocking signals")?;
+    oci_cli::signals::watch(&oci_cli::signals::INTO_SANDBOX, |sig, _| {
+        sentry::signal_init(sig);
+    })
+    .context("starting the signal thread")?;
+    let cfg = sentry::control::ServeConfig {
+        listener,
+        platform: a.platform,
+        strace: flags.debug,
+    };
+    match sentry::control::serve(cfg) {
+        Ok(status) => Ok(status.shell_code()),
+        Err(e) => {
+            let mut err = std::fs::File::from(own_stderr);
+            let _ = writeln!(err, "ward: {e}");
+            Ok(e.exit_code())
         }
     }
 }

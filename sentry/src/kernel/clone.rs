@@ -155,7 +155,7 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<i32, Errno> {
         } else {
             t.tgid
         };
-        let (pgid, sid, exe, argv, envp) = {
+        let (pgid, sid, exe, argv, envp, container) = {
             let st = t.tg().lock();
             (
                 st.pgid,
@@ -163,12 +163,14 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<i32, Errno> {
                 st.exe.clone(),
                 st.argv.clone(),
                 st.envp.clone(),
+                st.container,
             )
         };
         let g = table.new_group(tid, parent, pgid, sid, actions);
         {
             let mut st = g.lock();
             st.exit_signal = a.exit_signal;
+            st.container = container;
             st.exe = exe;
             st.argv = argv;
             st.envp = envp;

@@ -146,6 +146,9 @@ fn process_exit(tg: &Arc<ThreadGroup>) {
         }
         None => true,
     };
+    // Whoever outside the sandbox waits for this process (a container's
+    // host process), before it can be reaped.
+    super::exit_watch::exited(tg, status);
     if autoreap && tg.tgid != 1 {
         reap(tg);
     } else {

@@ -27,7 +27,7 @@ pub fn tasks() -> &'static TaskTable {
 pub struct Kernel {
     pub memfile: Arc<MemoryFile>,
     pub platform: Arc<dyn Platform>,
-    pub vfs: Vfs,
+    pub vfs: Arc<Vfs>,
     pub boot: Instant,
     pub hostname: Mutex<Vec<u8>>,
     pub domainname: Mutex<Vec<u8>>,
@@ -45,7 +45,7 @@ impl Kernel {
     pub fn new(
         memfile: Arc<MemoryFile>,
         platform: Arc<dyn Platform>,
-        vfs: Vfs,
+        vfs: Arc<Vfs>,
         strace: bool,
     ) -> Kernel {
         Kernel {

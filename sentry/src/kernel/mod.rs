@@ -6,6 +6,7 @@ pub mod creds;
 pub mod deliver;
 pub mod exec;
 pub mod exit;
+pub mod exit_watch;
 pub mod fd_table;
 pub mod futex;
 #[allow(clippy::module_inception)]

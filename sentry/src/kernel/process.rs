@@ -133,6 +133,9 @@ pub struct TgState {
     pub zombie: bool,
     pub job: JobState,
     pub subreaper: bool,
+    /// The container (of the sandbox's pod) the process belongs to; a
+    /// child inherits its parent's.
+    pub container: u32,
     /// The signal sent to the parent on exit (SIGCHLD unless clone said otherwise).
     pub exit_signal: i32,
     /// Times of exited children, for getrusage(RUSAGE_CHILDREN) and times().
@@ -269,6 +272,7 @@ impl TaskTable {
                 zombie: false,
                 job: JobState::Running,
                 subreaper: false,
+                container: 0,
                 exit_signal: libc::SIGCHLD,
                 children_utime_us: 0,
                 children_stime_us: 0,

@@ -1,0 +1,242 @@
+//! The OCI verbs on real bundles (a busybox-static rootfs): create holds
+//! the process until start, state follows it, kill/delete end it, run
+//! waits and propagates the exit code, exec and ps work inside a running
+//! container, hooks run with the state, pods share one sandbox, and bad
+//! input fails with one line and leaves nothing behind.
+
+mod common;
+
+use common::bundle::{become_subreaper, config, wait_child, TestBundle};
+use serde_json::json;
+
+fn ok(out: &std::process::Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn one_line_error(out: &std::process::Output) -> String {
+    assert!(!out.status.success(), "expected a failure");
+    let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    assert_eq!(err.lines().count(), 1, "expected one line, got: {err}");
+    err
+}
+
+#[test]
+fn create_waits_for_start_then_runs_to_stopped() {
+    become_subreaper();
+    let b = TestBundle::new("life", &["sh", "-c", "echo started; exit 0"]);
+    ok(&b.create("c1"), "create");
+    assert_eq!(b.status("c1"), "created");
+    // Nothing of the workload ran before start.
+    assert_eq!(b.output("c1"), "");
+    let pid = b.pid("c1");
+    ok(&b.run(&["start", "c1"]), "start");
+    let status = wait_child(pid);
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    assert_eq!(b.output("c1"), "started\n");
+    assert_eq!(b.status("c1"), "stopped");
+    ok(&b.run(&["delete", "c1"]), "delete");
+    let gone = b.run(&["state", "c1"]);
+    assert!(!gone.status.success());
+}
+
+#[test]
+fn the_host_process_exits_with_the_init_status() {
+    become_subreaper();
+    let b = TestBundle::new("code", &["sh", "-c", "exit 3"]);
+    ok(&b.create("c"), "create");
+    let pid = b.pid("c");
+    ok(&b.run(&["start", "c"]), "start");
+    let status = wait_child(pid);
+    assert!(libc::WIFEXITED(status), "status {status:#x}");
+    assert_eq!(libc::WEXITSTATUS(status), 3);
+    ok(&b.run(&["delete", "c"]), "delete");
+}
+
+#[test]
+fn kill_ends_a_running_container_with_the_signal() {
+    become_subreaper();
+    let b = TestBundle::new("kill", &["sleep", "1000"]);
+    ok(&b.create("k"), "create");
+    let pid = b.pid("k");
+    ok(&b.run(&["start", "k"]), "start");
+    assert_eq!(b.status("k"), "running");
+    ok(&b.run(&["kill", "k", "KILL"]), "kill");
+    let status = wait_child(pid);
+    assert!(libc::WIFSIGNALED(status), "status {status:#x}");
+    assert_eq!(libc::WTERMSIG(status), libc::SIGKILL);
+    assert_eq!(b.status("k"), "stopped");
+    let again = b.run(&["kill", "k", "TERM"]);
+    assert!(one_line_error(&again).contains("not running"));
+    ok(&b.run(&["delete", "k"]), "delete");
+}
+
+#[test]
+fn delete_refuses_a_running_container_unless_forced() {
+    let b = TestBundle::new("del", &["sleep", "1000"]);
+    ok(&b.create("d"), "create");
+    ok(&b.run(&["start", "d"]), "start");
+    let refused = b.run(&["delete", "d"]);
+    assert!(one_line_error(&refused).contains("not stopped"));
+    ok(&b.run(&["delete", "--force", "d"]), "delete --force");
+    let list = b.run(&["list", "--quiet"]);
+    ok(&list, "list");
+    assert_eq!(String::from_utf8_lossy(&list.stdout).trim(), "");
+}
+
+#[test]
+fn run_waits_and_exits_with_the_status() {
+    let b = TestBundle::new("run", &["sh", "-c", "echo hi from run; exit 5"]);
+    let out = b
+        .ward(&["run", "--bundle"])
+        .arg(b.dir.path())
+        .arg("r1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("ward run");
+    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi from run\n");
+    // run deletes the container when it ends.
+    assert!(!b.run(&["state", "r1"]).status.success());
+}
+
+#[test]
+fn exec_and_ps_in_a_running_container() {
+    let b = TestBundle::new("exec", &["sleep", "1000"]);
+    ok(&b.create("e"), "create");
+    ok(&b.run(&["start", "e"]), "start");
+    let out = b.run(&["exec", "e", "sh", "-c", "echo in-container $(hostname); exit 4"]);
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "in-container wardtest\n");
+    let ps = b.run(&["ps", "--format", "json", "e"]);
+    ok(&ps, "ps");
+    let pids: Vec<i32> = serde_json::from_slice(&ps.stdout).expect("ps json");
+    // The init is shown by its host process's pid.
+    assert_eq!(pids, vec![b.pid("e")]);
+    let table = b.run(&["ps", "e"]);
+    ok(&table, "ps table");
+    assert!(String::from_utf8_lossy(&table.stdout).contains("sleep 1000"));
+    ok(&b.run(&["delete", "--force", "e"]), "delete");
+}
+
+#[test]
+fn hooks_run_with_the_state_on_stdin() {
+    let mut cfg = config(&["true"]);
+    let tmp = common::TempDir::new("hooks-out");
+    let log = tmp.path().join("hooks.log");
+    let hook = |name: &str| {
+        json!({"path": "/bin/sh", "args": ["sh", "-c", format!("echo {name} $(cat) >> {}", log.display())]})
+    };
+    cfg["hooks"] = json!({
+        "createRuntime": [hook("createRuntime")],
+        "poststart": [hook("poststart")],
+        "poststop": [hook("poststop")],
+    });
+    let b = TestBundle::with_config("hooks", cfg);
+    ok(&b.create("h"), "create");
+    ok(&b.run(&["start", "h"]), "start");
+    ok(&b.run(&["delete", "--force", "h"]), "delete");
+    let text = std::fs::read_to_string(&log).expect("hook log");
+    let kinds: Vec<&str> = text.lines().map(|l| l.split(' ').next().unwrap_or("")).collect();
+    assert_eq!(kinds, ["createRuntime", "poststart", "poststop"], "{text}");
+    assert!(text.contains("\"id\":\"h\""), "{text}");
+    assert!(text.lines().next().unwrap_or("").contains("\"status\":\"created\""), "{text}");
+}
+
+#[test]
+fn a_failing_create_hook_leaves_nothing_behind() {
+    let mut cfg = config(&["true"]);
+    cfg["hooks"] = json!({"createRuntime": [{"path": "/bin/false"}]});
+    let b = TestBundle::with_config("hookfail", cfg);
+    let out = b.create("f");
+    let err = one_line_error(&out);
+    assert!(err.contains("createRuntime"), "{err}");
+    assert!(!b.run(&["state", "f"]).status.success());
+}
+
+#[test]
+fn bad_bundles_fail_with_one_line_and_leave_nothing() {
+    let b = TestBundle::new("bad", &["true"]);
+    // No rootfs.
+    std::fs::rename(b.dir.path().join("rootfs"), b.dir.path().join("gone")).expect("rename");
+    assert!(one_line_error(&b.create("x")).contains("rootfs"));
+    std::fs::rename(b.dir.path().join("gone"), b.dir.path().join("rootfs")).expect("rename");
+    // Not JSON.
+    std::fs::write(b.dir.path().join("config.json"), "{ not json").expect("write");
+    assert!(one_line_error(&b.create("x")).contains("config.json"));
+    // Unsupported version.
+    let mut cfg = config(&["true"]);
+    cfg["ociVersion"] = json!("2.0.0");
+    b.write_config(&cfg);
+    assert!(one_line_error(&b.create("x")).contains("2.0.0"));
+    // Unknown mount type.
+    let mut cfg = config(&["true"]);
+    cfg["mounts"] = json!([{"destination": "/mnt", "type": "nfs", "source": "x"}]);
+    b.write_config(&cfg);
+    assert!(one_line_error(&b.create("x")).contains("nfs"));
+    // Nothing was left.
+    let list = b.run(&["list", "--quiet"]);
+    assert_eq!(String::from_utf8_lossy(&list.stdout).trim(), "");
+    // A duplicate id.
+    b.write_config(&config(&["sleep", "100"]));
+    ok(&b.create("dup"), "create");
+    assert!(one_line_error(&b.create("dup")).contains("dup"));
+    // A container that does not exist.
+    assert!(one_line_error(&b.run(&["start", "nope"])).contains("nope"));
+    assert!(one_line_error(&b.run(&["kill", "nope"])).contains("nope"));
+    assert!(one_line_error(&b.run(&["delete", "nope"])).contains("nope"));
+    ok(&b.run(&["delete", "--force", "dup"]), "delete");
+}
+
+#[test]
+fn a_pod_member_stops_and_is_deleted_while_the_sandbox_runs() {
+    become_subreaper();
+    let mut sb_cfg = config(&["sleep", "1000"]);
+    sb_cfg["annotations"] = json!({"io.kubernetes.cri.container-type": "sandbox"});
+    let sb = TestBundle::with_config("pod-sb", sb_cfg);
+    ok(&sb.create("pod"), "create sandbox");
+    ok(&sb.run(&["start", "pod"]), "start sandbox");
+
+    let mut m_cfg = config(&["sh", "-c", "echo member $(hostname); sleep 1000"]);
+    m_cfg["annotations"] = json!({
+        "io.kubernetes.cri.container-type": "container",
+        "io.kubernetes.cri.sandbox-id": "pod"
+    });
+    m_cfg["hostname"] = json!(null);
+    let m = TestBundle::with_config("pod-m", m_cfg);
+    // Same state root: the member finds its sandbox there.
+    let create = std::process::Command::new(common::WARD)
+        .arg("--root")
+        .arg(sb.state.path())
+        .args(["create", "--bundle"])
+        .arg(m.dir.path())
+        .arg("--pid-file")
+        .arg(m.dir.path().join("m.pid"))
+        .arg("m")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(m.out_path("m")).expect("out"))
+        .stderr(std::fs::File::create(m.err_path("m")).expect("err"))
+        .status()
+        .expect("create member");
+    assert!(create.success(), "{}", std::fs::read_to_string(m.err_path("m")).unwrap_or_default());
+    ok(&sb.run(&["start", "m"]), "start member");
+    let member_pid: i32 = std::fs::read_to_string(m.dir.path().join("m.pid"))
+        .expect("pid")
+        .parse()
+        .expect("pid");
+    // Both run in one sandbox: the member sees the pod's hostname.
+    ok(&sb.run(&["kill", "m", "KILL"]), "kill member");
+    let status = wait_child(member_pid);
+    assert!(libc::WIFSIGNALED(status));
+    assert_eq!(sb.status("m"), "stopped");
+    ok(&sb.run(&["delete", "m"]), "delete member");
+    assert_eq!(sb.status("pod"), "running");
+    assert!(m.output("m").starts_with("member wardtest"), "{}", m.output("m"));
+    // The sandbox still serves: exec works.
+    let out = sb.run(&["exec", "pod", "echo", "still"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "still\n");
+    ok(&sb.run(&["delete", "--force", "pod"]), "delete sandbox");
+}
