@@ -7,3 +7,5 @@ pub mod confine;
 pub mod launch;
 pub mod logging;
 pub mod signals;
+pub mod bundle;
+pub mod state;
