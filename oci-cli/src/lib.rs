@@ -8,3 +8,5 @@ pub mod launch;
 pub mod logging;
 pub mod sandbox;
 pub mod signals;
+pub mod bundle;
+pub mod state;
