@@ -3,6 +3,7 @@
 //! the logging every `ward` process shares. The binary's verbs are thin
 //! calls into here.
 
+pub mod cgroups;
 pub mod confine;
 pub mod launch;
 pub mod logging;
