@@ -90,7 +90,14 @@ impl Client {
 
     /// A new fid for the served root, and its attributes.
     pub fn attach(&self) -> Result<(Fid, Attr), ClientError> {
-        match self.call(&Request::Attach)? {
+        self.attach_source(0)
+    }
+
+    /// A new fid for the served source `index` (0 the root, i the i-th
+    /// extra source: a directory or a regular file), and its attributes;
+    /// an index the gofer does not serve is `Errno(EINVAL)`.
+    pub fn attach_source(&self, index: u32) -> Result<(Fid, Attr), ClientError> {
+        match self.call(&Request::Attach { index })? {
             (Reply::Attach { fid, attr }, _) => Ok((fid, attr)),
             (other, _) => Err(unexpected("attach", &other)),
         }

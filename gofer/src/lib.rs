@@ -28,7 +28,10 @@ mod server;
 
 pub use client::{Client, ClientError};
 pub use protocol::{Attr, Dirent, Fid, SetAttr, PROTOCOL_VERSION};
-pub use server::{open_root, serve, serve_as, Access, ServeError, MAX_FIDS};
+pub use server::{
+    open_root, open_source, serve, serve_as, serve_sources, Access, ServeError, Source, SourceError,
+    MAX_FIDS,
+};
 
 /// A connected `AF_UNIX` `SOCK_SEQPACKET` pair, both ends close-on-exec:
 /// one for [`serve`], one for [`Client::new`]. Whoever passes an end to a

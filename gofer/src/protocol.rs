@@ -33,7 +33,7 @@ use thiserror::Error;
 pub type Fid = u32;
 
 /// Version of this protocol; the client and server must agree exactly.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// First two bytes of every message ("GW" in little-endian order).
 pub const MAGIC: u16 = 0x5747;
@@ -148,8 +148,11 @@ pub enum Request<'a> {
     Version {
         version: u32,
     },
-    /// Get a new fid for the served root.
-    Attach,
+    /// Get a new fid for a served source: 0 the root, i the i-th extra
+    /// source (a bind mount's); an index out of range is `EINVAL`.
+    Attach {
+        index: u32,
+    },
     /// Look up one name in the directory `fid`; yields a new fid.
     Walk {
         fid: Fid,
@@ -398,7 +401,7 @@ pub fn peek_tag(msg: &[u8]) -> u32 {
 pub fn encode_request(tag: u32, req: &Request<'_>, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     let opcode = match req {
         Request::Version { .. } => op::VERSION,
-        Request::Attach => op::ATTACH,
+        Request::Attach { .. } => op::ATTACH,
         Request::Walk { .. } => op::WALK,
         Request::Getattr { .. } => op::GETATTR,
         Request::Open { .. } => op::OPEN,
@@ -417,7 +420,7 @@ pub fn encode_request(tag: u32, req: &Request<'_>, out: &mut Vec<u8>) -> Result<
     let mut w = Writer::start(out, opcode, tag);
     match *req {
         Request::Version { version } => w.u32(version),
-        Request::Attach => {}
+        Request::Attach { index } => w.u32(index),
         Request::Walk { fid, name } => {
             w.u32(fid);
             w.name(name)?;
@@ -577,7 +580,9 @@ pub fn decode_request(msg: &[u8]) -> Result<(u32, Request<'_>), DecodeError> {
         op::VERSION => Request::Version {
             version: r.u32("version")?,
         },
-        op::ATTACH => Request::Attach,
+        op::ATTACH => Request::Attach {
+            index: r.u32("attach index")?,
+        },
         op::WALK => {
             let fid = r.u32("walk fid")?;
             let name = r.name("walk name")?;
@@ -1091,7 +1096,8 @@ mod tests {
             Request::Version {
                 version: PROTOCOL_VERSION,
             },
-            Request::Attach,
+            Request::Attach { index: 0 },
+            Request::Attach { index: 2 },
             Request::Walk {
                 fid: 7,
                 name: b"etc",
@@ -1331,7 +1337,7 @@ mod tests {
     #[test]
     fn bad_magic_is_rejected() {
         let mut buf = Vec::new();
-        encode_request(1, &Request::Attach, &mut buf).expect("encode");
+        encode_request(1, &Request::Attach { index: 0 }, &mut buf).expect("encode");
         buf[0] ^= 0xff;
         assert!(matches!(
             decode_request(&buf),
@@ -1342,7 +1348,7 @@ mod tests {
     #[test]
     fn nonzero_reserved_byte_is_rejected() {
         let mut buf = Vec::new();
-        encode_request(1, &Request::Attach, &mut buf).expect("encode");
+        encode_request(1, &Request::Attach { index: 0 }, &mut buf).expect("encode");
         buf[3] = 1;
         assert_eq!(
             decode_request(&buf),
@@ -1353,7 +1359,7 @@ mod tests {
     #[test]
     fn unknown_and_reply_opcodes_are_not_requests() {
         let mut buf = Vec::new();
-        encode_request(1, &Request::Attach, &mut buf).expect("encode");
+        encode_request(1, &Request::Attach { index: 0 }, &mut buf).expect("encode");
         for opcode in [0x00, 0x11, 0x82, 0xff] {
             buf[2] = opcode;
             assert_eq!(
@@ -1560,7 +1566,7 @@ mod tests {
     #[test]
     fn peek_tag_reads_the_tag_or_zero() {
         let mut buf = Vec::new();
-        encode_request(0xdead_beef, &Request::Attach, &mut buf).expect("encode");
+        encode_request(0xdead_beef, &Request::Attach { index: 0 }, &mut buf).expect("encode");
         assert_eq!(peek_tag(&buf), 0xdead_beef);
         assert_eq!(peek_tag(&buf[..7]), 0);
     }

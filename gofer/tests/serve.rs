@@ -611,7 +611,7 @@ fn random_requests_each_get_one_reply() {
         let fid = (next() % 8) as u32;
         // Never Version, which would undo the handshake.
         let req = match next() % 8 {
-            0 => Request::Attach,
+            0 => Request::Attach { index: 0 },
             1 | 2 => Request::Walk {
                 fid,
                 name: names[(next() % names.len() as u64) as usize],
@@ -671,7 +671,7 @@ fn an_oversized_message_is_emsgsize_and_the_server_keeps_serving() {
     let h = Harness::start(&tree.path);
 
     let mut msg = Vec::new();
-    encode_request(77, &Request::Attach, &mut msg).expect("encode");
+    encode_request(77, &Request::Attach { index: 0 }, &mut msg).expect("encode");
     msg.resize(MAX_MESSAGE + 1, 0);
     let (tag, reply) = h.raw_exchange(&msg);
     assert_eq!(tag, 77);
@@ -703,7 +703,7 @@ fn requests_before_the_handshake_are_eproto() {
     };
 
     assert_eq!(
-        exchange(&Request::Attach),
+        exchange(&Request::Attach { index: 0 }),
         Reply::Error {
             errno: libc::EPROTO
         }
@@ -716,7 +716,7 @@ fn requests_before_the_handshake_are_eproto() {
             version: PROTOCOL_VERSION
         }
     );
-    assert!(matches!(exchange(&Request::Attach), Reply::Attach { .. }));
+    assert!(matches!(exchange(&Request::Attach { index: 0 }), Reply::Attach { .. }));
     // A later mismatched Version is answered but does not undo the handshake.
     assert_eq!(
         exchange(&Request::Version { version: 99 }),
@@ -724,7 +724,7 @@ fn requests_before_the_handshake_are_eproto() {
             version: PROTOCOL_VERSION
         }
     );
-    assert!(matches!(exchange(&Request::Attach), Reply::Attach { .. }));
+    assert!(matches!(exchange(&Request::Attach { index: 0 }), Reply::Attach { .. }));
 
     drop(raw);
     server

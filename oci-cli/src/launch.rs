@@ -114,28 +114,63 @@ fn self_exe() -> Result<PathBuf> {
     std::env::current_exe().context("finding the ward binary")
 }
 
-/// Starts the gofer for `root` and the bind `sources` of a container.
-pub fn start_gofer_with(
-    root: &std::path::Path,
-    rw: bool,
-    sources: &[crate::sandbox::plan::GoferSource],
-    flags: &LogFlags,
-) -> Result<(Child, OwnedFd)> {
-    if !sources.is_empty() {
-        anyhow::bail!("bind mounts are not served yet");
-    }
-    start_gofer(root, rw, flags)
+/// A bind mount's source for the gofer to serve beside the root: a
+/// directory or a single regular file, attached by the sentry as index
+/// 1, 2, … in the order given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GoferMount {
+    pub source: PathBuf,
+    /// Every change beneath it is EROFS.
+    pub read_only: bool,
 }
 
-/// Starts the gofer for `root`, read-write if `rw`; returns it and the
-/// sentry's end of its socket.
-pub fn start_gofer(root: &std::path::Path, rw: bool, flags: &LogFlags) -> Result<(Child, OwnedFd)> {
+impl GoferMount {
+    /// The `ward gofer --mount` argument: the path, then ":ro" or ":rw"
+    /// (always one of them, so a path with a colon in it reads back whole).
+    pub fn to_arg(&self) -> OsString {
+        let mut arg = self.source.clone().into_os_string();
+        arg.push(if self.read_only { ":ro" } else { ":rw" });
+        arg
+    }
+
+    /// Reads a `--mount SRC[:ro|:rw]` argument (read-write without a suffix).
+    pub fn parse(arg: &std::ffi::OsStr) -> GoferMount {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = arg.as_bytes();
+        let (path, read_only) = match bytes.len().checked_sub(3).map(|at| bytes.split_at(at)) {
+            Some((path, b":ro")) => (path, true),
+            Some((path, b":rw")) => (path, false),
+            _ => (bytes, false),
+        };
+        GoferMount {
+            source: PathBuf::from(std::ffi::OsStr::from_bytes(path)),
+            read_only,
+        }
+    }
+}
+
+/// Starts the gofer for `root` (read-write if `rw`) and `mounts` (each
+/// attached at its index: the first is 1); returns it and the sentry's
+/// end of its socket. The gofer may change its trees at all only when
+/// the root or a mount is read-write.
+pub fn start_gofer(
+    root: &std::path::Path,
+    rw: bool,
+    mounts: &[GoferMount],
+    flags: &LogFlags,
+) -> Result<(Child, OwnedFd)> {
     let (ours, theirs) = socketpair()?;
     let mut cmd = Command::new(self_exe()?);
     flags.apply(&mut cmd);
     cmd.arg("gofer").arg("--root").arg(root);
-    if rw {
+    if rw || mounts.iter().any(|m| !m.read_only) {
         cmd.arg("--rw");
+        if !rw {
+            cmd.arg("--root-ro");
+        }
+    }
+    for m in mounts {
+        cmd.arg("--mount").arg(m.to_arg());
     }
     cmd.stdin(std::process::Stdio::null());
     cmd.env_clear();
@@ -170,7 +205,7 @@ pub fn start_sentry_server(
 /// Runs `req` in a new sandbox and returns the exit code `ward do` should
 /// exit with (the program's status, 128+N for a signal).
 pub fn run_do(req: &DoRequest, flags: &LogFlags) -> Result<i32> {
-    let (mut gofer, sock) = start_gofer(&req.root, req.rw_root, flags)?;
+    let (mut gofer, sock) = start_gofer(&req.root, req.rw_root, &[], flags)?;
     let mut cmd = Command::new(self_exe()?);
     flags.apply(&mut cmd);
     cmd.arg("sentry")
@@ -244,4 +279,40 @@ pub fn run_do(req: &DoRequest, flags: &LogFlags) -> Result<i32> {
         (None, Some(sig)) => 128 + sig,
         _ => 125,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GoferMount;
+    use std::ffi::OsStr;
+    use std::path::PathBuf;
+
+    fn mount(path: &str, read_only: bool) -> GoferMount {
+        GoferMount {
+            source: PathBuf::from(path),
+            read_only,
+        }
+    }
+
+    #[test]
+    fn a_mount_argument_reads_back_as_written() {
+        for m in [
+            mount("/etc/hosts", true),
+            mount("/srv/data", false),
+            mount("/odd:ro", false),
+            mount("/a:b", true),
+        ] {
+            assert_eq!(GoferMount::parse(&m.to_arg()), m);
+        }
+    }
+
+    #[test]
+    fn a_mount_argument_without_a_suffix_is_read_write() {
+        assert_eq!(
+            GoferMount::parse(OsStr::new("/srv/data")),
+            mount("/srv/data", false)
+        );
+        assert_eq!(GoferMount::parse(OsStr::new("/x:ro")), mount("/x", true));
+        assert_eq!(GoferMount::parse(OsStr::new("ro")), mount("ro", false));
+    }
 }

@@ -11,6 +11,7 @@
 //! gets an error reply. A read-only server answers every change `EROFS`;
 //! the changes a read-write one makes are in [`write`].
 
+mod source;
 mod write;
 
 use std::collections::HashMap;
@@ -31,12 +32,15 @@ use crate::protocol::{
 };
 use crate::raw;
 
+pub use source::{open_source, Source, SourceError};
+use source::Held;
+
 /// Most fids one connection may hold; walks beyond fail with `ENFILE`.
 pub const MAX_FIDS: usize = 1 << 20;
 
 /// How every lookup resolves: inside the directory fd, no symlinks (so no
 /// magic links either), no escape through `..` or absolute paths.
-const RESOLVE: u64 =
+pub(super) const RESOLVE: u64 =
     libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS | libc::RESOLVE_NO_SYMLINKS;
 
 /// Filesystems the gofer refuses to walk into. The sentry provides its own
@@ -44,8 +48,8 @@ const RESOLVE: u64 =
 /// host's procfs and sysfs would leak host processes and kernel state, and
 /// procfs is full of magic links. Other mounts under the root (`/dev`,
 /// `/tmp`, …) are served like any directory.
-const PROC_SUPER_MAGIC: u64 = 0x9fa0;
-const SYSFS_MAGIC: u64 = 0x6265_6572;
+pub(super) const PROC_SUPER_MAGIC: u64 = 0x9fa0;
+pub(super) const SYSFS_MAGIC: u64 = 0x6265_6572;
 
 /// Bytes a `Readdir` reply's entries may take: the message limit less the
 /// header, the cookie, the eof flag and the count.
@@ -105,6 +109,8 @@ pub enum ServeError {
     OpenRoot { path: PathBuf, source: io::Error },
     #[error("stat root: {0}")]
     StatRoot(io::Error),
+    #[error("no root to serve")]
+    NoRoot,
     #[error("root is not a directory (mode {mode:#o})")]
     RootNotDirectory { mode: u32 },
     #[error("receive request: {0}")]
@@ -138,14 +144,28 @@ pub fn serve(root: OwnedFd, sock: OwnedFd) -> Result<(), ServeError> {
 /// process's umask, so that files get exactly the modes asked for (the
 /// sentry has applied the sandbox's umask).
 pub fn serve_as(root: OwnedFd, sock: OwnedFd, access: Access) -> Result<(), ServeError> {
+    serve_sources(vec![Source::root(root, false)], sock, access)
+}
+
+/// Serves `sources` on `sock` until the peer closes it: `Attach { index }`
+/// gives a fid for `sources[index]`. The first is the root and must be a
+/// directory (see [`open_root`]); the others come from [`open_source`]. A
+/// read-only source refuses every change (`EROFS`) even when `access` is
+/// [`Access::ReadWrite`]; a read-only server refuses them everywhere.
+pub fn serve_sources(
+    sources: Vec<Source>,
+    sock: OwnedFd,
+    access: Access,
+) -> Result<(), ServeError> {
+    let root = sources.first().ok_or(ServeError::NoRoot)?;
+    let attr = raw::stat_fd(root.fd.as_fd()).map_err(ServeError::StatRoot)?;
+    if !root.is_dir() || attr.mode & libc::S_IFMT != libc::S_IFDIR {
+        return Err(ServeError::RootNotDirectory { mode: attr.mode });
+    }
     if access == Access::ReadWrite {
         raw::clear_umask();
     }
-    let attr = raw::stat_fd(root.as_fd()).map_err(ServeError::StatRoot)?;
-    if attr.mode & libc::S_IFMT != libc::S_IFDIR {
-        return Err(ServeError::RootNotDirectory { mode: attr.mode });
-    }
-    let mut server = Server::new(root, access);
+    let mut server = Server::new(sources, access);
     let mut buf = vec![0u8; MAX_MESSAGE];
     let mut out = Vec::with_capacity(MAX_MESSAGE);
     loop {
@@ -200,9 +220,10 @@ fn errno_of(e: &io::Error) -> Errno {
 }
 
 /// Where a non-directory node was found, so it can be reopened by name.
-struct Parent {
-    fd: Arc<OwnedFd>,
-    name: CString,
+#[derive(Clone)]
+pub(super) struct Parent {
+    pub(super) fd: Arc<OwnedFd>,
+    pub(super) name: CString,
 }
 
 /// An open directory stream kept between `Readdir` pages of one fid.
@@ -223,6 +244,8 @@ pub(super) struct Node {
     /// `st_mode` at walk time; the file type of an inode never changes.
     mode: u32,
     dir: Option<DirStream>,
+    /// The index of the source it is beneath.
+    source: u32,
 }
 
 impl Node {
@@ -256,7 +279,8 @@ impl Node {
 
 /// The state of one connection.
 struct Server {
-    root: Arc<OwnedFd>,
+    /// The served trees: the root first, then the bind mounts' sources.
+    sources: Vec<Held>,
     access: Access,
     nodes: HashMap<Fid, Node>,
     next_fid: Fid,
@@ -267,9 +291,9 @@ struct Server {
 }
 
 impl Server {
-    fn new(root: OwnedFd, access: Access) -> Self {
+    fn new(sources: Vec<Source>, access: Access) -> Self {
         Server {
-            root: Arc::new(root),
+            sources: sources.into_iter().map(Held::from).collect(),
             access,
             nodes: HashMap::new(),
             next_fid: 1,
@@ -293,7 +317,7 @@ impl Server {
         }
         let result = match req {
             Request::Version { version } => Ok(self.version(tag, version)),
-            Request::Attach => self.attach(tag),
+            Request::Attach { index } => self.attach(tag, index),
             Request::Walk { fid, name } => self.walk(tag, fid, name),
             Request::Getattr { fid } => self.getattr(tag, fid),
             Request::Open { fid, flags } => {
@@ -354,6 +378,20 @@ impl Server {
         self.nodes.get(&fid).ok_or(libc::EBADF)
     }
 
+    /// What may be done beneath `node`'s source: read-only when the
+    /// server or the source is.
+    fn access_of(&self, node: &Node) -> Access {
+        let source_ro = usize::try_from(node.source)
+            .ok()
+            .and_then(|i| self.sources.get(i))
+            .is_none_or(|s| s.read_only);
+        if source_ro {
+            Access::ReadOnly
+        } else {
+            self.access
+        }
+    }
+
     fn check_capacity(&self) -> Result<(), Errno> {
         if self.nodes.len() >= MAX_FIDS {
             return Err(libc::ENFILE);
@@ -392,17 +430,23 @@ impl Server {
         }
     }
 
-    fn attach(&mut self, tag: u32) -> Result<Reply, Errno> {
-        debug!(tag, "attach");
+    fn attach(&mut self, tag: u32, index: u32) -> Result<Reply, Errno> {
+        debug!(tag, index, "attach");
+        let held = usize::try_from(index)
+            .ok()
+            .and_then(|i| self.sources.get(i))
+            .ok_or(libc::EINVAL)?;
+        let (fd, parent) = (Arc::clone(&held.fd), held.parent.clone());
         self.check_capacity()?;
-        let attr = raw::stat_fd(self.root.as_fd()).map_err(|e| errno_of(&e))?;
+        let attr = raw::stat_fd(fd.as_fd()).map_err(|e| errno_of(&e))?;
         let fid = self.insert(Node {
-            fd: Arc::clone(&self.root),
-            parent: None,
+            fd,
+            parent,
             dev: attr.dev,
             ino: attr.ino,
             mode: attr.mode,
             dir: None,
+            source: index,
         })?;
         Ok(Reply::Attach { fid, attr })
     }
@@ -416,6 +460,7 @@ impl Server {
         }
         self.check_capacity()?;
         let dir_fd = Arc::clone(&dir.fd);
+        let source = dir.source;
         let name = CString::new(name).map_err(|_| libc::EINVAL)?;
         let fd = raw::openat2(
             dir_fd.as_fd(),
@@ -433,6 +478,7 @@ impl Server {
             ino: attr.ino,
             mode: attr.mode,
             dir: None,
+            source,
         })?;
         Ok(Reply::Walk { fid, attr })
     }
@@ -447,7 +493,7 @@ impl Server {
     fn open(&mut self, tag: u32, fid: Fid, flags: i32) -> Result<OwnedFd, Errno> {
         debug!(tag, fid, flags = format_args!("{flags:#o}"), "open");
         let node = self.node(fid)?;
-        let writes = check_open_flags(flags, self.access)?;
+        let writes = check_open_flags(flags, self.access_of(node))?;
         match node.kind() {
             libc::S_IFREG | libc::S_IFDIR => {}
             libc::S_IFLNK => return Err(libc::ELOOP),

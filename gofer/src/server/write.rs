@@ -48,12 +48,26 @@ fn component(name: &[u8]) -> Result<CString, Errno> {
 }
 
 impl Server {
-    /// `EROFS` unless this server may change its tree.
-    fn writable(&self) -> Result<(), Errno> {
-        match self.access {
+    /// `EROFS` unless this server may change the tree `fid` is in (a
+    /// read-only server says so before looking at the fid; a read-only
+    /// source once the fid is known to be beneath it).
+    fn writable(&self, fid: Fid) -> Result<(), Errno> {
+        if self.access == Access::ReadOnly {
+            return Err(libc::EROFS);
+        }
+        match self.access_of(self.node(fid)?) {
             Access::ReadWrite => Ok(()),
             Access::ReadOnly => Err(libc::EROFS),
         }
+    }
+
+    /// `EXDEV` unless `a` and `b` are beneath the same source: a link or
+    /// rename never moves a name between two mounts.
+    fn same_source(&self, a: Fid, b: Fid) -> Result<(), Errno> {
+        if self.node(a)?.source != self.node(b)?.source {
+            return Err(libc::EXDEV);
+        }
+        Ok(())
     }
 
     /// The fd of the directory `fid`, for a change in it.
@@ -74,7 +88,8 @@ impl Server {
         mode: u32,
     ) -> Result<(Reply, OwnedFd), Errno> {
         debug!(tag, dir, name = %String::from_utf8_lossy(name), flags = format_args!("{flags:#o}"), "create");
-        self.writable()?;
+        self.writable(dir)?;
+        let source = self.node(dir)?.source;
         let dir_fd = self.dir_fd(dir)?;
         let name = component(name)?;
         if flags & libc::O_ACCMODE == libc::O_ACCMODE
@@ -109,6 +124,7 @@ impl Server {
             ino: attr.ino,
             mode: attr.mode,
             dir: None,
+            source,
         })?;
         Ok((Reply::Create { fid, attr }, fd))
     }
@@ -121,7 +137,7 @@ impl Server {
         mode: u32,
     ) -> Result<Reply, Errno> {
         debug!(tag, dir, name = %String::from_utf8_lossy(name), "mkdir");
-        self.writable()?;
+        self.writable(dir)?;
         let dir_fd = self.dir_fd(dir)?;
         let name = component(name)?;
         raw::mkdirat(dir_fd.as_fd(), &name, mode & 0o7777).map_err(|e| errno_of(&e))?;
@@ -136,7 +152,7 @@ impl Server {
         target: &[u8],
     ) -> Result<Reply, Errno> {
         debug!(tag, dir, name = %String::from_utf8_lossy(name), "symlink");
-        self.writable()?;
+        self.writable(dir)?;
         let dir_fd = self.dir_fd(dir)?;
         let name = component(name)?;
         // The target is only stored, never resolved by the host.
@@ -159,7 +175,9 @@ impl Server {
         name: &[u8],
     ) -> Result<Reply, Errno> {
         debug!(tag, fid, dir, name = %String::from_utf8_lossy(name), "link");
-        self.writable()?;
+        self.writable(dir)?;
+        self.writable(fid)?;
+        self.same_source(fid, dir)?;
         let dir_fd = self.dir_fd(dir)?;
         let name = component(name)?;
         let node = self.node(fid)?;
@@ -201,7 +219,7 @@ impl Server {
         rdev: u64,
     ) -> Result<Reply, Errno> {
         debug!(tag, dir, name = %String::from_utf8_lossy(name), mode = format_args!("{mode:#o}"), "mknod");
-        self.writable()?;
+        self.writable(dir)?;
         let dir_fd = self.dir_fd(dir)?;
         let name = component(name)?;
         if mode & libc::S_IFMT != libc::S_IFIFO || rdev != 0 {
@@ -220,7 +238,7 @@ impl Server {
         flags: i32,
     ) -> Result<Reply, Errno> {
         debug!(tag, dir, name = %String::from_utf8_lossy(name), flags, "unlink");
-        self.writable()?;
+        self.writable(dir)?;
         let dir_fd = self.dir_fd(dir)?;
         let name = component(name)?;
         if flags & !libc::AT_REMOVEDIR != 0 {
@@ -248,7 +266,9 @@ impl Server {
             flags,
             "rename"
         );
-        self.writable()?;
+        self.writable(old_dir)?;
+        self.writable(new_dir)?;
+        self.same_source(old_dir, new_dir)?;
         let old_fd = self.dir_fd(old_dir)?;
         let new_fd = self.dir_fd(new_dir)?;
         let old_name = component(old_name)?;
@@ -263,7 +283,7 @@ impl Server {
 
     pub(super) fn setattr(&mut self, tag: u32, fid: Fid, attr: &SetAttr) -> Result<Reply, Errno> {
         debug!(tag, fid, ?attr, "setattr");
-        self.writable()?;
+        self.writable(fid)?;
         let node = self.node(fid)?;
         let fd = node.fd.as_fd();
         if let Some(size) = attr.size {

@@ -201,8 +201,15 @@ fn make(plan: &Plan, flags: &LogFlags) -> Result<Made> {
             control,
             sandbox,
         } => {
+            let mounts: Vec<crate::launch::GoferMount> = sources
+                .iter()
+                .map(|s| crate::launch::GoferMount {
+                    source: s.source.clone(),
+                    read_only: s.read_only,
+                })
+                .collect();
             let (gofer, sock) =
-                crate::launch::start_gofer_with(rootfs, !spec.root_readonly, sources, flags)?;
+                crate::launch::start_gofer(rootfs, !spec.root_readonly, &mounts, flags)?;
             children.push(gofer);
             if let Some(sb) = sandbox {
                 let (_dir, short) = client::short_path(control)

@@ -83,7 +83,7 @@ pub fn serve(cfg: ServeConfig) -> Result<ExitStatus, BootError> {
         return Err(fail(&conn, format!("expected 4 fds with create, got {}", fds.len())));
     }
     let gofer = fds.remove(0);
-    let vfs = Arc::new(tree::build_with(&memfile, &spec, gofer).map_err(|m| fail(&conn, m))?);
+    let vfs = Arc::new(tree::build(&memfile, &spec, gofer).map_err(|m| fail(&conn, m))?);
     let kernel = Arc::new(Kernel::new(
         memfile.clone(),
         platform.clone(),

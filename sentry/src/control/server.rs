@@ -203,7 +203,7 @@ pub fn create_inner(
         Some(v) => v,
         None => {
             let gofer = fds.pop().ok_or("missing the gofer's socket")?;
-            Arc::new(super::tree::build(kernel, &spec, gofer)?)
+            Arc::new(super::tree::build(&kernel.memfile, &spec, gofer)?)
         }
     };
     let gate = Gate::new();

@@ -53,4 +53,7 @@ pub(crate) mod devnums {
     pub const MEMFD: u64 = 26;
     /// devpts at /dev/pts.
     pub const DEVPTS: u64 = 27;
+    /// The empty read-only directories `vfs::mount_at` puts where a
+    /// read-only file system lacks a directory on the way to a mount.
+    pub const MOUNT_POINTS: u64 = 28;
 }

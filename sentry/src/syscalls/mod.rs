@@ -13,7 +13,7 @@ mod identity;
 mod inotify;
 mod memfd;
 mod mmap;
-mod mount;
+pub(crate) mod mount;
 mod pipe;
 mod poll;
 mod process;

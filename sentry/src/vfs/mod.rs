@@ -19,6 +19,8 @@
 //! | `notify`    | inotify watches on inodes and the events changes make     |
 //! | `dentry`    | names over inodes, the cache, mounts, paths               |
 //! | `mount`     | mount(2)/umount2(2)'s changes to the mount table, flags   |
+//! | `mount_at`  | a mount at a bundle's path, made first if missing         |
+//! | `container` | a container's tree over its gofer; its bind sources      |
 //! | `path`      | splitting path text (pure)                                |
 //! | `walk`      | resolution: ".", "..", symlinks, ELOOP, ENOTDIR           |
 //! | `open`      | open(2)'s checks and dispatch; exec's open                |
@@ -30,6 +32,7 @@
 //! | `stat`      | attributes and their stat/statx layouts                   |
 //! | `raw`       | the unsafe edge: host syscalls on donated fds             |
 
+pub mod container;
 pub mod ctx;
 pub mod dentry;
 pub mod dirent;
@@ -38,6 +41,7 @@ pub mod file;
 pub mod inode;
 pub mod lock;
 pub mod mount;
+pub mod mount_at;
 pub mod notify;
 pub mod open;
 pub mod path;
@@ -50,9 +54,11 @@ pub mod xattr;
 
 use std::sync::Arc;
 
+pub use container::{container_root, gofer_mount_inode};
 pub use ctx::Ctx;
 pub use dentry::Dentry;
 pub use file::FileDescription;
+pub use mount_at::mount_at;
 pub use stat::Stat;
 
 use crate::errno::Errno;
@@ -66,6 +72,14 @@ pub enum VfsError {
     Attach(#[source] gofer::ClientError),
     #[error("the gofer's root is not a directory (mode {mode:#o})")]
     RootNotDir { mode: u32 },
+    #[error("attaching to the gofer's mount source {index}: {source}")]
+    AttachMount {
+        index: u32,
+        #[source]
+        source: gofer::ClientError,
+    },
+    #[error("the gofer's mount source {index} is neither a directory nor a regular file (mode {mode:#o})")]
+    MountType { index: u32, mode: u32 },
 }
 
 /// A task's view of the tree: its root, its working directory, its umask.
@@ -86,14 +100,14 @@ impl Vfs {
     /// it read-write: changes go through to its tree), and the same
     /// special file systems as `new`.
     pub fn new_writable(gofer: gofer::Client, memfile: Arc<MemoryFile>) -> Result<Vfs, VfsError> {
-        let client = Arc::new(gofer);
-        let (fid, attr) = client.attach().map_err(VfsError::Attach)?;
-        if attr.mode & libc::S_IFMT != libc::S_IFDIR {
-            let _ = client.clunk(fid);
-            return Err(VfsError::RootNotDir { mode: attr.mode });
-        }
-        let root = fsimpl::gofer::GoferInode::new_root(client, fid, attr, true);
-        Ok(Self::with_root(Dentry::new_root(root), memfile))
+        let root = container_root(Arc::new(gofer), false, memfile)?;
+        Ok(Vfs::from_root(root))
+    }
+
+    /// The sandbox's tree over `root`, a tree already built (see
+    /// [`container_root`] and [`mount_at`]).
+    pub fn from_root(root: Arc<Dentry>) -> Vfs {
+        Vfs { root }
     }
 
     /// Mounts the gofer's root under a fresh tmpfs (an overlay: writes land
@@ -102,11 +116,7 @@ impl Vfs {
     /// at "/proc" and sysfs (the CPU files) at "/sys".
     pub fn new(gofer: gofer::Client, memfile: Arc<MemoryFile>) -> Result<Vfs, VfsError> {
         let client = Arc::new(gofer);
-        let (fid, attr) = client.attach().map_err(VfsError::Attach)?;
-        if attr.mode & libc::S_IFMT != libc::S_IFDIR {
-            let _ = client.clunk(fid);
-            return Err(VfsError::RootNotDir { mode: attr.mode });
-        }
+        let (fid, attr) = container::attach_root(&client)?;
         let lower = fsimpl::gofer::GoferInode::new(client, fid, attr);
         let upper = fsimpl::tmpfs::new(
             Arc::clone(&memfile),
@@ -125,30 +135,8 @@ impl Vfs {
             },
         );
         let root = Dentry::new_root(fsimpl::overlay::new(lower, upper));
-        Ok(Self::with_root(root, memfile))
-    }
-
-    /// The tree over `root`: devfs at "/dev", a tmpfs (mode 1777, its data
-    /// in `memfile`) at "/dev/shm", devpts at "/dev/pts", procfs at
-    /// "/proc" and sysfs at "/sys".
-    fn with_root(root: Arc<Dentry>, memfile: Arc<MemoryFile>) -> Vfs {
-        let flags = |ms: u64| mount::MountState {
-            flags: mount::MountFlags::from_ms(ms),
-            made: None,
-        };
-        let (strict, special) = (
-            libc::MS_STRICTATIME | libc::MS_NOSUID,
-            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-        );
-        let dev = root.mount_with(b"dev", fsimpl::dev::new(), flags(strict));
-        let shm = fsimpl::tmpfs::new(memfile, fsimpl::devnums::SHM, 0o1777);
-        dev.mount_with(b"shm", shm, flags(strict | libc::MS_NODEV));
-        let pts = fsimpl::devpts::new();
-        dev.mount_with(b"pts", pts, flags(libc::MS_NOSUID | libc::MS_NOEXEC));
-        root.mount_with(b"proc", fsimpl::proc::new(), flags(special));
-        let sys = fsimpl::sys::new(crate::kernel::kernel::host_cpus());
-        root.mount_with(b"sys", sys, flags(special));
-        Vfs { root }
+        container::special_mounts(&root, memfile);
+        Ok(Vfs { root })
     }
 
     /// The root of the whole tree.

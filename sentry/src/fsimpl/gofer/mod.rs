@@ -335,6 +335,8 @@ impl Drop for GoferInode {
 }
 
 #[cfg(test)]
+mod mount_tests;
+#[cfg(test)]
 mod rw_tests;
 #[cfg(test)]
 mod tests;

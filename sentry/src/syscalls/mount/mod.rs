@@ -64,6 +64,11 @@ const DATA_MAX: usize = 4095;
 /// the sentry's fixed ones).
 static NEXT_DEV: AtomicU64 = AtomicU64::new(64);
 
+/// A device number for a new anonymous file system (a tmpfs).
+pub(crate) fn next_dev() -> u64 {
+    NEXT_DEV.fetch_add(1, Ordering::Relaxed)
+}
+
 /// A mount(2) string argument: None for NULL, EFAULT, EINVAL when too long.
 fn opt_string(t: &Task, addr: u64, max: usize) -> Result<Option<Vec<u8>>, Errno> {
     if addr == 0 {
