@@ -1,13 +1,22 @@
-//! `ward`: the OCI runtime CLI, `ward do`, and the hidden `ward sentry` and
-//! `ward gofer` verbs it re-executes itself as. Each verb lives in its own
-//! file under commands/; this file only parses and dispatches.
+//! `ward`: the OCI runtime CLI, `ward do`, and the hidden `ward sentry`,
+//! `ward gofer` and `ward proxy` verbs it re-executes itself as. Each verb
+//! lives in its own file under commands/; this file only parses and
+//! dispatches.
 
 mod commands;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use oci_cli::logging::{self, LogFormat};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Network {
+    /// No network but loopback inside the sandbox.
+    None,
+    /// The host's network (not supported yet: refused).
+    Host,
+}
 
 #[derive(Parser)]
 #[command(
@@ -29,6 +38,21 @@ struct Cli {
     /// or seccomp allowlists): for debugging ward only, never for untrusted code.
     #[arg(long, global = true)]
     no_confine: bool,
+    /// Where container state lives (as runc's --root).
+    #[arg(long, value_name = "DIR", default_value = oci_cli::state::DEFAULT_ROOT)]
+    root: PathBuf,
+    /// Use systemd for cgroups (not supported: ward manages cgroupfs itself).
+    #[arg(long)]
+    systemd_cgroup: bool,
+    /// How sandboxed code runs (the OCI verbs; `ward do` has its own flag).
+    #[arg(long, default_value = "auto", value_parser = clap::builder::PossibleValuesParser::new(sentry::PLATFORM_NAMES))]
+    platform: String,
+    /// The sandbox's network.
+    #[arg(long, value_enum, default_value_t = Network::None)]
+    network: Network,
+    /// Accepted for runc compatibility.
+    #[arg(long, value_name = "true|false|auto")]
+    rootless: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -37,6 +61,17 @@ struct Cli {
 enum Command {
     Do(commands::do_cmd::DoArgs),
     Syscalls(commands::syscalls::SyscallsArgs),
+    Create(commands::create::CreateArgs),
+    Start(commands::start::StartArgs),
+    Run(commands::run::RunArgs),
+    Kill(commands::kill::KillArgs),
+    Delete(commands::delete::DeleteArgs),
+    Exec(commands::exec::ExecArgs),
+    Ps(commands::ps::PsArgs),
+    Pause(commands::pause::PauseArgs),
+    Resume(commands::pause::ResumeArgs),
+    Events(commands::events::EventsArgs),
+    Update(commands::update::UpdateArgs),
     #[command(hide = true)]
     Sentry(commands::sentry::SentryArgs),
     #[command(hide = true)]
@@ -63,19 +98,47 @@ fn main() {
         log_format: cli.log_format,
         confine: !cli.no_confine,
     };
+    let oci = || -> anyhow::Result<commands::common::Oci> {
+        if cli.systemd_cgroup {
+            anyhow::bail!("--systemd-cgroup is not supported: ward manages cgroups through cgroupfs (set SystemdCgroup = false)");
+        }
+        if cli.network == Network::Host {
+            anyhow::bail!("--network host is not supported yet: the sandbox has loopback only (--network none)");
+        }
+        Ok(commands::common::Oci {
+            flags: flags.clone(),
+            root: oci_cli::state::StateRoot::new(cli.root.clone()),
+            platform: cli.platform.clone(),
+        })
+    };
     let result = match cli.command {
         Command::Do(a) => commands::do_cmd::run(a, &flags),
         Command::Syscalls(a) => commands::syscalls::run(a),
         Command::Sentry(a) => commands::sentry::run(a, &flags),
         Command::Gofer(a) => commands::gofer::run(a, &flags),
         Command::Proxy(a) => commands::proxy::run(a, &flags),
+        Command::Create(a) => oci().and_then(|o| commands::create::run(a, &o)),
+        Command::Start(a) => oci().and_then(|o| commands::start::run(a, &o)),
+        Command::Run(a) => oci().and_then(|o| commands::run::run(a, &o)),
+        Command::Kill(a) => oci().and_then(|o| commands::kill::run(a, &o)),
+        Command::Delete(a) => oci().and_then(|o| commands::delete::run(a, &o)),
+        Command::Exec(a) => oci().and_then(|o| commands::exec::run(a, &o)),
+        Command::Ps(a) => oci().and_then(|o| commands::ps::run(a, &o)),
+        Command::Pause(a) => oci().and_then(|o| commands::pause::pause(a, &o)),
+        Command::Resume(a) => oci().and_then(|o| commands::pause::resume(a, &o)),
+        Command::Events(a) => oci().and_then(|o| commands::events::run(a, &o)),
+        Command::Update(a) => oci().and_then(|o| commands::update::run(a, &o)),
     };
     match result {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             tracing::debug!("{e:?}");
+            if cli.log.is_some() {
+                // containerd reads the reason of a failure from the log.
+                tracing::error!("{e:#}");
+            }
             eprintln!("ward: {e:#}");
-            std::process::exit(125);
+            std::process::exit(1);
         }
     }
 }

@@ -1,7 +1,18 @@
 //! One file per `ward` verb: its clap arguments and a thin call into the library.
 
+pub mod common;
+pub mod create;
+pub mod delete;
 pub mod do_cmd;
+pub mod events;
+pub mod exec;
 pub mod gofer;
+pub mod kill;
+pub mod pause;
 pub mod proxy;
+pub mod ps;
+pub mod run;
 pub mod sentry;
+pub mod start;
 pub mod syscalls;
+pub mod update;
