@@ -166,10 +166,12 @@ impl Cgroup {
         };
         let mut writes = Vec::with_capacity(plan.len());
         for w in &plan {
-            let dir = self.dir(w.controller).ok_or(CgroupError::ControllerMissing {
-                controller: w.controller,
-                resource: w.resource,
-            })?;
+            let dir = self
+                .dir(w.controller)
+                .ok_or(CgroupError::ControllerMissing {
+                    controller: w.controller,
+                    resource: w.resource,
+                })?;
             writes.push((dir.join(&w.file), w));
         }
         for (file, w) in writes {
