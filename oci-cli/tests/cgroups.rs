@@ -175,6 +175,29 @@ fn destroy_removes_every_directory() {
 }
 
 #[test]
+fn destroy_with_a_live_process_is_busy_and_kills_nothing() {
+    let Some(t) = test_cgroup("busy") else { return };
+    let path = t.get().path().to_string();
+    let mut child = waiting_child();
+    t.get()
+        .add(i32::try_from(child.id()).unwrap())
+        .expect("adding the child");
+
+    let err = t.destroy().unwrap_err();
+
+    assert!(matches!(err, CgroupError::Busy { .. }), "{err}");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "destroy killed the child"
+    );
+    let again = TestCgroup {
+        cgroup: Some(Cgroup::load(&path).expect("the busy cgroup is still there")),
+    };
+    finish(child);
+    again.destroy().expect("removing it once empty");
+}
+
+#[test]
 fn load_finds_the_created_cgroup() {
     let Some(t) = test_cgroup("load") else { return };
 

@@ -108,7 +108,7 @@ impl V2Cgroup {
         let events = self.dir.join("cgroup.events");
         files::write(&freeze, value)?;
         let mut actual = String::new();
-        let reached = files::wait_until(|| {
+        let reached = files::wait_until(files::FREEZE_LIMIT, || {
             let text = files::read(&events)?;
             actual = text
                 .lines()
