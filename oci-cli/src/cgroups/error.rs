@@ -43,7 +43,9 @@ pub enum CgroupError {
     },
     #[error("{path} holds {value:?}, not a number")]
     Parse { path: PathBuf, value: String },
-    #[error("{resource} was asked for but the {controller} cgroup controller is not available here")]
+    #[error(
+        "{resource} was asked for but the {controller} cgroup controller is not available here"
+    )]
     ControllerMissing {
         controller: Controller,
         resource: &'static str,

@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 
 use super::CgroupError;
 
-/// How long a freeze, a thaw or a removal may take before it is an error.
-const WAIT_LIMIT: Duration = Duration::from_secs(10);
+/// How long a freeze or a thaw may take before it is an error.
+pub const FREEZE_LIMIT: Duration = Duration::from_secs(10);
+
+/// How long processes that were killed get to leave a cgroup being removed.
+const REMOVE_LIMIT: Duration = Duration::from_secs(2);
 
 /// A control file's contents.
 pub fn read(path: &Path) -> Result<String, CgroupError> {
@@ -118,7 +121,7 @@ pub fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
     for child in children {
         remove_tree(&child)?;
     }
-    let removed = wait_until(|| match std::fs::remove_dir(dir) {
+    let removed = wait_until(REMOVE_LIMIT, || match std::fs::remove_dir(dir) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(true),
         Err(e) if e.raw_os_error() == Some(libc::EBUSY) => Ok(false),
@@ -136,12 +139,13 @@ pub fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
     }
 }
 
-/// Calls `done` until it says true (then true) or `WAIT_LIMIT` passes (then
+/// Calls `done` until it says true (then true) or `limit` passes (then
 /// false), backing off from 1 ms to 50 ms between calls.
 pub fn wait_until(
+    limit: Duration,
     mut done: impl FnMut() -> Result<bool, CgroupError>,
 ) -> Result<bool, CgroupError> {
-    let deadline = Instant::now() + WAIT_LIMIT;
+    let deadline = Instant::now() + limit;
     let mut pause = Duration::from_millis(1);
     loop {
         if done()? {

@@ -166,10 +166,12 @@ impl Cgroup {
         };
         let mut writes = Vec::with_capacity(plan.len());
         for w in &plan {
-            let dir = self.dir(w.controller).ok_or(CgroupError::ControllerMissing {
-                controller: w.controller,
-                resource: w.resource,
-            })?;
+            let dir = self
+                .dir(w.controller)
+                .ok_or(CgroupError::ControllerMissing {
+                    controller: w.controller,
+                    resource: w.resource,
+                })?;
             writes.push((dir.join(&w.file), w));
         }
         for (file, w) in writes {
@@ -199,10 +201,12 @@ impl Cgroup {
     pub fn pids(&self) -> Result<Vec<i32>, CgroupError> {
         let dir = match &self.tree {
             Tree::V1(t) => t.procs_dir(),
-            Tree::V2(t) => t.dir.as_path(),
+            Tree::V2(t) => Some(t.dir.as_path()),
         };
         let mut pids = Vec::new();
-        files::collect_procs(dir, &mut pids)?;
+        if let Some(dir) = dir {
+            files::collect_procs(dir, &mut pids)?;
+        }
         pids.sort_unstable();
         pids.dedup();
         Ok(pids)

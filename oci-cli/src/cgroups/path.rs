@@ -81,6 +81,9 @@ mod tests {
             canonical("/"),
             Err(CgroupError::InvalidPath { .. })
         ));
-        assert!(matches!(canonical(""), Err(CgroupError::InvalidPath { .. })));
+        assert!(matches!(
+            canonical(""),
+            Err(CgroupError::InvalidPath { .. })
+        ));
     }
 }

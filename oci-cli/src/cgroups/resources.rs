@@ -132,8 +132,13 @@ fn memory_v1(m: &LinuxMemory, cur: &Current, plan: &mut Vec<Write>) -> Result<()
         return Err(no_swap_accounting("memory.memsw.limit_in_bytes"));
     }
     let limit_write = limit.map(|l| mem("memory limit", "memory.limit_in_bytes", l.to_string()));
-    let swap_write =
-        swap.map(|s| mem("memory+swap limit", "memory.memsw.limit_in_bytes", s.to_string()));
+    let swap_write = swap.map(|s| {
+        mem(
+            "memory+swap limit",
+            "memory.memsw.limit_in_bytes",
+            s.to_string(),
+        )
+    });
     // memsw may never be below the memory limit: raise memsw first, lower it last.
     let raising = match (swap, cur.memory_limit) {
         (Some(-1), _) | (_, None) => true,
@@ -148,7 +153,11 @@ fn memory_v1(m: &LinuxMemory, cur: &Current, plan: &mut Vec<Write>) -> Result<()
         plan.extend(swap_write);
     }
     if let Some(r) = set(m.reservation()) {
-        plan.push(mem("memory reservation", "memory.soft_limit_in_bytes", r.to_string()));
+        plan.push(mem(
+            "memory reservation",
+            "memory.soft_limit_in_bytes",
+            r.to_string(),
+        ));
     }
     if let Some(s) = m.swappiness() {
         if s > 100 {
@@ -160,12 +169,20 @@ fn memory_v1(m: &LinuxMemory, cur: &Current, plan: &mut Vec<Write>) -> Result<()
         plan.push(mem("memory swappiness", "memory.swappiness", s.to_string()));
     }
     if m.disable_oom_killer() == Some(true) {
-        plan.push(mem("disabling the oom killer", "memory.oom_control", "1".into()));
+        plan.push(mem(
+            "disabling the oom killer",
+            "memory.oom_control",
+            "1".into(),
+        ));
     }
     #[allow(deprecated)]
     warn_kernel_memory(m.kernel());
     if let Some(t) = m.kernel_tcp() {
-        plan.push(mem("kernel tcp memory limit", "memory.kmem.tcp.limit_in_bytes", t.to_string()));
+        plan.push(mem(
+            "kernel tcp memory limit",
+            "memory.kmem.tcp.limit_in_bytes",
+            t.to_string(),
+        ));
     }
     Ok(())
 }
@@ -262,8 +279,7 @@ fn warn_kernel_memory(kernel: Option<i64>) {
 }
 
 fn refuse_realtime(c: &LinuxCpu) -> Result<(), CgroupError> {
-    if c.realtime_runtime().is_some_and(|v| v != 0) || c.realtime_period().is_some_and(|v| v != 0)
-    {
+    if c.realtime_runtime().is_some_and(|v| v != 0) || c.realtime_period().is_some_and(|v| v != 0) {
         return Err(CgroupError::Unsupported {
             resource: "real-time cpu scheduling (cpu realtimeRuntime / realtimePeriod)",
         });
@@ -326,7 +342,10 @@ fn refuse_unsupported(r: &LinuxResources) -> Result<(), CgroupError> {
     if r.devices().as_ref().is_some_and(|d| !d.is_empty()) {
         tracing::debug!("device cgroup rules are not applied: the sentry serves /dev itself");
     }
-    if r.block_io().as_ref().is_some_and(|b| *b != Default::default()) {
+    if r.block_io()
+        .as_ref()
+        .is_some_and(|b| *b != Default::default())
+    {
         return Err(CgroupError::Unsupported {
             resource: "block I/O limits (linux.resources.blockIO)",
         });
@@ -419,9 +438,18 @@ mod tests {
 
     #[test]
     fn cpu_max_takes_quota_and_period() {
-        assert_eq!(cpu_max(Some(50_000), Some(100_000), None).unwrap(), "50000 100000");
-        assert_eq!(cpu_max(Some(-1), None, Some("20000 50000")).unwrap(), "max 50000");
-        assert_eq!(cpu_max(None, Some(10_000), Some("20000 50000")).unwrap(), "20000 10000");
+        assert_eq!(
+            cpu_max(Some(50_000), Some(100_000), None).unwrap(),
+            "50000 100000"
+        );
+        assert_eq!(
+            cpu_max(Some(-1), None, Some("20000 50000")).unwrap(),
+            "max 50000"
+        );
+        assert_eq!(
+            cpu_max(None, Some(10_000), Some("20000 50000")).unwrap(),
+            "20000 10000"
+        );
         assert_eq!(cpu_max(None, None, None), None);
     }
 
@@ -431,7 +459,10 @@ mod tests {
         let plan = plan_v1(&r, &current(100)).unwrap();
         assert_eq!(
             files(&plan),
-            [("memory.memsw.limit_in_bytes", "400"), ("memory.limit_in_bytes", "200")]
+            [
+                ("memory.memsw.limit_in_bytes", "400"),
+                ("memory.limit_in_bytes", "200")
+            ]
         );
     }
 
@@ -441,7 +472,10 @@ mod tests {
         let plan = plan_v1(&r, &current(300)).unwrap();
         assert_eq!(
             files(&plan),
-            [("memory.limit_in_bytes", "100"), ("memory.memsw.limit_in_bytes", "150")]
+            [
+                ("memory.limit_in_bytes", "100"),
+                ("memory.memsw.limit_in_bytes", "150")
+            ]
         );
     }
 
@@ -460,7 +494,11 @@ mod tests {
         let plan = plan_v2(&r, &current(-1)).unwrap();
         assert_eq!(
             files(&plan),
-            [("memory.max", "100"), ("memory.swap.max", "150"), ("memory.low", "50")]
+            [
+                ("memory.max", "100"),
+                ("memory.swap.max", "150"),
+                ("memory.low", "50")
+            ]
         );
     }
 
@@ -468,7 +506,10 @@ mod tests {
     fn v2_unlimited_memory_lifts_swap_too() {
         let r = resources(r#"{"memory":{"limit":-1}}"#);
         let plan = plan_v2(&r, &current(100)).unwrap();
-        assert_eq!(files(&plan), [("memory.max", "max"), ("memory.swap.max", "max")]);
+        assert_eq!(
+            files(&plan),
+            [("memory.max", "max"), ("memory.swap.max", "max")]
+        );
     }
 
     #[test]
@@ -508,7 +549,8 @@ mod tests {
 
     #[test]
     fn v1_cpu_and_pids() {
-        let r = resources(r#"{"cpu":{"shares":512,"quota":-1,"period":50000},"pids":{"limit":-1}}"#);
+        let r =
+            resources(r#"{"cpu":{"shares":512,"quota":-1,"period":50000},"pids":{"limit":-1}}"#);
         let plan = plan_v1(&r, &current(-1)).unwrap();
         assert_eq!(
             files(&plan),

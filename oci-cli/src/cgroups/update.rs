@@ -142,7 +142,9 @@ pub fn resources_from_update(flags: &UpdateFlags) -> Result<LinuxResources, Upda
     );
     if limit.is_some() || reservation.is_some() || swap.is_some() {
         let mut m = LinuxMemory::default();
-        m.set_limit(limit).set_reservation(reservation).set_swap(swap);
+        m.set_limit(limit)
+            .set_reservation(reservation)
+            .set_swap(swap);
         r.set_memory(Some(m));
     }
     let f = flags;
@@ -203,7 +205,9 @@ fn read_resources(path: &PathBuf) -> Result<LinuxResources, UpdateError> {
     };
     let mut text = String::new();
     if path.as_os_str() == "-" {
-        std::io::stdin().read_to_string(&mut text).map_err(read_err)?;
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(read_err)?;
     } else {
         text = std::fs::read_to_string(path).map_err(read_err)?;
     }
@@ -301,6 +305,36 @@ mod tests {
         assert_eq!(c.quota(), Some(-1));
         assert_eq!(c.cpus().as_deref(), Some("0"));
         assert_eq!(r.pids().unwrap().limit(), 100);
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        flags: UpdateFlags,
+    }
+
+    #[test]
+    fn runc_update_command_lines_parse() {
+        use clap::Parser;
+        let cli = Cli::try_parse_from([
+            "update",
+            "--memory-swap",
+            "-1",
+            "--cpu-quota",
+            "-1",
+            "--cpu-shares",
+            "256",
+            "--pids-limit",
+            "-1",
+            "-r",
+            "-",
+        ])
+        .unwrap();
+        assert_eq!(cli.flags.memory_swap.as_deref(), Some("-1"));
+        assert_eq!(cli.flags.cpu_quota, Some(-1));
+        assert_eq!(cli.flags.cpu_share, Some(256));
+        assert_eq!(cli.flags.pids_limit, Some(-1));
+        assert_eq!(cli.flags.resources, Some(PathBuf::from("-")));
     }
 
     #[test]

@@ -35,17 +35,27 @@ impl V1Cgroup {
         Ok(cgroup)
     }
 
+    /// The cgroup in the hierarchies where it exists (a removal cut short
+    /// can leave it in some only); `NotFound` if it is in none.
     pub fn load(hierarchies: &[Hierarchy], path: &str) -> Result<V1Cgroup, CgroupError> {
         let mut dirs = Vec::new();
         for h in hierarchies {
             let dir = h.mount.join(relative(path));
-            if !dir.is_dir() {
-                return Err(CgroupError::NotFound {
-                    path: path.to_string(),
-                    dir,
-                });
+            if dir.is_dir() {
+                dirs.push((h.controllers.clone(), dir));
+            } else {
+                tracing::debug!(dir = %dir.display(), "cgroup missing in this hierarchy");
             }
-            dirs.push((h.controllers.clone(), dir));
+        }
+        if dirs.is_empty() {
+            let dir = hierarchies
+                .first()
+                .map(|h| h.mount.join(relative(path)))
+                .unwrap_or_default();
+            return Err(CgroupError::NotFound {
+                path: path.to_string(),
+                dir,
+            });
         }
         Ok(V1Cgroup { dirs })
     }
@@ -65,11 +75,11 @@ impl V1Cgroup {
     }
 
     /// The directory whose cgroup.procs lists the sandbox's processes.
-    pub fn procs_dir(&self) -> &Path {
+    pub fn procs_dir(&self) -> Option<&Path> {
         [Controller::Pids, Controller::Freezer, Controller::Memory]
             .into_iter()
             .find_map(|c| self.dir(c))
-            .unwrap_or_else(|| self.dirs[0].1.as_path())
+            .or_else(|| self.dirs.first().map(|(_, d)| d.as_path()))
     }
 
     pub fn current(&self) -> Result<Current, CgroupError> {
@@ -97,7 +107,7 @@ impl V1Cgroup {
         let want = if frozen { "FROZEN" } else { "THAWED" };
         files::write(&file, want)?;
         let mut actual = String::new();
-        let reached = files::wait_until(|| {
+        let reached = files::wait_until(files::FREEZE_LIMIT, || {
             actual = files::read(&file)?.trim().to_string();
             if actual == want {
                 return Ok(true);
@@ -164,15 +174,13 @@ impl V1Cgroup {
         Ok(s)
     }
 
+    /// Removes the directory in each hierarchy; a process is in all of
+    /// them, so the first one that stays busy ends the attempt.
     pub fn destroy(self) -> Result<(), CgroupError> {
-        let mut first_error = None;
         for (_, dir) in &self.dirs {
-            if let Err(e) = files::remove_tree(dir) {
-                tracing::debug!("{e}");
-                first_error.get_or_insert(e);
-            }
+            files::remove_tree(dir)?;
         }
-        first_error.map_or(Ok(()), Err)
+        Ok(())
     }
 }
 

@@ -84,8 +84,8 @@ impl V2Cgroup {
             cur.swap_accounting = self.dir.join("memory.swap.max").exists();
         }
         if self.dir(Controller::Cpu).is_some() {
-            cur.cpu_max = files::read_optional(&self.dir.join("cpu.max"))?
-                .map(|t| t.trim().to_string());
+            cur.cpu_max =
+                files::read_optional(&self.dir.join("cpu.max"))?.map(|t| t.trim().to_string());
         }
         Ok(cur)
     }
@@ -99,12 +99,16 @@ impl V2Cgroup {
                 controller: Controller::Freezer,
                 resource,
             })?;
-        let (value, want) = if frozen { ("1", "frozen 1") } else { ("0", "frozen 0") };
+        let (value, want) = if frozen {
+            ("1", "frozen 1")
+        } else {
+            ("0", "frozen 0")
+        };
         let freeze = self.dir.join("cgroup.freeze");
         let events = self.dir.join("cgroup.events");
         files::write(&freeze, value)?;
         let mut actual = String::new();
-        let reached = files::wait_until(|| {
+        let reached = files::wait_until(files::FREEZE_LIMIT, || {
             let text = files::read(&events)?;
             actual = text
                 .lines()
@@ -188,7 +192,12 @@ fn enable(dir: &Path, wanted: &mut Vec<Controller>) -> Result<(), CgroupError> {
     let mut refused = Vec::new();
     for c in wanted.iter().filter(|c| !have.contains(&c.name())) {
         if let Err(e) = files::write(&file, &format!("+{c}")) {
-            tracing::warn!("cannot enable the {c} controller: {e}");
+            let why = std::error::Error::source(&e).map(ToString::to_string);
+            tracing::warn!(
+                "cannot enable the {c} controller in {}: {}",
+                file.display(),
+                why.unwrap_or_default()
+            );
             refused.push(*c);
         }
     }
