@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub mod peers;
 pub mod strace_log;
 
 /// The `ward` binary Cargo built for these tests.
