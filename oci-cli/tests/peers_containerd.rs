@@ -113,9 +113,15 @@ fn ctr_task_pause_and_resume_freeze_and_thaw_the_container() {
 
     containerd.ctr_ok(&["task", "pause", &id]);
     let paused = containerd.task_status(&id).map(|(status, _)| status);
+    let runtime_paused = containerd.runtime_status(&id);
     containerd.ctr_ok(&["task", "resume", &id]);
     let resumed = containerd.task_status(&id).map(|(status, _)| status);
+    let runtime_resumed = containerd.runtime_status(&id);
 
+    // containerd's shim keeps its own task state; the runtime's `state` is
+    // asked too, so a pause that only exits 0 does not pass.
     assert_eq!(paused.as_deref(), Some("PAUSED"));
+    assert_eq!(runtime_paused, "paused");
     assert_eq!(resumed.as_deref(), Some("RUNNING"));
+    assert_eq!(runtime_resumed, "running");
 }

@@ -193,6 +193,29 @@ impl Containerd {
         parse_task_ls(&listing, id)
     }
 
+    /// The `status` the runtime itself reports for container `id`
+    /// (`RUNTIME --root ROOT state ID`, with the root the shim gave it).
+    pub fn runtime_status(&self, id: &str) -> String {
+        let out = bounded::run(
+            Command::new(&self.runtime)
+                .arg("--root")
+                .arg(self.runtime_root().join(NAMESPACE))
+                .args(["state", id]),
+        );
+        assert!(
+            out.status.success(),
+            "runtime state {id} failed\n{}",
+            self.explain(&out)
+        );
+        let state: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "runtime state {id} printed no JSON ({e})\n{}",
+                describe(&out)
+            )
+        });
+        state["status"].as_str().unwrap_or_default().to_owned()
+    }
+
     fn import(&self, archive: &Path) {
         let out = bounded::run(self.ctr(["images", "import"]).arg(archive));
         assert!(
