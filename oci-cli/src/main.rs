@@ -29,6 +29,10 @@ struct Cli {
     /// or seccomp allowlists): for debugging ward only, never for untrusted code.
     #[arg(long, global = true)]
     no_confine: bool,
+    /// The directory of ward's container state (runc's --root); given
+    /// before the command, as `ward --root DIR list`.
+    #[arg(long, value_name = "DIR", default_value = oci_cli::state::DEFAULT_ROOT)]
+    root: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
@@ -37,6 +41,10 @@ struct Cli {
 enum Command {
     Do(commands::do_cmd::DoArgs),
     Syscalls(commands::syscalls::SyscallsArgs),
+    Spec(commands::spec::SpecArgs),
+    Features(commands::features::FeaturesArgs),
+    List(commands::list::ListArgs),
+    State(commands::state::StateArgs),
     #[command(hide = true)]
     Sentry(commands::sentry::SentryArgs),
     #[command(hide = true)]
@@ -63,6 +71,10 @@ fn main() {
     let result = match cli.command {
         Command::Do(a) => commands::do_cmd::run(a, &flags),
         Command::Syscalls(a) => commands::syscalls::run(a),
+        Command::Spec(a) => commands::spec::run(a),
+        Command::Features(a) => commands::features::run(a),
+        Command::List(a) => commands::list::run(a, &cli.root),
+        Command::State(a) => commands::state::run(a, &cli.root),
         Command::Sentry(a) => commands::sentry::run(a, &flags),
         Command::Gofer(a) => commands::gofer::run(a, &flags),
     };
