@@ -57,7 +57,9 @@ pub enum BundleError {
         destination: PathBuf,
         typ: String,
     },
-    #[error("{path}: mounts[{index}] ({destination}): type \"{typ}\" needs a bind or rbind option")]
+    #[error(
+        "{path}: mounts[{index}] ({destination}): type \"{typ}\" needs a bind or rbind option"
+    )]
     MountNotBind {
         path: PathBuf,
         index: usize,

@@ -131,9 +131,14 @@ mod tests {
 
     #[test]
     fn an_unknown_option_is_refused_by_name() {
-        let e = check_one(r#"{"destination":"/x","type":"tmpfs","options":["nosuid","frobnicate"]}"#)
-            .unwrap_err();
-        assert!(e.to_string().contains("unknown mount option \"frobnicate\""), "{e}");
+        let e =
+            check_one(r#"{"destination":"/x","type":"tmpfs","options":["nosuid","frobnicate"]}"#)
+                .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("unknown mount option \"frobnicate\""),
+            "{e}"
+        );
     }
 
     #[test]
@@ -145,10 +150,18 @@ mod tests {
 
     #[test]
     fn bind_forms_are_recognised() {
-        assert!(is_bind(&mount(r#"{"destination":"/x","type":"bind","source":"/y"}"#)));
-        assert!(is_bind(&mount(r#"{"destination":"/x","source":"/y","options":["rbind"]}"#)));
+        assert!(is_bind(&mount(
+            r#"{"destination":"/x","type":"bind","source":"/y"}"#
+        )));
+        assert!(is_bind(&mount(
+            r#"{"destination":"/x","source":"/y","options":["rbind"]}"#
+        )));
         assert!(!is_bind(&mount(r#"{"destination":"/x","type":"tmpfs"}"#)));
-        assert!(is_recursive_bind(&mount(r#"{"destination":"/x","source":"/y","options":["rbind"]}"#)));
-        assert!(!is_recursive_bind(&mount(r#"{"destination":"/x","type":"bind","source":"/y"}"#)));
+        assert!(is_recursive_bind(&mount(
+            r#"{"destination":"/x","source":"/y","options":["rbind"]}"#
+        )));
+        assert!(!is_recursive_bind(&mount(
+            r#"{"destination":"/x","type":"bind","source":"/y"}"#
+        )));
     }
 }

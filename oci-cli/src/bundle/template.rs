@@ -48,8 +48,14 @@ fn starter_json(rootless: Option<(u32, u32)>) -> Value {
         ]
     });
     if let (Some((uid, gid)), Some(l)) = (rootless, linux.as_object_mut()) {
-        l.insert("uidMappings".into(), json!([{"containerID": 0, "hostID": uid, "size": 1}]));
-        l.insert("gidMappings".into(), json!([{"containerID": 0, "hostID": gid, "size": 1}]));
+        l.insert(
+            "uidMappings".into(),
+            json!([{"containerID": 0, "hostID": uid, "size": 1}]),
+        );
+        l.insert(
+            "gidMappings".into(),
+            json!([{"containerID": 0, "hostID": gid, "size": 1}]),
+        );
         if let Some(ns) = l.get_mut("namespaces").and_then(Value::as_array_mut) {
             ns.push(json!({"type": "user"}));
         }
@@ -105,7 +111,10 @@ mod tests {
         let process = spec.process().as_ref().unwrap();
         assert_eq!(process.args().as_deref(), Some(&["sh".to_string()][..]));
         assert_eq!(process.terminal(), Some(true));
-        assert_eq!(spec.root().as_ref().unwrap().path().to_str(), Some("rootfs"));
+        assert_eq!(
+            spec.root().as_ref().unwrap().path().to_str(),
+            Some("rootfs")
+        );
         assert_eq!(spec.hostname().as_deref(), Some("ward"));
     }
 
@@ -113,10 +122,18 @@ mod tests {
     fn a_rootless_starter_has_a_user_namespace_and_no_network_namespace() {
         let spec = starter_spec(Some((1000, 1000)));
         let linux = spec.linux().as_ref().unwrap();
-        let types: Vec<_> = linux.namespaces().iter().flatten().map(|n| n.typ()).collect();
+        let types: Vec<_> = linux
+            .namespaces()
+            .iter()
+            .flatten()
+            .map(|n| n.typ())
+            .collect();
         assert!(types.contains(&LinuxNamespaceType::User));
         assert!(!types.contains(&LinuxNamespaceType::Network));
         let uid = &linux.uid_mappings().as_ref().unwrap()[0];
-        assert_eq!((uid.host_id(), uid.container_id(), uid.size()), (1000, 0, 1));
+        assert_eq!(
+            (uid.host_id(), uid.container_id(), uid.size()),
+            (1000, 0, 1)
+        );
     }
 }

@@ -10,7 +10,11 @@ use super::*;
 fn bundle_with(name: &str, config: &serde_json::Value) -> PathBuf {
     let dir = scratch(name);
     fs::create_dir_all(dir.join("rootfs")).unwrap();
-    fs::write(dir.join(CONFIG_FILE), serde_json::to_vec_pretty(config).unwrap()).unwrap();
+    fs::write(
+        dir.join(CONFIG_FILE),
+        serde_json::to_vec_pretty(config).unwrap(),
+    )
+    .unwrap();
     dir
 }
 
@@ -54,7 +58,10 @@ fn an_absolute_root_path_is_used_as_is() {
         c["root"]["path"] = elsewhere.to_str().unwrap().into();
         c
     });
-    assert_eq!(load(&dir).unwrap().rootfs, fs::canonicalize(&elsewhere).unwrap());
+    assert_eq!(
+        load(&dir).unwrap().rootfs,
+        fs::canonicalize(&elsewhere).unwrap()
+    );
     fs::remove_dir_all(&dir).unwrap();
     fs::remove_dir_all(&elsewhere).unwrap();
 }
@@ -70,7 +77,11 @@ fn a_missing_config_is_named() {
 #[test]
 fn a_config_that_does_not_parse_gives_line_and_column() {
     let dir = scratch("badjson");
-    fs::write(dir.join(CONFIG_FILE), "{\n  \"ociVersion\": \"1.0.2\",\n  oops\n}").unwrap();
+    fs::write(
+        dir.join(CONFIG_FILE),
+        "{\n  \"ociVersion\": \"1.0.2\",\n  oops\n}",
+    )
+    .unwrap();
     let msg = load(&dir).unwrap_err().to_string();
     assert!(msg.contains("line 3 column 3"), "{msg}");
     fs::remove_dir_all(&dir).unwrap();
@@ -90,7 +101,7 @@ fn a_field_of_the_wrong_type_gives_line_and_column() {
 }
 
 #[test]
-fn an_ocI_version_2_is_refused_saying_what_ward_supports() {
+fn an_oci_version_2_is_refused_saying_what_ward_supports() {
     let msg = refused("v2", |c| c["ociVersion"] = "2.0.0".into());
     assert!(msg.contains("unsupported ociVersion \"2.0.0\""), "{msg}");
     assert!(msg.contains("ward supports 1.x"), "{msg}");
@@ -118,7 +129,10 @@ fn a_missing_root_is_refused() {
 #[test]
 fn a_root_path_that_does_not_exist_is_named() {
     let msg = refused("rootmissing", |c| c["root"]["path"] = "nothere".into());
-    assert!(msg.contains("root.path") && msg.contains("nothere"), "{msg}");
+    assert!(
+        msg.contains("root.path") && msg.contains("nothere"),
+        "{msg}"
+    );
     assert!(msg.contains("No such file"), "{msg}");
 }
 
@@ -151,7 +165,10 @@ fn empty_args_are_refused() {
 #[test]
 fn a_relative_cwd_is_refused() {
     let msg = refused("relcwd", |c| c["process"]["cwd"] = "work".into());
-    assert!(msg.contains("process.cwd work is not an absolute path"), "{msg}");
+    assert!(
+        msg.contains("process.cwd work is not an absolute path"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -161,15 +178,24 @@ fn an_nfs_mount_is_refused_with_its_index() {
             {"destination": "/mnt", "type": "nfs", "source": "server:/export"}
         ))
     });
-    assert!(msg.contains("mounts[7] (/mnt): unsupported mount type \"nfs\""), "{msg}");
+    assert!(
+        msg.contains("mounts[7] (/mnt): unsupported mount type \"nfs\""),
+        "{msg}"
+    );
 }
 
 #[test]
 fn an_unknown_mount_option_is_refused() {
     let msg = refused("mountopt", |c| {
-        c["mounts"][1]["options"].as_array_mut().unwrap().push("turbo".into())
+        c["mounts"][1]["options"]
+            .as_array_mut()
+            .unwrap()
+            .push("turbo".into())
     });
-    assert!(msg.contains("mounts[1] (/dev): unknown mount option \"turbo\""), "{msg}");
+    assert!(
+        msg.contains("mounts[1] (/dev): unknown mount option \"turbo\""),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -178,7 +204,10 @@ fn a_namespace_path_that_does_not_exist_is_refused() {
         c["linux"]["namespaces"][1]["path"] = "/proc/999999999/ns/net".into()
     });
     assert!(msg.contains("linux.namespaces[1] (net)"), "{msg}");
-    assert!(msg.contains("/proc/999999999/ns/net does not exist"), "{msg}");
+    assert!(
+        msg.contains("/proc/999999999/ns/net does not exist"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -195,7 +224,10 @@ fn an_unknown_namespace_type_is_refused() {
     let msg = refused("nstype", |c| {
         c["linux"]["namespaces"][0]["type"] = "galaxy".into()
     });
-    assert!(msg.contains("unsupported namespace type \"galaxy\""), "{msg}");
+    assert!(
+        msg.contains("unsupported namespace type \"galaxy\""),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -203,7 +235,10 @@ fn an_unknown_rlimit_is_refused() {
     let msg = refused("rlimit", |c| {
         c["process"]["rlimits"][0]["type"] = "RLIMIT_COFFEE".into()
     });
-    assert!(msg.contains("process.rlimits[0]: unknown rlimit type \"RLIMIT_COFFEE\""), "{msg}");
+    assert!(
+        msg.contains("process.rlimits[0]: unknown rlimit type \"RLIMIT_COFFEE\""),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -230,7 +265,10 @@ fn seccomp_and_apparmor_are_accepted() {
 fn with_annotations(pairs: &[(&str, &str)]) -> Bundle {
     let mut spec = template::starter_spec(None);
     spec.set_annotations(Some(
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     ));
     Bundle {
         dir: PathBuf::from("/bundles/b1"),
@@ -293,6 +331,9 @@ fn bind_sources_are_relative_to_the_bundle() {
         .unwrap()
     };
     assert_eq!(b.bind_source(&m("data")), Path::new("/bundles/b1/data"));
-    assert_eq!(b.bind_source(&m("./a/../data")), Path::new("/bundles/b1/data"));
+    assert_eq!(
+        b.bind_source(&m("./a/../data")),
+        Path::new("/bundles/b1/data")
+    );
     assert_eq!(b.bind_source(&m("/srv/data")), Path::new("/srv/data"));
 }

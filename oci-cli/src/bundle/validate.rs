@@ -24,7 +24,13 @@ pub(super) fn check_raw(config: &Path, v: &Value) -> Result<(), BundleError> {
             });
         }
     }
-    for set in ["bounding", "effective", "inheritable", "permitted", "ambient"] {
+    for set in [
+        "bounding",
+        "effective",
+        "inheritable",
+        "permitted",
+        "ambient",
+    ] {
         let pointer = format!("/process/capabilities/{set}");
         for (index, name) in strings_at(v, &pointer, None) {
             if !is_capability(name) {
@@ -65,7 +71,11 @@ fn check_version(config: &Path, v: &Value) -> Result<(), BundleError> {
         });
     }
     if newer_than_max(version) {
-        tracing::debug!(version, max = OCI_VERSION_MAX, "config is newer than ward's spec version: unknown fields are ignored");
+        tracing::debug!(
+            version,
+            max = OCI_VERSION_MAX,
+            "config is newer than ward's spec version: unknown fields are ignored"
+        );
     }
     Ok(())
 }
@@ -150,10 +160,16 @@ fn check_process(config: &Path, spec: &Spec) -> Result<(), BundleError> {
         });
     }
     if let Some(profile) = process.apparmor_profile() {
-        tracing::debug!(profile, "process.apparmorProfile ignored: the sentry is the boundary");
+        tracing::debug!(
+            profile,
+            "process.apparmorProfile ignored: the sentry is the boundary"
+        );
     }
     if let Some(label) = process.selinux_label() {
-        tracing::debug!(label, "process.selinuxLabel ignored: the sentry is the boundary");
+        tracing::debug!(
+            label,
+            "process.selinuxLabel ignored: the sentry is the boundary"
+        );
     }
     Ok(())
 }

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("invalid container id \"{0}\": an id is letters, digits and _ + . - (not \".\" or \"..\")")]
+    #[error(
+        "invalid container id \"{0}\": an id is letters, digits and _ + . - (not \".\" or \"..\")"
+    )]
     BadId(String),
     #[error("container {0} already exists")]
     Exists(String),

@@ -13,6 +13,7 @@
 
 mod clock;
 mod error;
+pub mod listing;
 mod owner;
 pub mod proc_stat;
 mod raw;

@@ -48,7 +48,8 @@ pub fn parse(line: &str) -> Option<ProcStat> {
 mod tests {
     use super::*;
 
-    const LINE: &str = "4242 (a) b (c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 3 1 0 0 20 0 1 0 987654 1000 200 0 0";
+    const LINE: &str =
+        "4242 (a) b (c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 3 1 0 0 20 0 1 0 987654 1000 200 0 0";
 
     #[test]
     fn a_command_name_with_spaces_and_parens_is_skipped() {

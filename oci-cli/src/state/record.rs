@@ -160,25 +160,40 @@ mod tests {
     #[test]
     fn a_live_process_keeps_the_recorded_status() {
         let (pid, start) = me();
-        assert_eq!(record(pid, start, Status::Running).current_status(), Status::Running);
-        assert_eq!(record(pid, start, Status::Paused).current_status(), Status::Paused);
+        assert_eq!(
+            record(pid, start, Status::Running).current_status(),
+            Status::Running
+        );
+        assert_eq!(
+            record(pid, start, Status::Paused).current_status(),
+            Status::Paused
+        );
     }
 
     #[test]
     fn creating_with_a_live_process_shows_as_created() {
         let (pid, start) = me();
-        assert_eq!(record(pid, start, Status::Creating).current_status(), Status::Created);
+        assert_eq!(
+            record(pid, start, Status::Creating).current_status(),
+            Status::Created
+        );
     }
 
     #[test]
     fn creating_before_a_process_exists_shows_as_creating() {
-        assert_eq!(record(0, 0, Status::Creating).current_status(), Status::Creating);
+        assert_eq!(
+            record(0, 0, Status::Creating).current_status(),
+            Status::Creating
+        );
     }
 
     #[test]
     fn a_reused_pid_is_stopped() {
         let (pid, start) = me();
-        assert_eq!(record(pid, start + 1, Status::Running).current_status(), Status::Stopped);
+        assert_eq!(
+            record(pid, start + 1, Status::Running).current_status(),
+            Status::Stopped
+        );
     }
 
     #[test]
@@ -209,7 +224,10 @@ mod tests {
     #[test]
     fn a_paused_container_shows_as_paused() {
         let (pid, start) = me();
-        assert_eq!(record(pid, start, Status::Paused).oci_state()["status"], "paused");
+        assert_eq!(
+            record(pid, start, Status::Paused).oci_state()["status"],
+            "paused"
+        );
     }
 
     #[test]

@@ -72,7 +72,10 @@ fn a_duplicate_id_is_refused() {
 #[test]
 fn a_bad_id_is_refused_before_touching_the_root() {
     let root = scratch("badid");
-    assert!(matches!(root.create("../escape"), Err(StateError::BadId(_))));
+    assert!(matches!(
+        root.create("../escape"),
+        Err(StateError::BadId(_))
+    ));
     assert!(!root.path().exists());
 }
 
@@ -134,7 +137,10 @@ fn list_of_a_missing_root_is_empty() {
 /// Waits until thread `tid` of this process sleeps in a file-lock wait.
 fn wait_until_blocked_on_a_lock(tid: &str) {
     let wchan = format!("/proc/self/task/{tid}/wchan");
-    while !fs::read_to_string(&wchan).unwrap_or_default().contains("lock") {
+    while !fs::read_to_string(&wchan)
+        .unwrap_or_default()
+        .contains("lock")
+    {
         std::thread::yield_now();
     }
 }
@@ -162,7 +168,10 @@ fn a_waiter_finds_the_container_gone_when_the_holder_deletes_it() {
     let (tid, waiter) = on_thread(move || waiter_root.lock("c1").map(|_| ()));
     wait_until_blocked_on_a_lock(&tid);
     held.remove().unwrap();
-    assert!(matches!(waiter.join().unwrap(), Err(StateError::NotFound(_))));
+    assert!(matches!(
+        waiter.join().unwrap(),
+        Err(StateError::NotFound(_))
+    ));
     fs::remove_dir_all(root.path()).unwrap();
 }
 
