@@ -16,7 +16,7 @@ use oci_cli::launch::{LogFlags, COMPONENT_FD};
 pub struct SentryArgs {
     #[arg(long, default_value = "auto")]
     platform: String,
-    #[arg(long)]
+    #[arg(long, default_value = "/")]
     cwd: PathBuf,
     #[arg(long, default_value_t = 0)]
     uid: u32,
