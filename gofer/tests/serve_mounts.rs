@@ -136,6 +136,17 @@ fn a_file_source_is_read_and_written_as_that_file() {
         fs::read(s.path("conf/hosts")).expect("read host file"),
         b"127.0.0.1 localhost\n10.0.0.1 db\n"
     );
+    let truncated = c
+        .setattr(
+            fid,
+            SetAttr {
+                size: Some(9),
+                ..SetAttr::default()
+            },
+        )
+        .expect("truncate");
+    assert_eq!(truncated.size, 9);
+    assert_eq!(fs::read(s.path("conf/hosts")).expect("read"), b"127.0.0.1");
     assert_eq!(errno(c.walk(fid, b"x")), libc::ENOTDIR);
     assert_eq!(errno(c.readdir(fid)), libc::ENOTDIR);
     assert_eq!(errno(c.mkdir(fid, b"x", 0o755)), libc::ENOTDIR);

@@ -320,3 +320,22 @@ fn a_file_root_is_refused_but_a_file_mount_is_not() {
     );
     drop(sock);
 }
+
+#[test]
+fn noexec_nosuid_and_nodev_hold_inside_the_mount() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::new();
+    fs::write(s.host("data/tool"), b"\x7fELF").expect("write");
+    fs::set_permissions(s.host("data/tool"), fs::Permissions::from_mode(0o755)).expect("chmod");
+    let (client, root) = s.tree(false);
+    let ms = libc::MS_NOEXEC | libc::MS_NOSUID | libc::MS_NODEV;
+    mount_at(&root, b"/opt/tools", source(&client, DATA), bind(ms)).expect("mount");
+    let ctx = Ctx::kernel();
+    assert_eq!(
+        open::open_exec(&ctx, &root, &root, b"/opt/tools/tool").err(),
+        Some(Errno::EACCES)
+    );
+    let d = walk::lookup(&ctx, &root, &root, b"/opt/tools/tool", false).expect("lookup");
+    let flags = d.mount_flags();
+    assert!(flags.noexec && flags.nosuid && flags.nodev && !flags.read_only);
+}
