@@ -9,7 +9,9 @@
 //! sees its socket close and the sandbox ends.
 //!
 //! [`unshare`] runs first thing in `ward gofer` (single-threaded), [`enter`]
-//! after the root fd is open and before the first request is read.
+//! after the root and every mount source are open (held as fds: after the
+//! pivot_root no source outside the root has a path the gofer can reach)
+//! and before the first request is read.
 
 use std::collections::BTreeMap;
 use std::ffi::CString;

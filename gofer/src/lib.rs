@@ -2,21 +2,25 @@
 //! wire protocol between them.
 //!
 //! The gofer is a separate, separately confined process (`ward gofer`) that
-//! serves ONE root directory over a unix `SOCK_SEQPACKET` socket,
-//! read-only unless started read-write (`ward gofer --rw`). The sentry walks, stats, reads directories and reads links
+//! serves ONE container: its root directory and the sources of its bind
+//! mounts (directories or single files, `ward gofer --mount SRC[:ro]`),
+//! each attached by index, over a unix `SOCK_SEQPACKET` socket; read-only
+//! unless started read-write (`ward gofer --rw`), and a read-only source
+//! always. The sentry walks, stats, reads directories and reads links
 //! through [`Client`]; an `open` donates the host fd over `SCM_RIGHTS`, and
 //! the sentry then reads it directly with no extra hop.
 //!
 //! This crate owns the protocol ([`protocol`]), the server ([`serve`]) and
 //! the client ([`Client`]). It must never import the sentry, never follow a
-//! symlink on the host, never resolve a path outside the served root, and
+//! symlink on the host, never resolve a path outside a served source, and
 //! never crash on what arrives from the socket.
 //!
 //! | module     | owns                                                     |
 //! |------------|----------------------------------------------------------|
 //! | `protocol` | message types and their byte encoding (pure)             |
-//! | `server`   | the fid table and every host lookup; `server/write` the  |
-//! |            | changes a read-write server makes beneath its root       |
+//! | `server`   | the fid table and every host lookup; `server/source` the |
+//! |            | served trees, opened before confinement; `server/write`  |
+//! |            | the changes a read-write server makes beneath them       |
 //! | `client`   | the sentry's end: one request in flight, strict replies  |
 //! | `raw`      | the unsafe edge: one safe wrapper per host syscall       |
 
@@ -29,8 +33,8 @@ mod server;
 pub use client::{Client, ClientError};
 pub use protocol::{Attr, Dirent, Fid, SetAttr, PROTOCOL_VERSION};
 pub use server::{
-    open_root, open_source, serve, serve_as, serve_sources, Access, ServeError, Source, SourceError,
-    MAX_FIDS,
+    open_root, open_source, serve, serve_as, serve_sources, Access, ServeError, Source,
+    SourceError, MAX_FIDS,
 };
 
 /// A connected `AF_UNIX` `SOCK_SEQPACKET` pair, both ends close-on-exec:

@@ -716,7 +716,10 @@ fn requests_before_the_handshake_are_eproto() {
             version: PROTOCOL_VERSION
         }
     );
-    assert!(matches!(exchange(&Request::Attach { index: 0 }), Reply::Attach { .. }));
+    assert!(matches!(
+        exchange(&Request::Attach { index: 0 }),
+        Reply::Attach { .. }
+    ));
     // A later mismatched Version is answered but does not undo the handshake.
     assert_eq!(
         exchange(&Request::Version { version: 99 }),
@@ -724,7 +727,10 @@ fn requests_before_the_handshake_are_eproto() {
             version: PROTOCOL_VERSION
         }
     );
-    assert!(matches!(exchange(&Request::Attach { index: 0 }), Reply::Attach { .. }));
+    assert!(matches!(
+        exchange(&Request::Attach { index: 0 }),
+        Reply::Attach { .. }
+    ));
 
     drop(raw);
     server

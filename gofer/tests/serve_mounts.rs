@@ -136,6 +136,17 @@ fn a_file_source_is_read_and_written_as_that_file() {
         fs::read(s.path("conf/hosts")).expect("read host file"),
         b"127.0.0.1 localhost\n10.0.0.1 db\n"
     );
+    let truncated = c
+        .setattr(
+            fid,
+            SetAttr {
+                size: Some(9),
+                ..SetAttr::default()
+            },
+        )
+        .expect("truncate");
+    assert_eq!(truncated.size, 9);
+    assert_eq!(fs::read(s.path("conf/hosts")).expect("read"), b"127.0.0.1");
     assert_eq!(errno(c.walk(fid, b"x")), libc::ENOTDIR);
     assert_eq!(errno(c.readdir(fid)), libc::ENOTDIR);
     assert_eq!(errno(c.mkdir(fid, b"x", 0o755)), libc::ENOTDIR);
@@ -153,7 +164,10 @@ fn a_read_only_source_refuses_every_change_under_a_read_write_server() {
     let (dir, _) = c.attach_source(3).expect("attach ro");
     let (kept, _) = c.walk(dir, b"kept").expect("walk");
     assert_eq!(errno(c.open(kept, libc::O_WRONLY)), libc::EROFS);
-    assert_eq!(errno(c.open(kept, libc::O_RDONLY | libc::O_TRUNC)), libc::EROFS);
+    assert_eq!(
+        errno(c.open(kept, libc::O_RDONLY | libc::O_TRUNC)),
+        libc::EROFS
+    );
     assert_eq!(
         errno(c.create(dir, b"new", libc::O_RDWR, 0o644)),
         libc::EROFS
@@ -211,7 +225,10 @@ fn names_never_move_between_sources() {
     let (data, _) = c.attach_source(1).expect("attach data");
     let (file, _) = c.walk(root, b"file").expect("walk");
     assert_eq!(errno(c.link(file, data, b"file")), libc::EXDEV);
-    assert_eq!(errno(c.rename(root, b"file", data, b"file", 0)), libc::EXDEV);
+    assert_eq!(
+        errno(c.rename(root, b"file", data, b"file", 0)),
+        libc::EXDEV
+    );
     let (hosts, _) = c.attach_source(2).expect("attach file");
     assert_eq!(errno(c.link(hosts, root, b"hosts")), libc::EXDEV);
     assert!(s.path("root/file").exists());

@@ -1,8 +1,10 @@
-//! The gofer server: serves one root directory to one sentry, read-only
-//! unless started read-write ([`Access::ReadWrite`]).
+//! The gofer server: serves one container's trees to one sentry (its root
+//! and its bind mounts' sources, [`source`]), read-only unless started
+//! read-write ([`Access::ReadWrite`]); a read-only source refuses changes
+//! either way, and no link or rename crosses from one source to another.
 //!
 //! Owns the fid table and every host lookup made on the sentry's behalf.
-//! Every lookup is one path component, relative to an fd inside the root,
+//! Every lookup is one path component, relative to an fd inside a source,
 //! through `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
 //! RESOLVE_NO_SYMLINKS)` with `O_NOFOLLOW`: the server never follows a
 //! symlink (the sentry resolves them with `readlink`), never walks `..`,
@@ -32,8 +34,8 @@ use crate::protocol::{
 };
 use crate::raw;
 
-pub use source::{open_source, Source, SourceError};
 use source::Held;
+pub use source::{open_source, Source, SourceError};
 
 /// Most fids one connection may hold; walks beyond fail with `ENFILE`.
 pub const MAX_FIDS: usize = 1 << 20;

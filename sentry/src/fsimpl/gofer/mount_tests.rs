@@ -74,9 +74,7 @@ impl Scratch {
             gofer::open_source(&self.host("ro"), true).expect("ro"),
         ];
         let (server, client) = gofer::socketpair().expect("socketpair");
-        thread::spawn(move || {
-            gofer::serve_sources(sources, server, gofer::Access::ReadWrite)
-        });
+        thread::spawn(move || gofer::serve_sources(sources, server, gofer::Access::ReadWrite));
         Arc::new(gofer::Client::new(client).expect("handshake"))
     }
 
@@ -116,11 +114,7 @@ fn source(client: &Arc<gofer::Client>, index: u32) -> Arc<dyn Inode> {
     gofer_mount_inode(client, index, index == RO).expect("mount inode")
 }
 
-fn open_in(
-    root: &Arc<Dentry>,
-    path: &str,
-    flags: i32,
-) -> Result<Arc<dyn FileDescription>, Errno> {
+fn open_in(root: &Arc<Dentry>, path: &str, flags: i32) -> Result<Arc<dyn FileDescription>, Errno> {
     open::open_mode(&Ctx::kernel(), root, root, path.as_bytes(), flags, 0o644)
 }
 
@@ -163,7 +157,13 @@ fn a_dir_and_a_file_mount_at_nested_missing_paths_are_read_and_written() {
 fn a_read_only_mount_is_erofs() {
     let s = Scratch::new();
     let (client, root) = s.tree(false);
-    mount_at(&root, b"/mnt/ro", source(&client, DATA), bind(libc::MS_RDONLY)).expect("ro bind");
+    mount_at(
+        &root,
+        b"/mnt/ro",
+        source(&client, DATA),
+        bind(libc::MS_RDONLY),
+    )
+    .expect("ro bind");
     mount_at(&root, b"/mnt/src-ro", source(&client, RO), bind(0)).expect("ro source");
     for path in ["/mnt/ro/inner", "/mnt/src-ro/kept"] {
         assert_eq!(
@@ -190,7 +190,10 @@ fn a_destination_through_symlinks_pointing_outside_stays_inside_the_tree() {
     assert_eq!(b.path(), b"/elsewhere/b");
     assert!(s.host("root/elsewhere/a").is_dir());
     assert!(s.host("root/elsewhere/b").is_dir());
-    assert!(!s.host("elsewhere").exists(), "nothing made outside the root");
+    assert!(
+        !s.host("elsewhere").exists(),
+        "nothing made outside the root"
+    );
     assert_eq!(read(&root, "/abs/b/inner"), b"inner");
 }
 
@@ -240,7 +243,10 @@ fn a_read_only_root_takes_mounts_at_missing_paths_without_changing() {
     assert!(root.read_only());
     mount_at(&root, b"/srv/app/data", source(&client, DATA), bind(0)).expect("dir");
     mount_at(&root, b"/etc/hostname", source(&client, HOSTS), bind(0)).expect("file");
-    assert!(!s.host("root/srv").exists(), "nothing made in a read-only root");
+    assert!(
+        !s.host("root/srv").exists(),
+        "nothing made in a read-only root"
+    );
     assert!(!s.host("root/etc/hostname").exists());
     assert_eq!(read(&root, "/srv/app/data/inner"), b"inner");
     assert_eq!(read(&root, "/etc/hostname"), b"127.0.0.1 localhost\n");
@@ -269,12 +275,18 @@ fn the_overlay_root_makes_mount_points_in_memory() {
     let (server, client) = gofer::socketpair().expect("socketpair");
     let root = gofer::open_root(&s.host("root")).expect("open root");
     thread::spawn(move || gofer::serve(root, server));
-    let vfs = Vfs::new(gofer::Client::new(client).expect("handshake"), Arc::clone(&s.mf))
-        .expect("vfs");
+    let vfs = Vfs::new(
+        gofer::Client::new(client).expect("handshake"),
+        Arc::clone(&s.mf),
+    )
+    .expect("vfs");
     let root = Arc::clone(vfs.root());
     mount_at(&root, b"/srv/data", source(&lower, DATA), bind(0)).expect("dir");
     assert_eq!(read(&root, "/srv/data/inner"), b"inner");
-    assert!(!s.host("root/srv").exists(), "made in the overlay's upper layer");
+    assert!(
+        !s.host("root/srv").exists(),
+        "made in the overlay's upper layer"
+    );
 }
 
 #[test]
@@ -300,12 +312,30 @@ fn a_file_root_is_refused_but_a_file_mount_is_not() {
     // A gofer whose root is a file: the sandbox root must be a directory.
     let file = gofer::open_source(&s.host("hosts"), true).expect("file");
     let (server, sock) = gofer::socketpair().expect("socketpair");
-    let served = thread::spawn(move || {
-        gofer::serve_sources(vec![file], server, gofer::Access::ReadOnly)
-    });
+    let served =
+        thread::spawn(move || gofer::serve_sources(vec![file], server, gofer::Access::ReadOnly));
     assert!(
         served.join().expect("thread").is_err(),
         "the gofer refuses a file root"
     );
     drop(sock);
+}
+
+#[test]
+fn noexec_nosuid_and_nodev_hold_inside_the_mount() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::new();
+    fs::write(s.host("data/tool"), b"\x7fELF").expect("write");
+    fs::set_permissions(s.host("data/tool"), fs::Permissions::from_mode(0o755)).expect("chmod");
+    let (client, root) = s.tree(false);
+    let ms = libc::MS_NOEXEC | libc::MS_NOSUID | libc::MS_NODEV;
+    mount_at(&root, b"/opt/tools", source(&client, DATA), bind(ms)).expect("mount");
+    let ctx = Ctx::kernel();
+    assert_eq!(
+        open::open_exec(&ctx, &root, &root, b"/opt/tools/tool").err(),
+        Some(Errno::EACCES)
+    );
+    let d = walk::lookup(&ctx, &root, &root, b"/opt/tools/tool", false).expect("lookup");
+    let flags = d.mount_flags();
+    assert!(flags.noexec && flags.nosuid && flags.nodev && !flags.read_only);
 }
