@@ -141,8 +141,15 @@ pub fn run(flags: &LogFlags) -> Result<i32> {
             }
             let status = wait_end(&conn);
             drop(conn);
-            for mut c in children {
-                let _ = c.wait();
+            // The sentry (a first container's) ends with its sandbox; the
+            // gofer is needed no more once the container has stopped (a pod
+            // member's tree stays in the sentry until `delete`).
+            if let Some((mut gofer, sentry)) = children {
+                if let Some(mut s) = sentry {
+                    let _ = s.wait();
+                }
+                let _ = gofer.kill();
+                let _ = gofer.wait();
             }
             super::exit::exit_as(&status)
         }
@@ -171,7 +178,9 @@ fn wait_end(conn: &OwnedFd) -> Status {
     }
 }
 
-type Made = (OwnedFd, Arc<Target>, Vec<std::process::Child>);
+/// The connection, the signal target, and the children: the gofer and,
+/// for a sandbox's first container, the sentry.
+type Made = (OwnedFd, Arc<Target>, Option<(std::process::Child, Option<std::process::Child>)>);
 
 fn make(plan: &Plan, flags: &LogFlags) -> Result<Made> {
     crate::signals::block(&PASSED_ON).context("blocking signals")?;
@@ -192,7 +201,8 @@ fn make(plan: &Plan, flags: &LogFlags) -> Result<Made> {
             .context("starting the signal thread")?;
     }
     let stdio = stdio_fds()?;
-    let mut children = Vec::new();
+    let mut gofer_child = None;
+    let mut sentry_child = None;
     let (req, gofer) = match plan {
         Plan::Container {
             spec,
@@ -210,13 +220,17 @@ fn make(plan: &Plan, flags: &LogFlags) -> Result<Made> {
                 .collect();
             let (gofer, sock) =
                 crate::launch::start_gofer(rootfs, !spec.root_readonly, &mounts, flags)?;
-            children.push(gofer);
+            gofer_child = Some(gofer);
             if let Some(sb) = sandbox {
                 let (_dir, short) = client::short_path(control)
                     .with_context(|| format!("control socket {}", control.display()))?;
                 let listener = wire::listen(&short)
                     .with_context(|| format!("control socket {}", control.display()))?;
-                children.push(crate::launch::start_sentry_server(&listener, &sb.platform, flags)?);
+                sentry_child = Some(crate::launch::start_sentry_server(
+                    &listener,
+                    &sb.platform,
+                    flags,
+                )?);
             }
             (Request::Create { spec: spec.clone() }, Some(sock))
         }
@@ -240,12 +254,12 @@ fn make(plan: &Plan, flags: &LogFlags) -> Result<Made> {
         }
         Ok(other) => return Err(anyhow!("unexpected reply from the sandbox: {other:?}")),
         Err(e) => {
-            for c in &mut children {
+            for c in sentry_child.iter_mut().chain(gofer_child.iter_mut()) {
                 let _ = c.kill();
                 let _ = c.wait();
             }
             return Err(e.into());
         }
     }
-    Ok((conn, target, children))
+    Ok((conn, target, gofer_child.map(|g| (g, sentry_child))))
 }

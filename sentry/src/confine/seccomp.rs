@@ -90,6 +90,8 @@ const fn with(nr: i64, name: &'static str, args: Args, why: &'static str) -> All
     }
 }
 
+/// The fd `ward sentry --control` has its listening control socket at.
+pub const CONTROL_FD: u64 = 3;
 /// The fd every stub has the memory file at.
 const MEMFILE_FD: u64 = platform::MEMFILE_FD as u64;
 /// How every stub maps the memory file (`platform::stubproc::memfile_mmap_args`).
@@ -236,6 +238,17 @@ pub const SENTRY_POLICY: &[Allow] = &[
         libc::SYS_ppoll,
         "ppoll",
         "waiting on stdio (std, glibc variants)",
+    ),
+    // The OCI runtime's control socket (`ward sentry --control`): it is
+    // always fd 3, so connections are accepted from nothing else.
+    with(
+        libc::SYS_accept4,
+        "accept4",
+        Args::OneOf32 {
+            arg: 0,
+            values: &[CONTROL_FD],
+        },
+        "connections on the control socket (fd 3)",
     ),
     // The gofer connection.
     any(libc::SYS_sendmsg, "sendmsg", "gofer requests"),
