@@ -27,7 +27,7 @@ mod raw;
 mod server;
 
 pub use client::{Client, ClientError};
-pub use protocol::{Attr, Dirent, Fid, SetAttr, PROTOCOL_VERSION};
+pub use protocol::{Attr, Dirent, Fid, FsStat, SetAttr, PROTOCOL_VERSION};
 pub use server::{open_root, serve, serve_as, Access, ServeError, MAX_FIDS};
 
 /// A connected `AF_UNIX` `SOCK_SEQPACKET` pair, both ends close-on-exec:

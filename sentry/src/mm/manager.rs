@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use platform::{AddressSpace, MemOp, Prot, STUB_BASE, STUB_END, TASK_SIZE};
 
 use super::memfile::{MemoryFile, PAGE_SIZE};
+use super::pagecache::PageCache;
 use super::vma::{Backing, Vma, VmaSet};
 use crate::errno::Errno;
 
@@ -213,6 +214,7 @@ impl MemoryManager {
                     path: Arc::from(*path),
                     dev: *dev,
                     ino: *ino,
+                    cache: None,
                 }
             }
         };
@@ -344,6 +346,7 @@ impl MemoryManager {
             path: Arc::from(*path),
             dev: *dev,
             ino: *ino,
+            cache: None,
         };
         if inside > 0 {
             let mem_off = c.off + offset;
@@ -390,6 +393,86 @@ impl MemoryManager {
             st.vmas.insert(v);
         }
         Ok(addr)
+    }
+
+    /// The page-cached file `cache` is now `size` bytes long: pages of its
+    /// shared mappings here wholly past the end fault with SIGBUS, and
+    /// those inside it are mapped again, as on Linux.
+    pub fn file_resized(&self, cache: &PageCache, size: u64) -> Result<(), Errno> {
+        let eof = page_up(size).ok_or(Errno::EFBIG)?;
+        let mut st = self.lock();
+        let ours = |v: &Vma| match &v.backing {
+            Backing::File {
+                cache: Some(h),
+                offset,
+                ..
+            } if std::ptr::eq(Arc::as_ptr(h.cache()), cache) => Some(*offset),
+            _ => None,
+        };
+        let splits: Vec<u64> = st
+            .vmas
+            .iter()
+            .filter_map(|v| {
+                let off = ours(v)?;
+                (off < eof && eof < off + v.len()).then(|| v.start + (eof - off))
+            })
+            .collect();
+        for at in splits {
+            st.vmas.split_at(at);
+        }
+        let starts: Vec<u64> = st
+            .vmas
+            .iter()
+            .filter(|v| ours(v).is_some())
+            .map(|v| v.start)
+            .collect();
+        let mut ops = Vec::new();
+        let mut raised = false;
+        for s in starts {
+            let Some(v) = st.vmas.within_mut(s, s + 1).next() else {
+                continue;
+            };
+            let beyond = ours(v).is_some_and(|off| off >= eof);
+            if beyond == v.beyond_eof {
+                continue;
+            }
+            raised |= !beyond;
+            v.beyond_eof = beyond;
+            ops.push(MemOp::Protect {
+                addr: v.start,
+                len: v.len(),
+                prot: v.effective_prot(),
+            });
+        }
+        if raised {
+            st.upgrades += 1;
+        }
+        self.space.apply(&ops).map_err(platform_err)
+    }
+
+    /// The page caches of the shared file mappings in `[addr, addr+len)`
+    /// (msync), each once.
+    pub fn page_caches(&self, addr: u64, len: u64) -> Vec<Arc<PageCache>> {
+        let end = addr.saturating_add(len);
+        let st = self.lock();
+        let mut out: Vec<Arc<PageCache>> = Vec::new();
+        for v in st.vmas.overlapping(addr, end) {
+            if let Backing::File { cache: Some(h), .. } = &v.backing {
+                if !out.iter().any(|c| Arc::ptr_eq(c, h.cache())) {
+                    out.push(Arc::clone(h.cache()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Records this address space with the page cache of each of its
+    /// shared file mappings (a forked child's, before it runs).
+    pub fn attach_page_caches(self: &Arc<Self>) {
+        let caches = self.page_caches(0, TASK_SIZE);
+        for c in caches {
+            c.attach(self);
+        }
     }
 
     /// Whether `addr` lies in pages of a file mapping past the file's end.
@@ -442,6 +525,12 @@ impl MemoryManager {
         // The vDSO's clock page stays read-only, as Linux's [vvar] does.
         let vvar = |v: &Vma| matches!(v.backing, Backing::Vvar);
         if (prot.write || prot.exec) && st.vmas.overlapping(addr, end).any(vvar) {
+            return Err(Errno::EACCES);
+        }
+        // A shared mapping of a file opened read-only stays unwritable.
+        let read_only_file =
+            |v: &Vma| matches!(&v.backing, Backing::File { cache: Some(h), .. } if !h.writable());
+        if prot.write && st.vmas.overlapping(addr, end).any(read_only_file) {
             return Err(Errno::EACCES);
         }
         st.vmas.split_at(addr);

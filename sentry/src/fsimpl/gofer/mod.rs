@@ -18,7 +18,7 @@ mod dir_ops;
 mod file;
 
 use std::any::Any;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -27,10 +27,12 @@ use gofer::{Attr, Client, ClientError, Fid};
 pub use file::{is_gofer_file, GoferFile};
 
 use crate::errno::Errno;
+use crate::mm::pagecache::{self, PageCache};
 use crate::vfs::ctx::Ctx;
 use crate::vfs::dentry::Dentry;
 use crate::vfs::file::{DirEntry, FileDescription};
-use crate::vfs::inode::{FsInfo, Inode, SetAttr};
+use crate::vfs::inode::{FsInfo, FsUsage, Inode, SetAttr};
+use crate::vfs::raw;
 use crate::vfs::stat::Stat;
 
 /// statfs f_type: gVisor reports its gofer mounts as 9p.
@@ -139,6 +141,18 @@ impl GoferInode {
         self.stale.store(false, Ordering::Relaxed);
     }
 
+    /// The page-cache identity of this regular file: only a writable
+    /// tree's files are ever page-cached.
+    fn cache_key(&self) -> Option<pagecache::FileKey> {
+        let a = lock(&self.attr);
+        (self.writable && a.mode & libc::S_IFMT == libc::S_IFREG).then_some((a.dev, a.ino))
+    }
+
+    /// The live page cache of this file, if it has one.
+    fn live_cache(&self) -> Option<Arc<PageCache>> {
+        self.cache_key().and_then(pagecache::find)
+    }
+
     /// The gofer inode behind `inode`, if it is one.
     fn of(inode: &Arc<dyn Inode>) -> Option<&GoferInode> {
         inode.as_any().and_then(|a| a.downcast_ref::<GoferInode>())
@@ -231,9 +245,15 @@ impl Inode for GoferInode {
                 return Err(Errno::EROFS);
             }
             // Its own fd: the shared one is read-only (GoferFile::new_own
-            // gives it the description's O_APPEND).
-            let host = flags & (libc::O_ACCMODE | libc::O_TRUNC);
+            // gives it the description's O_APPEND). With a live page
+            // cache, O_TRUNC truncates through the cache.
+            let cache = self.live_cache();
+            let trunc = if cache.is_some() { 0 } else { libc::O_TRUNC };
+            let host = flags & (libc::O_ACCMODE | trunc);
             let fd = self.client.open(self.fid, host).map_err(errno)?;
+            if let (Some(c), true) = (&cache, flags & libc::O_TRUNC != 0) {
+                c.truncate(0, || raw::ftruncate(fd.as_fd(), 0))?;
+            }
             if flags & libc::O_TRUNC != 0 {
                 self.mark_stale();
             }
@@ -266,6 +286,26 @@ impl Inode for GoferInode {
             magic: V9FS_MAGIC,
             read_only: !self.writable,
         }
+    }
+
+    /// The host file system's counts, from the gofer's fstatfs of this
+    /// node (None, reported as zeros, where the gofer cannot tell).
+    fn usage(&self) -> Option<FsUsage> {
+        let s = match self.client.statfs(self.fid) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!(fid = self.fid, "gofer statfs: {e}");
+                return None;
+            }
+        };
+        Some(FsUsage {
+            bsize: s.bsize,
+            blocks: s.blocks,
+            bfree: s.bfree,
+            bavail: s.bavail,
+            files: s.files,
+            ffree: s.ffree,
+        })
     }
 
     fn create(&self, _ctx: &Ctx<'_>, name: &[u8], mode: u32) -> Result<Arc<dyn Inode>, Errno> {

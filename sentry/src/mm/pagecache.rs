@@ -1,0 +1,478 @@
+//! Shared mappings of host files that the sandbox may write (the
+//! read-write gofer's): a page cache in the memory file, one per host file
+//! (device, inode), alive while any MAP_SHARED mapping of the file is.
+//!
+//! The stubs never map host files (DESIGN's memory model), so a shared
+//! mapping maps the cache's pages instead: every mapping of the file, in
+//! every process, maps the same memory-file pages, and read(2), write(2),
+//! truncate and fallocate of the file go through the cache while it lives
+//! (`find`), so they and the mappings see one copy. write(2) writes
+//! through: the host file and the cache both get the data. Writes through
+//! a mapping reach only the cache; they are written back (`write_back`) by
+//! msync, fsync, each munmap of a mapping (the last reference to its
+//! `MapHold` going) and when the last mapping goes, after which the cache
+//! is dropped and the file is the host's alone again.
+//!
+//! The cache holds the file in chunks of `CHUNK` bytes, filled from the
+//! host on first mapping. A chunk ever mapped writable is dirty for the
+//! cache's life (the sentry cannot see stores into the stub's mapping), so
+//! write-back writes it whole, clipped to the file's size. The cache's
+//! size is the file's size: the sandbox changes it only through the cache
+//! while the cache lives. Changing it tells every address space mapping
+//! the file (`MemoryManager::file_resized`), so that pages wholly past the
+//! end fault with SIGBUS and come back when the file grows, as on Linux;
+//! shrinking keeps the chunks (the mappings keep their pages) and zeroes
+//! their bytes past the new end, which are never written back.
+//!
+//! Never does: map a host file into a stub, or follow the host file's
+//! changes made outside the sandbox while the cache lives (as a 9p mount
+//! with a page cache).
+
+use std::collections::BTreeMap;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use super::manager::MemoryManager;
+use super::memfile::{MemoryFile, PAGE_SIZE};
+use super::segments::Segments;
+use crate::errno::Errno;
+use crate::vfs::raw;
+
+/// Bytes per chunk of a cached file.
+pub const CHUNK: u64 = 64 * 1024;
+
+/// A host file's identity: device and inode number.
+pub type FileKey = (u64, u64);
+
+/// The live caches, by file. One sandbox is one sentry process, so this is
+/// the sandbox's table.
+static CACHES: Mutex<BTreeMap<FileKey, Arc<PageCache>>> = Mutex::new(BTreeMap::new());
+/// How many caches live: read and write skip the table while none does.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The cache of file `key`, if one lives.
+pub fn find(key: FileKey) -> Option<Arc<PageCache>> {
+    if LIVE.load(Ordering::Acquire) == 0 {
+        return None;
+    }
+    lock(&CACHES).get(&key).cloned()
+}
+
+/// The cache of file `key`, made (sized from `fd`, an open fd of the file)
+/// if none lives.
+pub fn open(
+    mf: &Arc<MemoryFile>,
+    key: FileKey,
+    fd: &Arc<OwnedFd>,
+) -> Result<Arc<PageCache>, Errno> {
+    let mut caches = lock(&CACHES);
+    if let Some(c) = caches.get(&key) {
+        return Ok(Arc::clone(c));
+    }
+    let size = u64::try_from(raw::fstat(fd.as_fd())?.st_size).unwrap_or(0);
+    let cache = Arc::new(PageCache {
+        key,
+        mf: Arc::clone(mf),
+        inner: Mutex::new(Inner {
+            fill_fd: Arc::clone(fd),
+            write_fd: None,
+            chunks: BTreeMap::new(),
+            size,
+            maps: 0,
+            retired: false,
+            mms: Vec::new(),
+        }),
+    });
+    caches.insert(key, Arc::clone(&cache));
+    LIVE.fetch_add(1, Ordering::Release);
+    tracing::debug!(dev = key.0, ino = key.1, size, "page cache made");
+    Ok(cache)
+}
+
+pub struct PageCache {
+    key: FileKey,
+    mf: Arc<MemoryFile>,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    /// An fd of the file to fill chunks from.
+    fill_fd: Arc<OwnedFd>,
+    /// A read-write fd of the file, for write-back: the one of the first
+    /// writable mapping.
+    write_fd: Option<Arc<OwnedFd>>,
+    /// Chunk index → the chunk.
+    chunks: BTreeMap<u64, Chunk>,
+    size: u64,
+    /// Live `MapHold`s.
+    maps: usize,
+    /// The last mapping went: the cache is out of the table and empty.
+    retired: bool,
+    /// Address spaces that may map the file.
+    mms: Vec<Weak<MemoryManager>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Chunk {
+    /// Memory-file offset of its first byte.
+    mem: u64,
+    /// Mapped writable at some time: written back whole.
+    dirty: bool,
+}
+
+/// One mapping's hold on a cache (every VMA of one mmap, in every process
+/// that forked it, shares it): when the last goes, dirty chunks are
+/// written back and the cache may go.
+pub struct MapHold {
+    cache: Arc<PageCache>,
+    /// The mapping came from a description open for reading and writing.
+    writable: bool,
+}
+
+impl MapHold {
+    pub fn cache(&self) -> &Arc<PageCache> {
+        &self.cache
+    }
+
+    /// Whether the mapping may be made writable (mprotect).
+    pub fn writable(&self) -> bool {
+        self.writable
+    }
+}
+
+impl std::fmt::Debug for MapHold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MapHold")
+            .field("file", &self.cache.key)
+            .field("writable", &self.writable)
+            .finish()
+    }
+}
+
+impl Drop for MapHold {
+    fn drop(&mut self) {
+        self.cache.unmapped();
+    }
+}
+
+/// Bytes `[off, off+len)` of a file, split at chunk boundaries: (chunk
+/// index, offset in the chunk, length, bytes into the range).
+fn chunk_spans(off: u64, len: u64) -> impl Iterator<Item = (u64, u64, u64, u64)> {
+    let end = off.saturating_add(len);
+    let mut at = off;
+    std::iter::from_fn(move || {
+        if at >= end {
+            return None;
+        }
+        let (idx, within) = (at / CHUNK, at % CHUNK);
+        let n = (CHUNK - within).min(end - at);
+        let span = (idx, within, n, at - off);
+        at += n;
+        Some(span)
+    })
+}
+
+impl PageCache {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        lock(&self.inner)
+    }
+
+    /// The file this caches.
+    pub fn key(&self) -> FileKey {
+        self.key
+    }
+
+    /// The file's size as the sandbox sees it.
+    pub fn size(&self) -> u64 {
+        self.lock().size
+    }
+
+    /// Maps `[off, off+len)` of the file (page-aligned): the memory-file
+    /// pieces holding it (chunks filled from the host where missing,
+    /// adjacent pieces merged), each with a reference taken for the caller,
+    /// and the mapping's hold. `write_fd` is the description's read-write
+    /// fd for a mapping that may be written (its chunks become dirty).
+    /// None when the cache was retired meanwhile: `open` a new one.
+    pub fn map(
+        self: &Arc<Self>,
+        off: u64,
+        len: u64,
+        write_fd: Option<Arc<OwnedFd>>,
+    ) -> Result<Option<(Vec<(u64, u64)>, Arc<MapHold>)>, Errno> {
+        debug_assert!(off.is_multiple_of(PAGE_SIZE) && len.is_multiple_of(PAGE_SIZE));
+        let mut inner = self.lock();
+        if inner.retired {
+            return Ok(None);
+        }
+        let mut pieces: Vec<(u64, u64)> = Vec::new();
+        for (idx, within, n, _) in chunk_spans(off, len) {
+            let mem = self.chunk(&mut inner, idx)?.mem + within;
+            match pieces.last_mut() {
+                Some((m, l)) if *m + *l == mem => *l += n,
+                _ => pieces.push((mem, n)),
+            }
+        }
+        let writable = write_fd.is_some();
+        if let Some(fd) = write_fd {
+            let last = (off + len - 1) / CHUNK;
+            for c in inner.chunks.range_mut(off / CHUNK..=last) {
+                c.1.dirty = true;
+            }
+            inner.write_fd.get_or_insert(fd);
+        }
+        for &(m, l) in &pieces {
+            self.mf.share(m, l);
+        }
+        inner.maps += 1;
+        let hold = Arc::new(MapHold {
+            cache: Arc::clone(self),
+            writable,
+        });
+        Ok(Some((pieces, hold)))
+    }
+
+    /// Chunk `idx`, allocated and filled from the host if missing.
+    fn chunk(&self, inner: &mut Inner, idx: u64) -> Result<Chunk, Errno> {
+        if let Some(c) = inner.chunks.get(&idx) {
+            return Ok(*c);
+        }
+        let mem = self.mf.allocate(CHUNK)?;
+        let start = idx * CHUNK;
+        if start < inner.size {
+            let n = (inner.size - start).min(CHUNK);
+            if let Err(e) = self.mf.fill_from_fd(inner.fill_fd.as_fd(), start, mem, n) {
+                self.mf.release(mem, CHUNK);
+                return Err(e);
+            }
+        }
+        let c = Chunk { mem, dirty: false };
+        inner.chunks.insert(idx, c);
+        Ok(c)
+    }
+
+    /// Records that `mm` may map the file (for `file_resized`).
+    pub fn attach(&self, mm: &Arc<MemoryManager>) {
+        let mut inner = self.lock();
+        inner.mms.retain(|w| w.strong_count() > 0);
+        if !inner
+            .mms
+            .iter()
+            .any(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(mm)))
+        {
+            inner.mms.push(Arc::downgrade(mm));
+        }
+    }
+
+    /// read(2) at `off` into `dst`, from the cache where it holds the
+    /// bytes and from `fd` (the host file) elsewhere; short at the end.
+    pub fn read(&self, fd: &OwnedFd, dst: &Segments, off: u64) -> Result<usize, Errno> {
+        let inner = self.lock();
+        let want = (dst.len() as u64).min(inner.size.saturating_sub(off));
+        for (idx, within, n, at) in chunk_spans(off, want) {
+            let part = dst.slice(at as usize, n as usize);
+            match inner.chunks.get(&idx) {
+                Some(c) => copy_to_segments(&self.mf, c.mem + within, &part),
+                None => {
+                    let got = raw::read_segments(fd.as_fd(), &part, Some(off + at))?;
+                    if (got as u64) < n {
+                        return Ok((at + got as u64) as usize);
+                    }
+                }
+            }
+        }
+        Ok(want as usize)
+    }
+
+    /// write(2) of `src` at `at` (None: at the end, O_APPEND): `host`
+    /// writes to the host file at the offset it is given and returns the
+    /// bytes written; the cache then takes the same bytes. Returns them
+    /// and the offset written at.
+    pub fn write(
+        &self,
+        src: &Segments,
+        at: Option<u64>,
+        host: impl FnOnce(u64) -> Result<usize, Errno>,
+    ) -> Result<(usize, u64), Errno> {
+        let mut inner = self.lock();
+        let at = at.unwrap_or(inner.size);
+        let n = host(at)?;
+        for (idx, within, len, done) in chunk_spans(at, n as u64) {
+            if let Some(c) = inner.chunks.get(&idx) {
+                copy_from_segments(
+                    &self.mf,
+                    &src.slice(done as usize, len as usize),
+                    c.mem + within,
+                );
+            }
+        }
+        let end = at + n as u64;
+        let grew = end > inner.size;
+        if grew {
+            inner.size = end;
+        }
+        drop(inner);
+        if grew {
+            self.resized();
+        }
+        Ok((n, at))
+    }
+
+    /// ftruncate to `size`: `host` truncates the host file; the cache
+    /// zeroes what lies past a smaller size.
+    pub fn truncate(
+        &self,
+        size: u64,
+        host: impl FnOnce() -> Result<(), Errno>,
+    ) -> Result<(), Errno> {
+        let mut inner = self.lock();
+        host()?;
+        if size < inner.size {
+            self.zero_from(&inner, size);
+        }
+        let changed = size != inner.size;
+        inner.size = size;
+        drop(inner);
+        if changed {
+            self.resized();
+        }
+        Ok(())
+    }
+
+    /// A change made to the host file in place (fallocate): dirty chunks
+    /// go to the host first, `host` makes the change, and every chunk is
+    /// read afresh, with the size the host file has now.
+    pub fn refresh(&self, host: impl FnOnce() -> Result<(), Errno>) -> Result<(), Errno> {
+        let mut inner = self.lock();
+        self.write_back_locked(&inner)?;
+        host()?;
+        let size = u64::try_from(raw::fstat(inner.fill_fd.as_fd())?.st_size).unwrap_or(0);
+        for (&idx, c) in &inner.chunks {
+            self.mf.punch(c.mem, CHUNK);
+            let start = idx * CHUNK;
+            if start < size {
+                let n = (size - start).min(CHUNK);
+                self.mf
+                    .fill_from_fd(inner.fill_fd.as_fd(), start, c.mem, n)?;
+            }
+        }
+        let changed = size != inner.size;
+        inner.size = size;
+        drop(inner);
+        if changed {
+            self.resized();
+        }
+        Ok(())
+    }
+
+    /// Writes the dirty chunks back to the host file (msync, fsync, munmap).
+    pub fn write_back(&self) -> Result<(), Errno> {
+        let inner = self.lock();
+        self.write_back_locked(&inner)
+    }
+
+    fn write_back_locked(&self, inner: &Inner) -> Result<(), Errno> {
+        let Some(fd) = inner.write_fd.as_ref() else {
+            return Ok(());
+        };
+        for (&idx, c) in inner.chunks.iter().filter(|(_, c)| c.dirty) {
+            let start = idx * CHUNK;
+            if start >= inner.size {
+                break;
+            }
+            let n = (inner.size - start).min(CHUNK) as usize;
+            let src = Segments::new(Arc::clone(&self.mf), vec![(c.mem, n)]);
+            let done = raw::write_segments(fd.as_fd(), &src, Some(start))?;
+            if done < n {
+                return Err(Errno::EIO);
+            }
+        }
+        Ok(())
+    }
+
+    /// Zeroes the cached bytes from `size` on: the rest of its page
+    /// written over, whole pages dropped.
+    fn zero_from(&self, inner: &Inner, size: u64) {
+        static ZEROES: [u8; PAGE_SIZE as usize] = [0; PAGE_SIZE as usize];
+        for (&idx, c) in inner.chunks.range(size / CHUNK..) {
+            let start = idx * CHUNK;
+            let from = size.saturating_sub(start);
+            let page = from.next_multiple_of(PAGE_SIZE).min(CHUNK);
+            if page > from {
+                self.mf
+                    .write(c.mem + from, &ZEROES[..(page - from) as usize]);
+            }
+            if page < CHUNK {
+                self.mf.punch(c.mem + page, CHUNK - page);
+            }
+        }
+    }
+
+    /// Tells every address space mapping the file its new size.
+    fn resized(self: &PageCache) {
+        let (mms, size) = {
+            let inner = self.lock();
+            let mms: Vec<Arc<MemoryManager>> = inner.mms.iter().filter_map(Weak::upgrade).collect();
+            (mms, inner.size)
+        };
+        for mm in mms {
+            if let Err(e) = mm.file_resized(self, size) {
+                tracing::warn!("page cache: resizing a mapping: {e:?}");
+            }
+        }
+    }
+
+    /// A mapping's hold went: its writes go to the host, and with the last
+    /// one the cache is dropped.
+    fn unmapped(&self) {
+        if let Err(e) = self.write_back() {
+            tracing::warn!(
+                dev = self.key.0,
+                ino = self.key.1,
+                "page cache write-back: {e:?}"
+            );
+        }
+        let mut caches = lock(&CACHES);
+        let mut inner = self.lock();
+        inner.maps = inner.maps.saturating_sub(1);
+        if inner.maps > 0 {
+            return;
+        }
+        inner.retired = true;
+        for c in std::mem::take(&mut inner.chunks).into_values() {
+            self.mf.release(c.mem, CHUNK);
+        }
+        inner.write_fd = None;
+        inner.mms.clear();
+        if caches
+            .get(&self.key)
+            .is_some_and(|c| std::ptr::eq(Arc::as_ptr(c), self))
+        {
+            caches.remove(&self.key);
+            LIVE.fetch_sub(1, Ordering::Release);
+        }
+        tracing::debug!(dev = self.key.0, ino = self.key.1, "page cache dropped");
+    }
+}
+
+/// Copies `dst.len()` bytes of the memory file from `mem` into `dst`.
+fn copy_to_segments(mf: &MemoryFile, mem: u64, dst: &Segments) {
+    let mut done = 0;
+    for &(off, len) in dst.pieces() {
+        mf.copy_within(mem + done, off, len as u64);
+        done += len as u64;
+    }
+}
+
+/// Copies all of `src` into the memory file at `mem`.
+fn copy_from_segments(mf: &MemoryFile, src: &Segments, mem: u64) {
+    let mut done = 0;
+    for &(off, len) in src.pieces() {
+        mf.copy_within(off, mem + done, len as u64);
+        done += len as u64;
+    }
+}
