@@ -1419,7 +1419,7 @@ mod tests {
     fn unknown_and_reply_opcodes_are_not_requests() {
         let mut buf = Vec::new();
         encode_request(1, &Request::Attach, &mut buf).expect("encode");
-        for opcode in [0x00, 0x11, 0x82, 0xff] {
+        for opcode in [0x00, 0x12, 0x82, 0xff] {
             buf[2] = opcode;
             assert_eq!(
                 decode_request(&buf),
@@ -1646,7 +1646,7 @@ mod tests {
             let mut msg: Vec<u8> = (0..len).map(|_| next() as u8).collect();
             if i % 2 == 0 && msg.len() >= HEADER_LEN {
                 msg[0..2].copy_from_slice(&MAGIC.to_le_bytes());
-                msg[2] = (next() % 0x12) as u8 | if i % 4 == 0 { 0x80 } else { 0 };
+                msg[2] = (next() % 0x13) as u8 | if i % 4 == 0 { 0x80 } else { 0 };
                 msg[3] = 0;
                 let payload = (msg.len() - HEADER_LEN) as u32;
                 msg[8..12].copy_from_slice(&payload.to_le_bytes());

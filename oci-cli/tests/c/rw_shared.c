@@ -196,6 +196,31 @@ static void munmap_reaches_the_file(void)
 	printf("read(2): %s\n", buf);
 }
 
+/* mremap of a shared mapping keeps mapping the file: grown in place or
+ * moved, its pages are still the file's. */
+static void mremap_keeps_the_file(void)
+{
+	int fd = make("remapped", 3 * PAGE);
+	char *p = map(fd, PAGE, PROT_READ | PROT_WRITE);
+	char *blocker, *q, buf[16] = {0};
+
+	strcpy(p, "first page");
+	/* Something right after it, so growing must move. */
+	blocker = mmap(p + PAGE, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	q = mremap(p, PAGE, 3 * PAGE, MREMAP_MAYMOVE);
+	if (q == MAP_FAILED)
+		die("mremap");
+	printf("moved: %d\n", blocker != MAP_FAILED ? q != p : 1);
+	printf("first page after the move: %s\n", q);
+	strcpy(q + 2 * PAGE, "third page");
+	if (pread(fd, buf, 10, 2 * PAGE) != 10)
+		die("pread");
+	printf("read(2) of the third page: %s\n", buf);
+	if (pwrite(fd, "written", 7, PAGE) != 7)
+		die("pwrite");
+	printf("second page through the mapping: %.7s\n", q + PAGE);
+}
+
 static sigjmp_buf jump;
 
 static void on_bus(int sig)
@@ -338,6 +363,7 @@ int main(int argc, char **argv)
 		{"msync", msync_reaches_the_file},
 		{"munmap", munmap_reaches_the_file},
 		{"sigbus", truncate_then_sigbus},
+		{"mremap", mremap_keeps_the_file},
 		{"read_only", read_only_mapping},
 		{"fallocate", fallocate_modes},
 		{"statfs", statfs_counts},

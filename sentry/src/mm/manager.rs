@@ -9,9 +9,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use platform::{AddressSpace, MemOp, Prot, STUB_BASE, STUB_END, TASK_SIZE};
 
 use super::memfile::{MemoryFile, PAGE_SIZE};
-use super::pagecache::PageCache;
 use super::vma::{Backing, Vma, VmaSet};
 use crate::errno::Errno;
+
+mod cached;
 
 /// Top of the app's main stack.
 pub const STACK_TOP: u64 = 0x7ffe_0000_0000;
@@ -395,86 +396,6 @@ impl MemoryManager {
         Ok(addr)
     }
 
-    /// The page-cached file `cache` is now `size` bytes long: pages of its
-    /// shared mappings here wholly past the end fault with SIGBUS, and
-    /// those inside it are mapped again, as on Linux.
-    pub fn file_resized(&self, cache: &PageCache, size: u64) -> Result<(), Errno> {
-        let eof = page_up(size).ok_or(Errno::EFBIG)?;
-        let mut st = self.lock();
-        let ours = |v: &Vma| match &v.backing {
-            Backing::File {
-                cache: Some(h),
-                offset,
-                ..
-            } if std::ptr::eq(Arc::as_ptr(h.cache()), cache) => Some(*offset),
-            _ => None,
-        };
-        let splits: Vec<u64> = st
-            .vmas
-            .iter()
-            .filter_map(|v| {
-                let off = ours(v)?;
-                (off < eof && eof < off + v.len()).then(|| v.start + (eof - off))
-            })
-            .collect();
-        for at in splits {
-            st.vmas.split_at(at);
-        }
-        let starts: Vec<u64> = st
-            .vmas
-            .iter()
-            .filter(|v| ours(v).is_some())
-            .map(|v| v.start)
-            .collect();
-        let mut ops = Vec::new();
-        let mut raised = false;
-        for s in starts {
-            let Some(v) = st.vmas.within_mut(s, s + 1).next() else {
-                continue;
-            };
-            let beyond = ours(v).is_some_and(|off| off >= eof);
-            if beyond == v.beyond_eof {
-                continue;
-            }
-            raised |= !beyond;
-            v.beyond_eof = beyond;
-            ops.push(MemOp::Protect {
-                addr: v.start,
-                len: v.len(),
-                prot: v.effective_prot(),
-            });
-        }
-        if raised {
-            st.upgrades += 1;
-        }
-        self.space.apply(&ops).map_err(platform_err)
-    }
-
-    /// The page caches of the shared file mappings in `[addr, addr+len)`
-    /// (msync), each once.
-    pub fn page_caches(&self, addr: u64, len: u64) -> Vec<Arc<PageCache>> {
-        let end = addr.saturating_add(len);
-        let st = self.lock();
-        let mut out: Vec<Arc<PageCache>> = Vec::new();
-        for v in st.vmas.overlapping(addr, end) {
-            if let Backing::File { cache: Some(h), .. } = &v.backing {
-                if !out.iter().any(|c| Arc::ptr_eq(c, h.cache())) {
-                    out.push(Arc::clone(h.cache()));
-                }
-            }
-        }
-        out
-    }
-
-    /// Records this address space with the page cache of each of its
-    /// shared file mappings (a forked child's, before it runs).
-    pub fn attach_page_caches(self: &Arc<Self>) {
-        let caches = self.page_caches(0, TASK_SIZE);
-        for c in caches {
-            c.attach(self);
-        }
-    }
-
     /// Whether `addr` lies in pages of a file mapping past the file's end.
     pub fn beyond_eof(&self, addr: u64) -> bool {
         self.lock().vmas.find(addr).is_some_and(|v| v.beyond_eof)
@@ -630,6 +551,11 @@ impl MemoryManager {
         let mut st = self.lock();
         let vma = st.vmas.find(old).cloned().ok_or(Errno::EFAULT)?;
         let old_end = old.checked_add(old_len).ok_or(Errno::EINVAL)?;
+        let growing = fixed.is_some() || new_len > old_len;
+        if let (true, Backing::File { cache: Some(h), .. }) = (growing, &vma.backing) {
+            let hold = Arc::clone(h);
+            return self.remap_cached(&mut st, &hold, (old, old_end), new_len, may_move, fixed);
+        }
         // The old range must lie in one of Linux's VMAs. An anonymous
         // mapping grown in place is one VMA there but several pieces here
         // (each its own memory-file range), so it may cross such seams.

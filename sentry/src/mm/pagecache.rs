@@ -125,6 +125,15 @@ struct Chunk {
     dirty: bool,
 }
 
+/// What `PageCache::map` gives a new mapping.
+pub struct Mapped {
+    /// The memory-file pieces (offset, length) holding the range, in
+    /// order, each with a reference taken for the caller.
+    pub pieces: Vec<(u64, u64)>,
+    /// The mapping's hold on the cache, for its VMAs.
+    pub hold: Arc<MapHold>,
+}
+
 /// One mapping's hold on a cache (every VMA of one mmap, in every process
 /// that forked it, shares it): when the last goes, dirty chunks are
 /// written back and the cache may go.
@@ -203,27 +212,54 @@ impl PageCache {
         off: u64,
         len: u64,
         write_fd: Option<Arc<OwnedFd>>,
-    ) -> Result<Option<(Vec<(u64, u64)>, Arc<MapHold>)>, Errno> {
-        debug_assert!(off.is_multiple_of(PAGE_SIZE) && len.is_multiple_of(PAGE_SIZE));
+    ) -> Result<Option<Mapped>, Errno> {
         let mut inner = self.lock();
+        let writable = write_fd.is_some();
+        if let Some(fd) = write_fd {
+            inner.write_fd.get_or_insert(fd);
+        }
+        self.map_locked(&mut inner, off, len, writable)
+    }
+
+    /// `map` again for a mapping that moves or grows (mremap), writable
+    /// as it was.
+    pub fn map_again(
+        self: &Arc<Self>,
+        off: u64,
+        len: u64,
+        writable: bool,
+    ) -> Result<Option<Mapped>, Errno> {
+        let mut inner = self.lock();
+        self.map_locked(&mut inner, off, len, writable)
+    }
+
+    fn map_locked(
+        self: &Arc<Self>,
+        inner: &mut Inner,
+        off: u64,
+        len: u64,
+        writable: bool,
+    ) -> Result<Option<Mapped>, Errno> {
+        debug_assert!(off.is_multiple_of(PAGE_SIZE) && len.is_multiple_of(PAGE_SIZE));
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
         if inner.retired {
             return Ok(None);
         }
         let mut pieces: Vec<(u64, u64)> = Vec::new();
         for (idx, within, n, _) in chunk_spans(off, len) {
-            let mem = self.chunk(&mut inner, idx)?.mem + within;
+            let mem = self.chunk(inner, idx)?.mem + within;
             match pieces.last_mut() {
                 Some((m, l)) if *m + *l == mem => *l += n,
                 _ => pieces.push((mem, n)),
             }
         }
-        let writable = write_fd.is_some();
-        if let Some(fd) = write_fd {
+        if writable {
             let last = (off + len - 1) / CHUNK;
             for c in inner.chunks.range_mut(off / CHUNK..=last) {
                 c.1.dirty = true;
             }
-            inner.write_fd.get_or_insert(fd);
         }
         for &(m, l) in &pieces {
             self.mf.share(m, l);
@@ -233,7 +269,7 @@ impl PageCache {
             cache: Arc::clone(self),
             writable,
         });
-        Ok(Some((pieces, hold)))
+        Ok(Some(Mapped { pieces, hold }))
     }
 
     /// Chunk `idx`, allocated and filled from the host if missing.
@@ -474,5 +510,109 @@ fn copy_from_segments(mf: &MemoryFile, src: &Segments, mem: u64) {
     for &(off, len) in src.pieces() {
         mf.copy_within(off, mem + done, len as u64);
         done += len as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::os::unix::fs::MetadataExt;
+
+    use super::*;
+
+    #[test]
+    fn chunk_spans_split_at_chunk_boundaries() {
+        let spans: Vec<_> = chunk_spans(CHUNK - 10, CHUNK + 20).collect();
+        assert_eq!(
+            spans,
+            vec![
+                (0, CHUNK - 10, 10, 0),
+                (1, 0, CHUNK, 10),
+                (2, 0, 10, CHUNK + 10)
+            ]
+        );
+        assert_eq!(chunk_spans(5, 0).count(), 0);
+    }
+
+    /// A host file holding `data`, opened read-write, and its key.
+    fn host_file(tag: &str, data: &[u8]) -> (std::path::PathBuf, Arc<OwnedFd>, FileKey) {
+        let path =
+            std::env::temp_dir().join(format!("ward-pagecache-{tag}-{}", std::process::id()));
+        fs::write(&path, data).unwrap();
+        let f = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        let md = f.metadata().unwrap();
+        (path, Arc::new(OwnedFd::from(f)), (md.dev(), md.ino()))
+    }
+
+    #[test]
+    fn a_mapping_sees_the_file_and_its_stores_reach_it_when_it_goes() {
+        let mf = Arc::new(MemoryFile::new().unwrap());
+        let (path, fd, key) = host_file("map", b"hello from the host");
+        let cache = open(&mf, key, &fd).unwrap();
+        let Mapped { pieces, hold } = cache
+            .map(0, PAGE_SIZE, Some(Arc::clone(&fd)))
+            .unwrap()
+            .unwrap();
+        let mut buf = [0u8; 5];
+        mf.read(pieces[0].0, &mut buf);
+        assert_eq!(&buf, b"hello");
+
+        mf.write(pieces[0].0, b"HELLO");
+        mf.release(pieces[0].0, pieces[0].1);
+        drop(hold);
+
+        assert_eq!(fs::read(&path).unwrap(), b"HELLO from the host");
+        assert!(
+            find(key).is_none(),
+            "the last mapping took the cache with it"
+        );
+        fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn read_and_write_go_through_a_live_cache_and_truncate_zeroes_the_tail() {
+        let mf = Arc::new(MemoryFile::new().unwrap());
+        let (path, fd, key) = host_file("rw", &[b'a'; 100]);
+        let cache = open(&mf, key, &fd).unwrap();
+        let Mapped { pieces, hold } = cache
+            .map(0, PAGE_SIZE, Some(Arc::clone(&fd)))
+            .unwrap()
+            .unwrap();
+        let buf = mf.allocate(PAGE_SIZE).unwrap();
+        mf.write(pieces[0].0 + 10, b"mapped");
+        let dst = Segments::new(Arc::clone(&mf), vec![(buf, 20)]);
+        assert_eq!(cache.read(&fd, &dst, 5).unwrap(), 20);
+        assert_eq!(&dst.to_vec()[5..11], b"mapped");
+
+        mf.write(buf, b"written");
+        let src = Segments::new(Arc::clone(&mf), vec![(buf, 7)]);
+        let (n, at) = cache
+            .write(&src, None, |at| {
+                raw::write_segments(fd.as_fd(), &src, Some(at))
+            })
+            .unwrap();
+        assert_eq!((n, at), (7, 100));
+        assert_eq!(cache.size(), 107);
+        let mut seen = [0u8; 7];
+        mf.read(pieces[0].0 + 100, &mut seen);
+        assert_eq!(&seen, b"written");
+
+        cache
+            .truncate(50, || raw::ftruncate(fd.as_fd(), 50))
+            .unwrap();
+        mf.read(pieces[0].0 + 100, &mut seen);
+        assert_eq!(seen, [0; 7]);
+        mf.release(pieces[0].0, pieces[0].1);
+        drop(hold);
+
+        let host = fs::read(&path).unwrap();
+        assert_eq!(host.len(), 50);
+        assert_eq!(&host[10..16], b"mapped");
+        mf.release(buf, PAGE_SIZE);
+        fs::remove_file(path).unwrap();
     }
 }

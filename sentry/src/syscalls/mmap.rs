@@ -9,11 +9,10 @@ use crate::mm::manager::page_up;
 use crate::mm::vma::Backing;
 use crate::mm::{MapRequest, Placement, Source, PAGE_SIZE};
 use crate::vfs::FileDescription;
-use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
-use crate::fsimpl::gofer::GoferFile;
-use crate::mm::pagecache::{self, PageCache};
+use crate::fsimpl::gofer::{GoferFile, SharedSource};
+use crate::mm::pagecache::{self, Mapped};
 
 pub fn register(t: &mut Table) {
     use Arg::*;
@@ -199,7 +198,7 @@ fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
 /// pages; pages wholly past the end of the file fault with SIGBUS.
 fn map_page_cache(
     t: &Task,
-    (cache, write_fd): (Arc<PageCache>, Option<Arc<OwnedFd>>),
+    SharedSource { cache, write_fd }: SharedSource,
     mut req: MapRequest<'_>,
     off: u64,
 ) -> SysResult {
@@ -207,7 +206,7 @@ fn map_page_cache(
     off.checked_add(len).ok_or(Errno::EOVERFLOW)?;
     let mut cache = cache;
     // A cache whose last mapping went meanwhile is retired: open anew.
-    let (pieces, hold) = loop {
+    let Mapped { pieces, hold } = loop {
         if let Some(m) = cache.map(off, len, write_fd.clone())? {
             break m;
         }

@@ -26,6 +26,14 @@ use crate::vfs::file::FileDescription;
 use crate::vfs::raw;
 use crate::vfs::stat::Stat;
 
+/// Where a MAP_SHARED mapping of a writable tree's file gets its pages.
+pub struct SharedSource {
+    pub cache: Arc<PageCache>,
+    /// The description's read-write fd, for write-back; None for a
+    /// description open read-only (its mappings are never writable).
+    pub write_fd: Option<Arc<OwnedFd>>,
+}
+
 pub struct GoferFile {
     dentry: Arc<Dentry>,
     fd: Arc<OwnedFd>,
@@ -119,14 +127,11 @@ impl GoferFile {
     /// none lives) and, for a description open for reading and writing,
     /// its fd for write-back. None in a read-only tree, whose shared
     /// mappings are copies (the file cannot change under them).
-    pub fn page_cache(
-        &self,
-        mf: &Arc<MemoryFile>,
-    ) -> Option<Result<(Arc<PageCache>, Option<Arc<OwnedFd>>), Errno>> {
+    pub fn page_cache(&self, mf: &Arc<MemoryFile>) -> Option<Result<SharedSource, Errno>> {
         let key = GoferInode::of(self.dentry.inode())?.cache_key()?;
         let write_fd = (self.own_fd && self.flags() & libc::O_ACCMODE == libc::O_RDWR)
             .then(|| Arc::clone(&self.fd));
-        Some(pagecache::open(mf, key, &self.fd).map(|c| (c, write_fd)))
+        Some(pagecache::open(mf, key, &self.fd).map(|cache| SharedSource { cache, write_fd }))
     }
 }
 

@@ -13,6 +13,11 @@
 //! cached in dentries (its names change under them): each lookup walks.
 //! Cached attributes are marked stale by every change made through an
 //! inode or its files and fetched again on the next stat.
+//!
+//! In a writable tree a MAP_SHARED mapping of a file maps its page cache
+//! (`mm::pagecache`, found by the host's device and inode), and the
+//! file's I/O goes through that cache while it lives. statfs counts are
+//! the host file system's, from the gofer's fstatfs of the node.
 
 mod dir_ops;
 mod file;
@@ -24,7 +29,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use gofer::{Attr, Client, ClientError, Fid};
 
-pub use file::{is_gofer_file, GoferFile};
+pub use file::{is_gofer_file, GoferFile, SharedSource};
 
 use crate::errno::Errno;
 use crate::mm::pagecache::{self, PageCache};

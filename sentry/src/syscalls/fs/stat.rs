@@ -33,14 +33,14 @@ pub(super) fn register(t: &mut Table) {
         statfs,
         Support::Partial,
         &[Path, Hex],
-        "type, flags and name length; no block or inode counts",
+        "counts of tmpfs and of the gofer's host file system; f_fsid is zero",
     );
     t.set(
         libc::SYS_fstatfs,
         fstatfs,
         Support::Partial,
         &[Fd, Hex],
-        "type, flags and name length; no block or inode counts",
+        "counts of tmpfs and of the gofer's host file system; f_fsid is zero",
     );
 }
 
