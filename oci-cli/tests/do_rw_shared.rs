@@ -95,14 +95,15 @@ fn munmap_puts_the_stores_in_the_host_file() {
     }
 }
 
-#[test]
-fn msync_puts_the_stores_in_the_host_file_while_still_mapped() {
+/// Runs `case` (msync or fsync) under ward on each platform and reads
+/// the host file while the run still maps it.
+fn synced_while_mapped(case: &str) {
     let prog = program().path();
     for platform in PLATFORMS {
-        let dir = TempDir::new("msync");
+        let dir = TempDir::new(case);
         let mut child = ward_rw(
             platform,
-            &[prog.as_os_str(), "msync".as_ref(), dir.path().as_os_str()],
+            &[prog.as_os_str(), case.as_ref(), dir.path().as_os_str()],
         )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -118,14 +119,25 @@ fn msync_puts_the_stores_in_the_host_file_while_still_mapped() {
         drop(child.stdin.take());
         let status = child.wait().expect("wait for ward");
 
-        assert_eq!(line, "msync: 0\n", "under {platform}");
+        assert_eq!(line, format!("{case}: 0\n"), "under {platform}");
+        let want = format!("synced by {case}");
         assert!(
-            data.starts_with(b"synced by msync"),
+            data.starts_with(want.as_bytes()),
             "under {platform}: {:?}",
             String::from_utf8_lossy(&data[..16])
         );
         assert!(status.success(), "under {platform}: {status:?}");
     }
+}
+
+#[test]
+fn msync_puts_the_stores_in_the_host_file_while_still_mapped() {
+    synced_while_mapped("msync");
+}
+
+#[test]
+fn fsync_puts_the_stores_in_the_host_file_while_still_mapped() {
+    synced_while_mapped("fsync");
 }
 
 #[test]

@@ -162,21 +162,38 @@ static void write_then_map(void)
 	printf("mapping at the end: %.5s\n", p + PAGE - 5);
 }
 
-/* msync(MS_SYNC) puts a mapping's stores in the host file: the test
- * reads the file while this run, still mapping it, waits for stdin to
- * close. */
-static void msync_reaches_the_file(void)
+/* Waits, still mapping the file, until stdin closes: the test reads
+ * the host file meanwhile. */
+static void linger(char *p)
 {
-	int fd = make("synced", PAGE);
-	char *p = map(fd, PAGE, PROT_READ | PROT_WRITE);
 	char c;
 
-	memcpy(p, "synced by msync", 15);
-	printf("msync: %d\n", msync(p, PAGE, MS_SYNC));
 	fflush(stdout);
 	while (read(0, &c, 1) > 0)
 		;
 	p[0] = 'S';
+}
+
+/* msync(MS_SYNC) puts a mapping's stores in the host file. */
+static void msync_reaches_the_file(void)
+{
+	int fd = make("synced", PAGE);
+	char *p = map(fd, PAGE, PROT_READ | PROT_WRITE);
+
+	memcpy(p, "synced by msync", 15);
+	printf("msync: %d\n", msync(p, PAGE, MS_SYNC));
+	linger(p);
+}
+
+/* So does fsync of the file. */
+static void fsync_reaches_the_file(void)
+{
+	int fd = make("synced", PAGE);
+	char *p = map(fd, PAGE, PROT_READ | PROT_WRITE);
+
+	memcpy(p, "synced by fsync", 15);
+	printf("fsync: %d\n", fsync(fd));
+	linger(p);
 }
 
 /* munmap puts a mapping's stores in the file too. */
@@ -361,6 +378,7 @@ int main(int argc, char **argv)
 		{"map_then_read", map_then_read},
 		{"write_then_map", write_then_map},
 		{"msync", msync_reaches_the_file},
+		{"fsync", fsync_reaches_the_file},
 		{"munmap", munmap_reaches_the_file},
 		{"sigbus", truncate_then_sigbus},
 		{"mremap", mremap_keeps_the_file},

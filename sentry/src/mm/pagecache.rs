@@ -55,9 +55,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Whether any cache lives.
+pub fn any_live() -> bool {
+    LIVE.load(Ordering::Acquire) != 0
+}
+
 /// The cache of file `key`, if one lives.
 pub fn find(key: FileKey) -> Option<Arc<PageCache>> {
-    if LIVE.load(Ordering::Acquire) == 0 {
+    if !any_live() {
         return None;
     }
     lock(&CACHES).get(&key).cloned()

@@ -95,11 +95,6 @@ fn file_size(fd: &OwnedFd) -> Result<u64, Errno> {
     Ok(u64::try_from(raw::fstat(fd.as_fd())?.st_size).unwrap_or(0))
 }
 
-/// Whether `file` is an open file of the gofer file system.
-pub fn is_gofer_file(file: &dyn FileDescription) -> bool {
-    file.as_any().is_some_and(|a| a.is::<GoferFile>())
-}
-
 impl GoferFile {
     /// The file's data changed: its inode's cached attributes are stale.
     fn changed(&self) {

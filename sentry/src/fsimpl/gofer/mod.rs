@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use gofer::{Attr, Client, ClientError, Fid};
 
-pub use file::{is_gofer_file, GoferFile, SharedSource};
+pub use file::{GoferFile, SharedSource};
 
 use crate::errno::Errno;
 use crate::mm::pagecache::{self, PageCache};
@@ -149,12 +149,19 @@ impl GoferInode {
     /// The page-cache identity of this regular file: only a writable
     /// tree's files are ever page-cached.
     fn cache_key(&self) -> Option<pagecache::FileKey> {
+        if !self.writable {
+            return None;
+        }
         let a = lock(&self.attr);
-        (self.writable && a.mode & libc::S_IFMT == libc::S_IFREG).then_some((a.dev, a.ino))
+        (a.mode & libc::S_IFMT == libc::S_IFREG).then_some((a.dev, a.ino))
     }
 
-    /// The live page cache of this file, if it has one.
+    /// The live page cache of this file, if it has one (a look at one
+    /// atomic while no file has one).
     fn live_cache(&self) -> Option<Arc<PageCache>> {
+        if !self.writable || !pagecache::any_live() {
+            return None;
+        }
         self.cache_key().and_then(pagecache::find)
     }
 
