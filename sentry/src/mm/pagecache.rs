@@ -21,8 +21,10 @@
 //! while the cache lives. Changing it tells every address space mapping
 //! the file (`MemoryManager::file_resized`), so that pages wholly past the
 //! end fault with SIGBUS and come back when the file grows, as on Linux;
-//! shrinking keeps the chunks (the mappings keep their pages) and zeroes
-//! their bytes past the new end, which are never written back.
+//! shrinking keeps the chunks (the mappings keep their pages). Bytes past
+//! the end are never written back, and are zeroed whenever the size
+//! changes (a mapping may store into the rest of the last page), so the
+//! file never grows with anything but zeroes.
 //!
 //! Never does: map a host file into a stub, or follow the host file's
 //! changes made outside the sandbox while the cache lives (as a 9p mount
@@ -342,6 +344,11 @@ impl PageCache {
         let mut inner = self.lock();
         let at = at.unwrap_or(inner.size);
         let n = host(at)?;
+        if at + n as u64 > inner.size {
+            // What a mapping stored past the old end never reached the
+            // host: the file grows with zeroes there.
+            self.zero_from(&inner, inner.size);
+        }
         for (idx, within, len, done) in chunk_spans(at, n as u64) {
             if let Some(c) = inner.chunks.get(&idx) {
                 copy_from_segments(
@@ -372,10 +379,12 @@ impl PageCache {
     ) -> Result<(), Errno> {
         let mut inner = self.lock();
         host()?;
-        if size < inner.size {
-            self.zero_from(&inner, size);
-        }
         let changed = size != inner.size;
+        if changed {
+            // Shrinking drops the bytes past the new end; growing reads
+            // zeroes past the old one (whatever a mapping stored there).
+            self.zero_from(&inner, size.min(inner.size));
+        }
         inner.size = size;
         drop(inner);
         if changed {
