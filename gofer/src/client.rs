@@ -14,7 +14,7 @@ use std::sync::{Mutex, MutexGuard};
 use thiserror::Error;
 
 use crate::protocol::{
-    decode_reply, encode_request, Attr, Dirent, Fid, Reply, Request, SetAttr, MAX_MESSAGE,
+    decode_reply, encode_request, Attr, Dirent, Fid, FsStat, Reply, Request, SetAttr, MAX_MESSAGE,
     NAME_MAX, PROTOCOL_VERSION,
 };
 use crate::raw;
@@ -287,6 +287,14 @@ impl Client {
         }
     }
 
+    /// The counts of the host file system `fid` lives on.
+    pub fn statfs(&self, fid: Fid) -> Result<FsStat, ClientError> {
+        match self.call(&Request::Statfs { fid })? {
+            (Reply::Statfs { stat }, _) => Ok(stat),
+            (other, _) => Err(unexpected("statfs", &other)),
+        }
+    }
+
     /// Releases `fid`.
     pub fn clunk(&self, fid: Fid) -> Result<(), ClientError> {
         match self.call(&Request::Clunk { fid })? {
@@ -381,6 +389,7 @@ fn reply_name(reply: &Reply) -> &'static str {
         Reply::Unlink => "unlink",
         Reply::Rename => "rename",
         Reply::Setattr { .. } => "setattr",
+        Reply::Statfs { .. } => "statfs",
         Reply::Error { .. } => "error",
     }
 }

@@ -31,7 +31,7 @@ mod raw;
 mod server;
 
 pub use client::{Client, ClientError};
-pub use protocol::{Attr, Dirent, Fid, SetAttr, PROTOCOL_VERSION};
+pub use protocol::{Attr, Dirent, Fid, FsStat, SetAttr, PROTOCOL_VERSION};
 pub use server::{
     open_root, open_source, serve, serve_as, serve_sources, Access, ServeError, Source,
     SourceError, MAX_FIDS,

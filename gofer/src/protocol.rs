@@ -33,7 +33,7 @@ use thiserror::Error;
 pub type Fid = u32;
 
 /// Version of this protocol; the client and server must agree exactly.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// First two bytes of every message ("GW" in little-endian order).
 pub const MAGIC: u16 = 0x5747;
@@ -77,6 +77,7 @@ mod op {
     pub const UNLINK: u8 = 0x0e;
     pub const RENAME: u8 = 0x0f;
     pub const SETATTR: u8 = 0x10;
+    pub const STATFS: u8 = 0x11;
     /// A reply's opcode is its request's opcode with this bit set.
     pub const REPLY: u8 = 0x80;
     pub const ERROR: u8 = 0xff;
@@ -231,6 +232,23 @@ pub enum Request<'a> {
         fid: Fid,
         attr: SetAttr,
     },
+    /// The counts of the host file system `fid` lives on (its `fstatfs`).
+    Statfs {
+        fid: Fid,
+    },
+}
+
+/// A host file system's counts, as `fstatfs` gives them: blocks of
+/// `bsize` bytes, inodes, and the longest name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FsStat {
+    pub bsize: u64,
+    pub blocks: u64,
+    pub bfree: u64,
+    pub bavail: u64,
+    pub files: u64,
+    pub ffree: u64,
+    pub namelen: u64,
 }
 
 /// A reply from the gofer; [`Reply::Error`] may answer any request.
@@ -275,6 +293,9 @@ pub enum Reply {
     Rename,
     Setattr {
         attr: Attr,
+    },
+    Statfs {
+        stat: FsStat,
     },
     /// The request failed with this (positive) host errno.
     Error {
@@ -416,6 +437,7 @@ pub fn encode_request(tag: u32, req: &Request<'_>, out: &mut Vec<u8>) -> Result<
         Request::Unlink { .. } => op::UNLINK,
         Request::Rename { .. } => op::RENAME,
         Request::Setattr { .. } => op::SETATTR,
+        Request::Statfs { .. } => op::STATFS,
     };
     let mut w = Writer::start(out, opcode, tag);
     match *req {
@@ -489,7 +511,10 @@ pub fn encode_request(tag: u32, req: &Request<'_>, out: &mut Vec<u8>) -> Result<
             w.u32(fid);
             w.setattr(&attr)?;
         }
-        Request::Getattr { fid } | Request::Readlink { fid } | Request::Clunk { fid } => w.u32(fid),
+        Request::Getattr { fid }
+        | Request::Readlink { fid }
+        | Request::Clunk { fid }
+        | Request::Statfs { fid } => w.u32(fid),
         Request::Open { fid, flags } => {
             w.u32(fid);
             w.i32(flags);
@@ -521,6 +546,7 @@ pub fn encode_reply(tag: u32, reply: &Reply, out: &mut Vec<u8>) -> Result<(), En
         Reply::Unlink => op::UNLINK | op::REPLY,
         Reply::Rename => op::RENAME | op::REPLY,
         Reply::Setattr { .. } => op::SETATTR | op::REPLY,
+        Reply::Statfs { .. } => op::STATFS | op::REPLY,
         Reply::Error { .. } => op::ERROR,
     };
     let mut w = Writer::start(out, opcode, tag);
@@ -567,6 +593,19 @@ pub fn encode_reply(tag: u32, reply: &Reply, out: &mut Vec<u8>) -> Result<(), En
                 .ok_or(EncodeError::TargetTooLong { len: target.len() })?;
             w.u32(len);
             w.bytes(target);
+        }
+        Reply::Statfs { stat } => {
+            for v in [
+                stat.bsize,
+                stat.blocks,
+                stat.bfree,
+                stat.bavail,
+                stat.files,
+                stat.ffree,
+                stat.namelen,
+            ] {
+                w.u64(v);
+            }
         }
         Reply::Error { errno } => w.i32(*errno),
     }
@@ -656,6 +695,9 @@ pub fn decode_request(msg: &[u8]) -> Result<(u32, Request<'_>), DecodeError> {
         op::CLUNK => Request::Clunk {
             fid: r.u32("clunk fid")?,
         },
+        op::STATFS => Request::Statfs {
+            fid: r.u32("statfs fid")?,
+        },
         opcode => return Err(DecodeError::UnknownOpcode { opcode }),
     };
     r.end()?;
@@ -683,6 +725,17 @@ pub fn decode_reply(msg: &[u8]) -> Result<(u32, Reply), DecodeError> {
         },
         o if o == op::GETATTR | op::REPLY => Reply::Getattr { attr: r.attr()? },
         o if o == op::OPEN | op::REPLY => Reply::Open,
+        o if o == op::STATFS | op::REPLY => Reply::Statfs {
+            stat: FsStat {
+                bsize: r.u64("statfs bsize")?,
+                blocks: r.u64("statfs blocks")?,
+                bfree: r.u64("statfs bfree")?,
+                bavail: r.u64("statfs bavail")?,
+                files: r.u64("statfs files")?,
+                ffree: r.u64("statfs ffree")?,
+                namelen: r.u64("statfs namelen")?,
+            },
+        },
         o if o == op::READDIR | op::REPLY => {
             let cookie = r.u64("readdir cookie")?;
             let eof = match r.u8("readdir eof")? {
@@ -1112,6 +1165,7 @@ mod tests {
                 cookie: u64::MAX,
             },
             Request::Readlink { fid: 4 },
+            Request::Statfs { fid: 5 },
             Request::Clunk { fid: u32::MAX },
             Request::Create {
                 dir: 5,
@@ -1212,6 +1266,17 @@ mod tests {
                 target: b"../../etc/passwd".to_vec(),
             },
             Reply::Clunk,
+            Reply::Statfs {
+                stat: FsStat {
+                    bsize: 4096,
+                    blocks: 1 << 40,
+                    bfree: 3,
+                    bavail: 2,
+                    files: u64::MAX,
+                    ffree: 0,
+                    namelen: 255,
+                },
+            },
             Reply::Create {
                 fid: 9,
                 attr: sample_attr(),
@@ -1360,7 +1425,7 @@ mod tests {
     fn unknown_and_reply_opcodes_are_not_requests() {
         let mut buf = Vec::new();
         encode_request(1, &Request::Attach { index: 0 }, &mut buf).expect("encode");
-        for opcode in [0x00, 0x11, 0x82, 0xff] {
+        for opcode in [0x00, 0x12, 0x82, 0xff] {
             buf[2] = opcode;
             assert_eq!(
                 decode_request(&buf),
@@ -1587,7 +1652,7 @@ mod tests {
             let mut msg: Vec<u8> = (0..len).map(|_| next() as u8).collect();
             if i % 2 == 0 && msg.len() >= HEADER_LEN {
                 msg[0..2].copy_from_slice(&MAGIC.to_le_bytes());
-                msg[2] = (next() % 0x12) as u8 | if i % 4 == 0 { 0x80 } else { 0 };
+                msg[2] = (next() % 0x13) as u8 | if i % 4 == 0 { 0x80 } else { 0 };
                 msg[3] = 0;
                 let payload = (msg.len() - HEADER_LEN) as u32;
                 msg[8..12].copy_from_slice(&payload.to_le_bytes());

@@ -14,7 +14,7 @@ use std::io;
 use std::mem;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
-use crate::protocol::Attr;
+use crate::protocol::{Attr, FsStat};
 
 /// `struct open_how` from `<linux/openat2.h>` (libc marks its copy
 /// non-exhaustive, so it cannot be built field by field).
@@ -165,6 +165,25 @@ pub fn fs_magic(fd: BorrowedFd<'_>) -> io::Result<u64> {
     })?;
     // f_type is a signed word on some ABIs; the magic is its low 32 bits.
     Ok(st.f_type as u64 & 0xffff_ffff)
+}
+
+/// `fstatfs(fd)`'s counts (works on `O_PATH` fds).
+pub fn fs_stat(fd: BorrowedFd<'_>) -> io::Result<FsStat> {
+    // SAFETY: `statfs` is plain old data; all-zero is a valid value.
+    let mut st: libc::statfs = unsafe { mem::zeroed() };
+    retry(|| {
+        // SAFETY: `st` is a writable `struct statfs` that outlives the call.
+        unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) }
+    })?;
+    Ok(FsStat {
+        bsize: st.f_bsize as u64,
+        blocks: st.f_blocks,
+        bfree: st.f_bfree,
+        bavail: st.f_bavail,
+        files: st.f_files,
+        ffree: st.f_ffree,
+        namelen: st.f_namelen as u64,
+    })
 }
 
 /// `getdents64(fd, buf)`: fills `buf` with `linux_dirent64` records and

@@ -159,6 +159,25 @@ fn attach_walk_and_getattr_match_symlink_metadata() {
 }
 
 #[test]
+fn statfs_gives_the_host_file_systems_counts() {
+    let tree = TempTree::fixture();
+    let h = Harness::start(&tree.path);
+    let out = Command::new("stat")
+        .args(["-f", "-c", "%S %b %c"])
+        .arg(&tree.path)
+        .output()
+        .expect("run stat -f");
+
+    let (fid, _) = h.walk_path(&["sub"]).expect("walk sub");
+    let s = h.client.statfs(fid).expect("statfs");
+
+    let host = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(format!("{} {} {}\n", s.bsize, s.blocks, s.files), host);
+    assert!(s.bavail <= s.bfree && s.bfree <= s.blocks && s.ffree <= s.files);
+    h.shutdown().expect("server exits cleanly");
+}
+
+#[test]
 fn walked_symlink_is_the_link_itself() {
     let tree = TempTree::fixture();
     let h = Harness::start(&tree.path);

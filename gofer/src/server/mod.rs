@@ -365,6 +365,7 @@ impl Server {
             Request::Setattr { fid, attr } => self.setattr(tag, fid, &attr),
             Request::Readdir { fid, cookie } => self.readdir(tag, fid, cookie),
             Request::Readlink { fid } => self.readlink(tag, fid),
+            Request::Statfs { fid } => self.statfs(tag, fid),
             Request::Clunk { fid } => self.clunk(tag, fid),
         };
         match result {
@@ -612,6 +613,13 @@ impl Server {
         }
         let target = raw::readlink_fd(node.fd.as_fd(), PATH_MAX).map_err(|e| errno_of(&e))?;
         Ok(Reply::Readlink { target })
+    }
+
+    fn statfs(&mut self, tag: u32, fid: Fid) -> Result<Reply, Errno> {
+        debug!(tag, fid, "statfs");
+        let node = self.node(fid)?;
+        let stat = raw::fs_stat(node.fd.as_fd()).map_err(|e| errno_of(&e))?;
+        Ok(Reply::Statfs { stat })
     }
 
     fn clunk(&mut self, tag: u32, fid: Fid) -> Result<Reply, Errno> {

@@ -216,7 +216,7 @@ pub const SENTRY_POLICY: &[Allow] = &[
     any(
         libc::SYS_fallocate,
         "fallocate",
-        "punching holes in the memory file",
+        "punching holes in the memory file; fallocate(2) of the app on a read-write gofer file's donated fd",
     ),
     any(libc::SYS_fsync, "fsync", "fsync of a donated file"),
     any(

@@ -275,6 +275,7 @@ fn child_main(s: ChildStart) {
             .and_then(|space| {
                 MemoryManager::from_image(s.kernel.memfile.clone(), space, image)
                     .map(Arc::new)
+                    .inspect(MemoryManager::attach_page_caches)
                     .map_err(|e| e.to_string())
             }),
     };

@@ -12,6 +12,8 @@ use super::memfile::{MemoryFile, PAGE_SIZE};
 use super::vma::{Backing, Vma, VmaSet};
 use crate::errno::Errno;
 
+mod cached;
+
 /// Top of the app's main stack.
 pub const STACK_TOP: u64 = 0x7ffe_0000_0000;
 /// Size of the app's main stack mapping (RLIMIT_STACK's default).
@@ -213,6 +215,7 @@ impl MemoryManager {
                     path: Arc::from(*path),
                     dev: *dev,
                     ino: *ino,
+                    cache: None,
                 }
             }
         };
@@ -344,6 +347,7 @@ impl MemoryManager {
             path: Arc::from(*path),
             dev: *dev,
             ino: *ino,
+            cache: None,
         };
         if inside > 0 {
             let mem_off = c.off + offset;
@@ -444,6 +448,12 @@ impl MemoryManager {
         if (prot.write || prot.exec) && st.vmas.overlapping(addr, end).any(vvar) {
             return Err(Errno::EACCES);
         }
+        // A shared mapping of a file opened read-only stays unwritable.
+        let read_only_file =
+            |v: &Vma| matches!(&v.backing, Backing::File { cache: Some(h), .. } if !h.writable());
+        if prot.write && st.vmas.overlapping(addr, end).any(read_only_file) {
+            return Err(Errno::EACCES);
+        }
         st.vmas.split_at(addr);
         st.vmas.split_at(end);
         let mut any_cow = false;
@@ -541,6 +551,11 @@ impl MemoryManager {
         let mut st = self.lock();
         let vma = st.vmas.find(old).cloned().ok_or(Errno::EFAULT)?;
         let old_end = old.checked_add(old_len).ok_or(Errno::EINVAL)?;
+        let growing = fixed.is_some() || new_len > old_len;
+        if let (true, Backing::File { cache: Some(h), .. }) = (growing, &vma.backing) {
+            let hold = Arc::clone(h);
+            return self.remap_cached(&mut st, &hold, (old, old_end), new_len, may_move, fixed);
+        }
         // The old range must lie in one of Linux's VMAs. An anonymous
         // mapping grown in place is one VMA there but several pieces here
         // (each its own memory-file range), so it may cross such seams.

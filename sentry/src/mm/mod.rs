@@ -6,6 +6,7 @@ pub mod fake_space;
 pub mod filecache;
 pub mod manager;
 pub mod memfile;
+pub mod pagecache;
 pub mod segments;
 pub mod vma;
 

@@ -103,6 +103,28 @@ impl Segments {
         done
     }
 
+    /// The part of the range `at` bytes in, `len` bytes long (shorter when
+    /// the range ends first).
+    pub fn slice(&self, at: usize, len: usize) -> Segments {
+        let mut out = Vec::new();
+        let mut skip = at;
+        let mut left = len;
+        for &(off, l) in &self.segs {
+            if left == 0 {
+                break;
+            }
+            if skip >= l {
+                skip -= l;
+                continue;
+            }
+            let n = (l - skip).min(left);
+            out.push((off + skip as u64, n));
+            left -= n;
+            skip = 0;
+        }
+        Segments::new(Arc::clone(&self.mf), out)
+    }
+
     /// Copies the whole range out into a sentry buffer.
     pub fn to_vec(&self) -> Vec<u8> {
         let mut out = vec![0u8; self.len()];

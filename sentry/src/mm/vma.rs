@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use platform::Prot;
 
+use super::pagecache::MapHold;
+
 /// What a VMA's contents came from (for /proc/PID/maps and refills).
 #[derive(Clone, Debug)]
 pub enum Backing {
@@ -19,13 +21,15 @@ pub enum Backing {
     Vdso,
     /// A private or shared file mapping: the file's host fd (to refill
     /// pages dropped by MADV_DONTNEED), its offset at `Vma::start`, and its
-    /// sandbox path.
+    /// sandbox path; for a shared mapping of a page-cached file, the
+    /// mapping's hold on the cache.
     File {
         fd: Option<Arc<OwnedFd>>,
         offset: u64,
         path: Arc<str>,
         dev: u64,
         ino: u64,
+        cache: Option<Arc<MapHold>>,
     },
 }
 

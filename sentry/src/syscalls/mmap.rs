@@ -11,6 +11,9 @@ use crate::mm::{MapRequest, Placement, Source, PAGE_SIZE};
 use crate::vfs::FileDescription;
 use std::sync::Arc;
 
+use crate::fsimpl::gofer::{GoferFile, SharedSource};
+use crate::mm::pagecache::{self, Mapped};
+
 pub fn register(t: &mut Table) {
     use Arg::*;
     t.set(
@@ -48,7 +51,7 @@ pub fn register(t: &mut Table) {
         msync,
         Support::Full,
         &[Hex, Hex, Hex],
-        "nothing to write back: shared mappings are the files' own pages",
+        "writes back the page caches of shared gofer file mappings in the range",
     );
 }
 
@@ -106,12 +109,6 @@ fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
     if shared && prot.write && acc != libc::O_RDWR {
         return Err(Errno::EACCES);
     }
-    // A gofer file open for writing cannot be shared: its pages would be a
-    // copy the file never sees. EINVAL, as Linux's 9p answers without a
-    // page cache (generic_file_readonly_mmap refuses VM_SHARED|VM_MAYWRITE).
-    if shared && acc == libc::O_RDWR && crate::fsimpl::gofer::is_gofer_file(&*file) {
-        return Err(Errno::EINVAL);
-    }
     if prot.exec && file.dentry().is_some_and(|d| d.mount_flags().noexec) {
         return Err(Errno::EPERM);
     }
@@ -120,6 +117,34 @@ fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::ENODEV);
     }
     let path = file.path();
+    let gofer = file.as_any().and_then(|a| a.downcast_ref::<GoferFile>());
+    if let Some(g) = gofer {
+        if shared {
+            // A writable tree's file maps its page cache.
+            if let Some(cache) = g.page_cache(t.mm.memfile()) {
+                let backing = Backing::File {
+                    fd: file.host_fd(),
+                    offset: off,
+                    path: Arc::from(path.as_str()),
+                    dev: st.dev,
+                    ino: st.ino,
+                    cache: None,
+                };
+                let req = MapRequest {
+                    placement,
+                    len,
+                    prot,
+                    shared,
+                    source: Source::Anon,
+                    backing: Some(backing),
+                };
+                return map_page_cache(t, cache?, req, off);
+            }
+        } else {
+            // A private copy starts from what shared mappings wrote.
+            g.write_back()?;
+        }
+    }
     match file.host_fd() {
         Some(hfd) => t.mm.map(MapRequest {
             placement,
@@ -152,6 +177,7 @@ fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
                 path: Arc::from(path.as_str()),
                 dev: st.dev,
                 ino: st.ino,
+                cache: None,
             };
             let req = MapRequest {
                 placement,
@@ -164,6 +190,51 @@ fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
             map_paged(t, &*file, req, off, st.size as u64)
         }
         None => Err(Errno::ENODEV),
+    }
+}
+
+/// Maps the page cache `cache` of a gofer file (with the description's
+/// write-back fd) shared: every shared mapping of the file maps the same
+/// pages; pages wholly past the end of the file fault with SIGBUS.
+fn map_page_cache(
+    t: &Task,
+    SharedSource { cache, write_fd }: SharedSource,
+    mut req: MapRequest<'_>,
+    off: u64,
+) -> SysResult {
+    let len = page_up(req.len).ok_or(Errno::ENOMEM)?;
+    off.checked_add(len).ok_or(Errno::EOVERFLOW)?;
+    let mut cache = cache;
+    // A cache whose last mapping went meanwhile is retired: open anew.
+    let Mapped { pieces, hold } = loop {
+        if let Some(m) = cache.map(off, len, write_fd.clone())? {
+            break m;
+        }
+        let key = cache.key();
+        let fd = req.backing.as_ref().and_then(|b| match b {
+            Backing::File { fd, .. } => fd.clone(),
+            _ => None,
+        });
+        let fd = fd.ok_or(Errno::ENODEV)?;
+        cache = pagecache::open(t.mm.memfile(), key, &fd)?;
+    };
+    if let Some(Backing::File { cache: c, .. }) = req.backing.as_mut() {
+        *c = Some(hold);
+    }
+    req.source = Source::Pages(pieces.clone());
+    let mapped = t.mm.map(req);
+    match mapped {
+        Ok(addr) => {
+            cache.attach(&t.mm);
+            t.mm.file_resized(&cache, cache.size())?;
+            Ok(addr)
+        }
+        Err(e) => {
+            for (o, l) in pieces {
+                t.mm.memfile().release(o, l);
+            }
+            Err(e)
+        }
     }
 }
 
@@ -295,10 +366,14 @@ fn msync(t: &mut Task, a: [u64; 6]) -> SysResult {
     if len == 0 {
         return Ok(0);
     }
-    match t.mm.is_mapped(addr, len) {
-        Ok(true) => Ok(0),
-        _ => Err(Errno::ENOMEM),
+    if !matches!(t.mm.is_mapped(addr, len), Ok(true)) {
+        return Err(Errno::ENOMEM);
     }
+    // Shared mappings of gofer files reach the host file.
+    for cache in t.mm.page_caches(addr, len) {
+        cache.write_back()?;
+    }
+    Ok(0)
 }
 
 fn madvise(t: &mut Task, a: [u64; 6]) -> SysResult {

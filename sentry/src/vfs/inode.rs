@@ -28,11 +28,14 @@ pub struct FsInfo {
 }
 
 /// statfs(2)'s counts, for file systems that keep them: blocks of
-/// `f_bsize` (4096) bytes and inodes, in all and free.
+/// `bsize` bytes (4096 where 0) in all, free, and free to the unprivileged,
+/// and inodes in all and free.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FsUsage {
+    pub bsize: u64,
     pub blocks: u64,
     pub bfree: u64,
+    pub bavail: u64,
     pub files: u64,
     pub ffree: u64,
 }

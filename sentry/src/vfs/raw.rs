@@ -122,6 +122,23 @@ pub fn ftruncate(fd: BorrowedFd<'_>, len: u64) -> Result<(), Errno> {
     Ok(())
 }
 
+/// fallocate(2).
+pub fn fallocate(fd: BorrowedFd<'_>, mode: i32, offset: u64, len: u64) -> Result<(), Errno> {
+    let offset = i64::try_from(offset).map_err(|_| Errno::EFBIG)?;
+    let len = i64::try_from(len).map_err(|_| Errno::EFBIG)?;
+    loop {
+        // SAFETY: fallocate takes no pointers.
+        let r = unsafe { libc::fallocate(fd.as_raw_fd(), mode, offset, len) };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = Errno::last();
+        if e != Errno::EINTR {
+            return Err(e);
+        }
+    }
+}
+
 /// fsync(2).
 pub fn fsync(fd: BorrowedFd<'_>) -> Result<(), Errno> {
     // SAFETY: fsync takes no pointers.

@@ -81,7 +81,7 @@ impl GoferInode {
             atime: attr.atime,
             mtime: attr.mtime,
         };
-        match self.client.setattr(self.fid, req) {
+        let call = || match self.client.setattr(self.fid, req) {
             Ok(a) => {
                 self.set_attr(a);
                 Ok(())
@@ -90,6 +90,11 @@ impl GoferInode {
                 self.mark_stale();
                 Err(errno(e))
             }
+        };
+        // A truncate of a file with a live page cache goes through it.
+        match (attr.size, self.live_cache()) {
+            (Some(size), Some(c)) => c.truncate(size, call),
+            _ => call(),
         }
     }
 }

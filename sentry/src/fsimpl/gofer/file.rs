@@ -7,6 +7,10 @@
 //! host fd of its own, whose O_APPEND follows the description's, so that
 //! appends are atomic on the host even between processes (Linux appends
 //! on an O_APPEND fd whatever pwritev's offset).
+//!
+//! In a writable tree, a MAP_SHARED mapping maps the file's page cache
+//! (`mm::pagecache`); while the cache lives, read, write, truncate,
+//! fallocate and fsync go through it, so the mappings and the file agree.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -14,12 +18,21 @@ use std::sync::{Arc, Mutex};
 
 use super::GoferInode;
 use crate::errno::Errno;
-use crate::mm::Segments;
+use crate::mm::pagecache::{self, PageCache};
+use crate::mm::{MemoryFile, Segments};
 use crate::vfs::dentry::Dentry;
 use crate::vfs::dirfile::{description_flags, with_setfl};
 use crate::vfs::file::FileDescription;
 use crate::vfs::raw;
 use crate::vfs::stat::Stat;
+
+/// Where a MAP_SHARED mapping of a writable tree's file gets its pages.
+pub struct SharedSource {
+    pub cache: Arc<PageCache>,
+    /// The description's read-write fd, for write-back; None for a
+    /// description open read-only (its mappings are never writable).
+    pub write_fd: Option<Arc<OwnedFd>>,
+}
 
 pub struct GoferFile {
     dentry: Arc<Dentry>,
@@ -82,11 +95,6 @@ fn file_size(fd: &OwnedFd) -> Result<u64, Errno> {
     Ok(u64::try_from(raw::fstat(fd.as_fd())?.st_size).unwrap_or(0))
 }
 
-/// Whether `file` is an open file of the gofer file system.
-pub fn is_gofer_file(file: &dyn FileDescription) -> bool {
-    file.as_any().is_some_and(|a| a.is::<GoferFile>())
-}
-
 impl GoferFile {
     /// The file's data changed: its inode's cached attributes are stale.
     fn changed(&self) {
@@ -94,10 +102,47 @@ impl GoferFile {
             g.mark_stale();
         }
     }
+
+    /// The live page cache of this file, if it has one (only files of a
+    /// writable tree ever do).
+    fn live_cache(&self) -> Option<Arc<PageCache>> {
+        GoferInode::of(self.dentry.inode()).and_then(|g| g.live_cache())
+    }
+
+    /// Writes what shared mappings wrote to the host file (before a
+    /// private mapping copies it).
+    pub fn write_back(&self) -> Result<(), Errno> {
+        match self.live_cache() {
+            Some(c) => c.write_back(),
+            None => Ok(()),
+        }
+    }
+
+    /// For a MAP_SHARED mapping: the page cache of this file (made if
+    /// none lives) and, for a description open for reading and writing,
+    /// its fd for write-back. None in a read-only tree, whose shared
+    /// mappings are copies (the file cannot change under them).
+    pub fn page_cache(&self, mf: &Arc<MemoryFile>) -> Option<Result<SharedSource, Errno>> {
+        let key = GoferInode::of(self.dentry.inode())?.cache_key()?;
+        let write_fd = (self.own_fd && self.flags() & libc::O_ACCMODE == libc::O_RDWR)
+            .then(|| Arc::clone(&self.fd));
+        Some(pagecache::open(mf, key, &self.fd).map(|cache| SharedSource { cache, write_fd }))
+    }
 }
 
 impl FileDescription for GoferFile {
     fn read(&self, dst: &Segments, offset: Option<u64>) -> Result<usize, Errno> {
+        if let Some(c) = self.live_cache() {
+            return match offset {
+                Some(off) => c.read(&self.fd, dst, off),
+                None => {
+                    let mut pos = self.pos.lock().unwrap_or_else(|p| p.into_inner());
+                    let n = c.read(&self.fd, dst, *pos)?;
+                    *pos += n as u64;
+                    Ok(n)
+                }
+            };
+        }
         match offset {
             Some(off) => raw::read_segments(self.fd.as_fd(), dst, Some(off)),
             None => {
@@ -122,6 +167,23 @@ impl FileDescription for GoferFile {
         // host does it where the host fd has O_APPEND (the offset is then
         // ignored), else the end is the host file's size now.
         let append = self.flags() & libc::O_APPEND != 0;
+        if let Some(c) = self.live_cache() {
+            // The cache knows the size (and so the end) while it lives.
+            let at = if append {
+                None
+            } else {
+                Some(offset.unwrap_or(*pos))
+            };
+            let r = c.write(src, at, |at| {
+                raw::write_segments(self.fd.as_fd(), src, Some(at))
+            });
+            self.changed();
+            let (n, at) = r?;
+            if offset.is_none() {
+                *pos = at + n as u64;
+            }
+            return Ok(n);
+        }
         let host_append = append && self.host_append.load(Ordering::Relaxed);
         let at = if host_append {
             0
@@ -148,7 +210,12 @@ impl FileDescription for GoferFile {
     /// allowlist has fsync). Nothing to do in a read-only tree.
     fn sync(&self, _data_only: bool) -> Result<(), Errno> {
         match GoferInode::of(self.dentry.inode()) {
-            Some(g) if g.writable => raw::fsync(self.fd.as_fd()),
+            Some(g) if g.writable => {
+                if let Some(c) = self.live_cache() {
+                    c.write_back()?;
+                }
+                raw::fsync(self.fd.as_fd())
+            }
             _ => Ok(()),
         }
     }
@@ -157,7 +224,28 @@ impl FileDescription for GoferFile {
         if self.flags() & libc::O_ACCMODE == libc::O_RDONLY {
             return Err(Errno::EINVAL);
         }
-        let r = raw::ftruncate(self.fd.as_fd(), len);
+        let host = || raw::ftruncate(self.fd.as_fd(), len);
+        let r = match self.live_cache() {
+            Some(c) => c.truncate(len, host),
+            None => host(),
+        };
+        self.changed();
+        r
+    }
+
+    /// fallocate(2) on the description's own read-write fd: the host's
+    /// file system answers every mode as Linux does for it (EOPNOTSUPP
+    /// for what it cannot do). A live page cache writes back first and
+    /// reads the file afresh afterwards.
+    fn allocate(&self, mode: i32, offset: u64, len: u64) -> Result<(), Errno> {
+        if !self.own_fd {
+            return Err(Errno::EBADF);
+        }
+        let host = || raw::fallocate(self.fd.as_fd(), mode, offset, len);
+        let r = match self.live_cache() {
+            Some(c) => c.refresh(host),
+            None => host(),
+        };
         self.changed();
         r
     }

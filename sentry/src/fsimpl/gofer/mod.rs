@@ -13,24 +13,31 @@
 //! cached in dentries (its names change under them): each lookup walks.
 //! Cached attributes are marked stale by every change made through an
 //! inode or its files and fetched again on the next stat.
+//!
+//! In a writable tree a MAP_SHARED mapping of a file maps its page cache
+//! (`mm::pagecache`, found by the host's device and inode), and the
+//! file's I/O goes through that cache while it lives. statfs counts are
+//! the host file system's, from the gofer's fstatfs of the node.
 
 mod dir_ops;
 mod file;
 
 use std::any::Any;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use gofer::{Attr, Client, ClientError, Fid};
 
-pub use file::{is_gofer_file, GoferFile};
+pub use file::{GoferFile, SharedSource};
 
 use crate::errno::Errno;
+use crate::mm::pagecache::{self, PageCache};
 use crate::vfs::ctx::Ctx;
 use crate::vfs::dentry::Dentry;
 use crate::vfs::file::{DirEntry, FileDescription};
-use crate::vfs::inode::{FsInfo, Inode, SetAttr};
+use crate::vfs::inode::{FsInfo, FsUsage, Inode, SetAttr};
+use crate::vfs::raw;
 use crate::vfs::stat::Stat;
 
 /// statfs f_type: gVisor reports its gofer mounts as 9p.
@@ -139,6 +146,25 @@ impl GoferInode {
         self.stale.store(false, Ordering::Relaxed);
     }
 
+    /// The page-cache identity of this regular file: only a writable
+    /// tree's files are ever page-cached.
+    fn cache_key(&self) -> Option<pagecache::FileKey> {
+        if !self.writable {
+            return None;
+        }
+        let a = lock(&self.attr);
+        (a.mode & libc::S_IFMT == libc::S_IFREG).then_some((a.dev, a.ino))
+    }
+
+    /// The live page cache of this file, if it has one (a look at one
+    /// atomic while no file has one).
+    fn live_cache(&self) -> Option<Arc<PageCache>> {
+        if !self.writable || !pagecache::any_live() {
+            return None;
+        }
+        self.cache_key().and_then(pagecache::find)
+    }
+
     /// The gofer inode behind `inode`, if it is one.
     fn of(inode: &Arc<dyn Inode>) -> Option<&GoferInode> {
         inode.as_any().and_then(|a| a.downcast_ref::<GoferInode>())
@@ -231,9 +257,15 @@ impl Inode for GoferInode {
                 return Err(Errno::EROFS);
             }
             // Its own fd: the shared one is read-only (GoferFile::new_own
-            // gives it the description's O_APPEND).
-            let host = flags & (libc::O_ACCMODE | libc::O_TRUNC);
+            // gives it the description's O_APPEND). With a live page
+            // cache, O_TRUNC truncates through the cache.
+            let cache = self.live_cache();
+            let trunc = if cache.is_some() { 0 } else { libc::O_TRUNC };
+            let host = flags & (libc::O_ACCMODE | trunc);
             let fd = self.client.open(self.fid, host).map_err(errno)?;
+            if let (Some(c), true) = (&cache, flags & libc::O_TRUNC != 0) {
+                c.truncate(0, || raw::ftruncate(fd.as_fd(), 0))?;
+            }
             if flags & libc::O_TRUNC != 0 {
                 self.mark_stale();
             }
@@ -266,6 +298,26 @@ impl Inode for GoferInode {
             magic: V9FS_MAGIC,
             read_only: !self.writable,
         }
+    }
+
+    /// The host file system's counts, from the gofer's fstatfs of this
+    /// node (None, reported as zeros, where the gofer cannot tell).
+    fn usage(&self) -> Option<FsUsage> {
+        let s = match self.client.statfs(self.fid) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!(fid = self.fid, "gofer statfs: {e}");
+                return None;
+            }
+        };
+        Some(FsUsage {
+            bsize: s.bsize,
+            blocks: s.blocks,
+            bfree: s.bfree,
+            bavail: s.bavail,
+            files: s.files,
+            ffree: s.ffree,
+        })
     }
 
     fn create(&self, _ctx: &Ctx<'_>, name: &[u8], mode: u32) -> Result<Arc<dyn Inode>, Errno> {

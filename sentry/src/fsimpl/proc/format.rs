@@ -651,6 +651,7 @@ mod tests {
             path: Arc::from(path),
             dev: 0xfe00,
             ino: 247_030,
+            cache: None,
         }
     }
 

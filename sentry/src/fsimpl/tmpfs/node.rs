@@ -380,9 +380,12 @@ impl Inode for TmpInode {
     fn usage(&self) -> Option<FsUsage> {
         let b = &self.fs.budget;
         let blocks = b.limit() / PAGE_SIZE;
+        let bfree = blocks.saturating_sub(b.used().div_ceil(PAGE_SIZE));
         Some(FsUsage {
+            bsize: PAGE_SIZE,
             blocks,
-            bfree: blocks.saturating_sub(b.used().div_ceil(PAGE_SIZE)),
+            bfree,
+            bavail: bfree,
             files: blocks,
             ffree: blocks.saturating_sub(self.fs.inodes.load(Ordering::Relaxed)),
         })

@@ -74,7 +74,7 @@ pub(super) fn register(t: &mut Table) {
         fallocate,
         p,
         &[Fd, Hex, Int, Int],
-        "tmpfs only: mode 0, KEEP_SIZE and PUNCH_HOLE",
+        "tmpfs: mode 0, KEEP_SIZE and PUNCH_HOLE; read-write gofer files: the host file system's modes",
     );
     t.set(
         libc::SYS_utimensat,

@@ -33,14 +33,14 @@ pub(super) fn register(t: &mut Table) {
         statfs,
         Support::Partial,
         &[Path, Hex],
-        "type, flags and name length; no block or inode counts",
+        "counts of tmpfs and of the gofer's host file system; f_fsid is zero",
     );
     t.set(
         libc::SYS_fstatfs,
         fstatfs,
         Support::Partial,
         &[Fd, Hex],
-        "type, flags and name length; no block or inode counts",
+        "counts of tmpfs and of the gofer's host file system; f_fsid is zero",
     );
 }
 
@@ -162,16 +162,20 @@ fn put_statfs(
     usage: Option<FsUsage>,
 ) -> SysResult {
     let u = usage.unwrap_or_default();
+    let bsize = match u.bsize {
+        0 => 4096,
+        b => i64::try_from(b).unwrap_or(4096),
+    };
     let s = LinuxStatfs {
         f_type: info.magic,
-        f_bsize: 4096,
+        f_bsize: bsize,
         f_blocks: u.blocks,
         f_bfree: u.bfree,
-        f_bavail: u.bfree,
+        f_bavail: u.bavail,
         f_files: u.files,
         f_ffree: u.ffree,
         f_namelen: 255,
-        f_frsize: 4096,
+        f_frsize: bsize,
         f_flags: ST_VALID
             | mount_st_flags(&mnt)
             | if info.read_only {
