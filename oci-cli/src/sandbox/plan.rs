@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
 use sentry::control::protocol::{ContainerSpec, ProcessSpec};
+use serde::{Deserialize, Serialize};
 
 /// One extra source the container's gofer serves (a bind mount).
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -27,7 +27,7 @@ pub enum Plan {
     /// A container: its own gofer for `rootfs` (and `sources`), created in
     /// the sandbox at `control` (started first if `sandbox` is set).
     Container {
-        spec: ContainerSpec,
+        spec: Box<ContainerSpec>,
         rootfs: PathBuf,
         sources: Vec<GoferSource>,
         control: PathBuf,
