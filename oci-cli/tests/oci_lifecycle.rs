@@ -274,3 +274,205 @@ fn a_pod_member_stops_and_is_deleted_while_the_sandbox_runs() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "still\n");
     ok(&sb.run(&["delete", "--force", "pod"]), "delete sandbox");
 }
+
+/// Receives the pty master runc-style from a console socket.
+fn receive_master(listener: &std::os::unix::net::UnixListener) -> std::fs::File {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let (conn, _) = listener.accept().expect("console socket accept");
+    let mut buf = [0u8; 256];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    let mut control = [0u8; 64];
+    // SAFETY: an all-zero msghdr is a valid empty header.
+    let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+    hdr.msg_iov = &mut iov;
+    hdr.msg_iovlen = 1;
+    hdr.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+    hdr.msg_controllen = control.len();
+    // SAFETY: `hdr` points at live buffers for the call.
+    let n = unsafe { libc::recvmsg(conn.as_raw_fd(), &mut hdr, 0) };
+    assert!(n > 0, "recvmsg on the console socket");
+    // SAFETY: the kernel filled `control`; the first header carries one fd.
+    let fd = unsafe {
+        let c = libc::CMSG_FIRSTHDR(&hdr);
+        assert!(!c.is_null(), "no fd on the console socket");
+        (libc::CMSG_DATA(c) as *const i32).read_unaligned()
+    };
+    // SAFETY: the fd just arrived and is ours.
+    unsafe { std::fs::File::from_raw_fd(fd) }
+}
+
+#[test]
+fn a_terminal_goes_to_the_console_socket() {
+    let mut cfg = config(&["sh", "-c", "test -t 0 && test -t 1 && echo is-a-tty"]);
+    cfg["process"]["terminal"] = json!(true);
+    let b = TestBundle::with_config("tty", cfg);
+    let sock = b.dir.path().join("console.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).expect("bind console socket");
+    let create = std::thread::spawn({
+        let mut cmd = b.ward(&["create", "--bundle"]);
+        cmd.arg(b.dir.path())
+            .arg("--console-socket")
+            .arg(&sock)
+            .arg("t")
+            .stdin(std::process::Stdio::null());
+        move || cmd.output().expect("ward create")
+    });
+    let master = receive_master(&listener);
+    let out = create.join().expect("create thread");
+    ok(&out, "create");
+    ok(&b.run(&["start", "t"]), "start");
+    let mut text = String::new();
+    let mut reader = std::io::BufReader::new(master);
+    std::io::BufRead::read_line(&mut reader, &mut text).expect("reading the pty");
+    assert_eq!(text.trim_end(), "is-a-tty");
+    ok(&b.run(&["delete", "--force", "t"]), "delete");
+}
+
+#[test]
+fn terminal_without_a_console_socket_is_refused_cleanly() {
+    let mut cfg = config(&["true"]);
+    cfg["process"]["terminal"] = json!(true);
+    let b = TestBundle::with_config("notty", cfg);
+    let err = one_line_error(&b.create("n"));
+    assert!(err.contains("console-socket"), "{err}");
+    assert!(!b.run(&["state", "n"]).status.success());
+}
+
+#[test]
+fn masked_and_readonly_paths_inside_the_container() {
+    let mut cfg = config(&[
+        "sh",
+        "-c",
+        "cat /etc/secret; echo; touch /etc/ro/x 2>/dev/null && echo wrote || echo refused; touch /tmp/w && echo tmp-ok",
+    ]);
+    cfg["linux"]["maskedPaths"] = json!(["/etc/secret", "/nonexistent"]);
+    cfg["linux"]["readonlyPaths"] = json!(["/etc/ro"]);
+    let b = TestBundle::with_config("mask", cfg);
+    let rootfs = b.dir.path().join("rootfs");
+    std::fs::write(rootfs.join("etc/secret"), "do-not-show").expect("secret");
+    std::fs::create_dir(rootfs.join("etc/ro")).expect("ro dir");
+    let out = b
+        .ward(&["run", "--bundle"])
+        .arg(b.dir.path())
+        .arg("m")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("ward run");
+    ok(&out, "run");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "\nrefused\ntmp-ok\n");
+    // The writable root is the bundle's rootfs, as with runc.
+    assert!(rootfs.join("tmp/w").exists());
+    assert!(!rootfs.join("etc/ro/x").exists());
+}
+
+#[test]
+fn a_read_only_root_refuses_writes() {
+    let mut cfg = config(&["sh", "-c", "touch /x 2>/dev/null && echo wrote || echo refused"]);
+    cfg["root"]["readonly"] = json!(true);
+    let b = TestBundle::with_config("rootro", cfg);
+    let out = b
+        .ward(&["run", "--bundle"])
+        .arg(b.dir.path())
+        .arg("r")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("ward run");
+    ok(&out, "run");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "refused\n");
+}
+
+#[test]
+fn bind_mounts_of_a_directory_and_a_file() {
+    let src = common::TempDir::new("bind-src");
+    std::fs::write(src.path().join("hello"), "from-the-host\n").expect("src file");
+    let file = src.path().join("hosts");
+    std::fs::write(&file, "127.0.0.1 localhost\n").expect("hosts");
+    let mut cfg = config(&[
+        "sh",
+        "-c",
+        "cat /data/hello /etc/hosts; echo new > /data/made; touch /ro/x 2>/dev/null || echo ro-refused",
+    ]);
+    cfg["mounts"] = json!([
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/data", "type": "bind", "source": src.path(), "options": ["rbind", "rw"]},
+        {"destination": "/etc/hosts", "type": "bind", "source": file, "options": ["bind", "ro"]},
+        {"destination": "/ro", "type": "none", "source": src.path(), "options": ["bind", "ro"]},
+    ]);
+    let b = TestBundle::with_config("bind", cfg);
+    let out = b
+        .ward(&["run", "--bundle"])
+        .arg(b.dir.path())
+        .arg("bm")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("ward run");
+    ok(&out, "run");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "from-the-host\n127.0.0.1 localhost\nro-refused\n"
+    );
+    assert_eq!(std::fs::read_to_string(src.path().join("made")).expect("made"), "new\n");
+}
+
+/// Whether the cgroup at `path` (as ward recorded it) is frozen.
+fn frozen(path: &str) -> bool {
+    let v1 = format!("/sys/fs/cgroup/freezer{path}/freezer.state");
+    if let Ok(s) = std::fs::read_to_string(&v1) {
+        return s.trim() == "FROZEN";
+    }
+    let v2 = format!("/sys/fs/cgroup{path}/cgroup.freeze");
+    std::fs::read_to_string(v2).map(|s| s.trim() == "1").unwrap_or(false)
+}
+
+#[test]
+fn pause_resume_events_and_update_act_on_the_sandbox_cgroup() {
+    let mut cfg = config(&["sleep", "1000"]);
+    let path = format!("/ward-test/lifecycle-{}", std::process::id());
+    cfg["linux"]["cgroupsPath"] = json!(path);
+    cfg["linux"]["resources"] = json!({"pids": {"limit": 100}});
+    let b = TestBundle::with_config("cg", cfg);
+    ok(&b.create("p"), "create");
+    ok(&b.run(&["start", "p"]), "start");
+    let state: serde_json::Value =
+        serde_json::from_slice(&b.run(&["state", "p"]).stdout).expect("state");
+    assert_eq!(state["status"], "running");
+    ok(&b.run(&["pause", "p"]), "pause");
+    assert_eq!(b.status("p"), "paused");
+    assert!(frozen(&path), "the sandbox's cgroup is not frozen");
+    ok(&b.run(&["resume", "p"]), "resume");
+    assert_eq!(b.status("p"), "running");
+    assert!(!frozen(&path));
+    ok(&b.run(&["update", "--pids-limit", "50", "p"]), "update");
+    let ev = b.run(&["events", "--stats", "p"]);
+    ok(&ev, "events");
+    let v: serde_json::Value = serde_json::from_slice(&ev.stdout).expect("events json");
+    assert_eq!(v["type"], "stats");
+    assert_eq!(v["id"], "p");
+    assert_eq!(v["data"]["pids"]["limit"], 50, "{v}");
+    assert!(v["data"]["pids"]["current"].as_u64().unwrap_or(0) >= 1, "{v}");
+    ok(&b.run(&["delete", "--force", "p"]), "delete");
+}
+
+#[test]
+fn an_oom_score_adj_the_host_refuses_is_one_clear_error() {
+    // Whether this host lets a process lower its oom_score_adj.
+    let native = std::process::Command::new("/bin/sh")
+        .args(["-c", "echo -500 > /proc/self/oom_score_adj"])
+        .output()
+        .expect("sh");
+    let mut cfg = config(&["true"]);
+    cfg["process"]["oomScoreAdj"] = json!(-500);
+    let b = TestBundle::with_config("oom", cfg);
+    let out = b.create("o");
+    if native.status.success() {
+        ok(&out, "create with oomScoreAdj");
+        ok(&b.run(&["delete", "--force", "o"]), "delete");
+    } else {
+        let err = one_line_error(&out);
+        assert!(err.contains("oomScoreAdj -500"), "{err}");
+        assert!(!b.run(&["state", "o"]).status.success());
+    }
+}

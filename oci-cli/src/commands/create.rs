@@ -149,6 +149,14 @@ fn create_in(
             let _ = c.destroy();
         }
     };
+    let oom = b.spec.process().as_ref().and_then(|p| p.oom_score_adj());
+    if let Some(adj) = oom {
+        // The host process, and so the sentry, stubs and gofer it starts.
+        if let Err(e) = set_oom_score_adj(proxy.pid(), adj) {
+            undo(proxy, cgroup);
+            return Err(e);
+        }
+    }
     let plan = Plan::Container {
         spec: Box::new(spec),
         rootfs: b.rootfs.clone(),
@@ -233,4 +241,19 @@ fn place_in_cgroup(b: &Bundle, id: &str, proxy: &Proxy) -> Result<Cgroup> {
             Err(e.context(format!("cgroup {path}")))
         }
     }
+}
+
+/// Writes /proc/PID/oom_score_adj. Lowering it needs CAP_SYS_RESOURCE,
+/// which some hosts withhold: that is one clear error, not a half-made
+/// container.
+fn set_oom_score_adj(pid: i32, adj: i32) -> Result<()> {
+    let path = format!("/proc/{pid}/oom_score_adj");
+    std::fs::write(&path, adj.to_string()).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::PermissionDenied && adj < 0 {
+            " (a negative value needs CAP_SYS_RESOURCE, which this host does not grant)"
+        } else {
+            ""
+        };
+        anyhow!("process.oomScoreAdj {adj}: {e}{hint}")
+    })
 }
