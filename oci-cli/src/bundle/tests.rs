@@ -203,7 +203,7 @@ fn a_namespace_path_that_does_not_exist_is_refused() {
     let msg = refused("nspath", |c| {
         c["linux"]["namespaces"][1]["path"] = "/proc/999999999/ns/net".into()
     });
-    assert!(msg.contains("linux.namespaces[1] (net)"), "{msg}");
+    assert!(msg.contains("linux.namespaces[1] (network)"), "{msg}");
     assert!(
         msg.contains("/proc/999999999/ns/net does not exist"),
         "{msg}"
