@@ -65,15 +65,25 @@ pub fn load(dir: &Path) -> Result<Bundle, BundleError> {
             source,
         },
     })?;
-    let parse_error = |source| BundleError::Parse {
-        path: config.clone(),
-        source,
-    };
-    let raw: serde_json::Value = serde_json::from_slice(&bytes).map_err(parse_error)?;
-    validate::check_raw(&config, &raw)?;
-    let spec: Spec = serde_json::from_slice(&bytes).map_err(parse_error)?;
+    let spec = parse_config(&config, &bytes)?;
     let rootfs = validate::check_spec(&config, &dir, &spec)?;
     Ok(Bundle { dir, spec, rootfs })
+}
+
+/// The checks that need no file system: `bytes` (the text of `config`)
+/// parsed as JSON, its version, rlimit, capability and namespace names
+/// checked, and read as a `Spec`.
+pub fn parse_config(config: &Path, bytes: &[u8]) -> Result<Spec, BundleError> {
+    let parse_error = |source| BundleError::Parse {
+        path: config.to_path_buf(),
+        source,
+    };
+    let raw: serde_json::Value = serde_json::from_slice(bytes).map_err(parse_error)?;
+    if raw.is_object() {
+        validate::check_raw(config, &raw)?;
+    }
+    // Anything else is refused here, with serde's line and column.
+    serde_json::from_slice(bytes).map_err(parse_error)
 }
 
 impl Bundle {

@@ -101,6 +101,15 @@ fn a_field_of_the_wrong_type_gives_line_and_column() {
 }
 
 #[test]
+fn a_config_that_is_not_an_object_is_refused_with_line_and_column() {
+    let msg = parse_config(Path::new("/b/config.json"), b"[1, 2]")
+        .unwrap_err()
+        .to_string();
+    assert!(msg.starts_with("/b/config.json: invalid type"), "{msg}");
+    assert!(msg.contains("line 1 column"), "{msg}");
+}
+
+#[test]
 fn an_oci_version_2_is_refused_saying_what_ward_supports() {
     let msg = refused("v2", |c| c["ociVersion"] = "2.0.0".into());
     assert!(msg.contains("unsupported ociVersion \"2.0.0\""), "{msg}");
@@ -203,7 +212,7 @@ fn a_namespace_path_that_does_not_exist_is_refused() {
     let msg = refused("nspath", |c| {
         c["linux"]["namespaces"][1]["path"] = "/proc/999999999/ns/net".into()
     });
-    assert!(msg.contains("linux.namespaces[1] (net)"), "{msg}");
+    assert!(msg.contains("linux.namespaces[1] (network)"), "{msg}");
     assert!(
         msg.contains("/proc/999999999/ns/net does not exist"),
         "{msg}"

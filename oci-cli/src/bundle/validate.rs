@@ -182,12 +182,20 @@ fn check_namespaces(config: &Path, spec: &Spec) -> Result<(), BundleError> {
             return Err(BundleError::NamespacePath {
                 path: config.to_path_buf(),
                 index,
-                typ: ns.typ().to_string(),
+                typ: config_name(ns.typ()),
                 ns_path: ns_path.clone(),
             });
         }
     }
     Ok(())
+}
+
+/// A namespace type as config.json spells it ("network", not "net").
+fn config_name(typ: oci_spec::runtime::LinuxNamespaceType) -> String {
+    match serde_json::to_value(typ) {
+        Ok(Value::String(s)) => s,
+        _ => typ.to_string(),
+    }
 }
 
 /// Settings ward accepts and does not act on: the sentry, not a host

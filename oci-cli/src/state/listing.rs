@@ -15,7 +15,7 @@ pub fn table(records: &[ContainerRecord]) -> String {
         rows.push([
             r.id.clone(),
             state["pid"].to_string(),
-            r.current_status().to_string(),
+            state["status"].as_str().unwrap_or_default().to_string(),
             r.bundle.display().to_string(),
             r.created.clone(),
             r.owner.clone(),
