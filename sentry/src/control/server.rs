@@ -66,7 +66,18 @@ fn handle(conn: OwnedFd) {
         Request::Create { spec } => return create(&kernel, conn, spec, fds, false),
         Request::Exec { id, process } => return exec(&kernel, conn, &id, process, fds),
         Request::Start { id } => start(&id),
-        Request::Signal { id, target, signal } => signal_container(&id, target, signal),
+        Request::Signal { id, target, signal } => {
+            // Answered before delivery: a signal that ends the sandbox
+            // ends this process too, and the caller must hear it went.
+            match signal_plan(&id, target, signal) {
+                Ok(deliver) => {
+                    reply(&conn, &Reply::Ok);
+                    deliver();
+                    return;
+                }
+                Err(e) => Err(e),
+            }
+        }
         Request::Ps { id } => ps(&kernel, &id),
         Request::Delete { id } => delete(&id),
     };
@@ -335,7 +346,8 @@ fn members(index: u32) -> Vec<Arc<crate::kernel::process::ThreadGroup>> {
         .collect()
 }
 
-fn signal_container(id: &str, target: SignalTarget, sig: i32) -> Result<Reply, String> {
+/// Checks a signal request; what delivers it.
+fn signal_plan(id: &str, target: SignalTarget, sig: i32) -> Result<Box<dyn FnOnce()>, String> {
     if !(1..=64).contains(&sig) {
         return Err(format!("signal {sig} is not a valid signal"));
     }
@@ -344,34 +356,28 @@ fn signal_container(id: &str, target: SignalTarget, sig: i32) -> Result<Reply, S
         // The init has not run an instruction: a signal that would end it
         // ends it now; one that would not is dropped, as for a process
         // blocked before its first instruction.
-        if matches!(default_action(sig), Default_::Terminate | Default_::Core) {
-            gate.abort(ExitStatus::Signaled(sig));
-        }
-        return Ok(Reply::Ok);
+        return Ok(Box::new(move || {
+            if matches!(default_action(sig), Default_::Terminate | Default_::Core) {
+                gate.abort(ExitStatus::Signaled(sig));
+            }
+        }));
     }
     let table = crate::kernel::kernel::tasks();
-    let info = || crate::arch::siginfo::SigInfo::kill(sig, 0, 0, 0);
-    match target {
-        SignalTarget::Init => {
-            let g = table
-                .group(init)
-                .ok_or_else(|| format!("container {id} is not running"))?;
-            send_to_group(&g, info());
+    let groups = match target {
+        SignalTarget::Init => vec![table
+            .group(init)
+            .ok_or_else(|| format!("container {id} is not running"))?],
+        SignalTarget::All => members(index),
+        SignalTarget::Pid(pid) => vec![table
+            .group(pid)
+            .filter(|g| g.lock().container == index)
+            .ok_or_else(|| format!("container {id} has no process {pid}"))?],
+    };
+    Ok(Box::new(move || {
+        for g in groups {
+            send_to_group(&g, crate::arch::siginfo::SigInfo::kill(sig, 0, 0, 0));
         }
-        SignalTarget::All => {
-            for g in members(index) {
-                send_to_group(&g, info());
-            }
-        }
-        SignalTarget::Pid(pid) => {
-            let g = table
-                .group(pid)
-                .filter(|g| g.lock().container == index)
-                .ok_or_else(|| format!("container {id} has no process {pid}"))?;
-            send_to_group(&g, info());
-        }
-    }
-    Ok(Reply::Ok)
+    }))
 }
 
 fn ps(kernel: &Arc<Kernel>, id: &str) -> Result<Reply, String> {
