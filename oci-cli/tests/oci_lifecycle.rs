@@ -370,7 +370,11 @@ fn masked_and_readonly_paths_inside_the_container() {
 
 #[test]
 fn a_read_only_root_refuses_writes() {
-    let mut cfg = config(&["sh", "-c", "touch /x 2>/dev/null && echo wrote || echo refused"]);
+    let mut cfg = config(&[
+        "sh",
+        "-c",
+        "touch /x 2>/dev/null && echo wrote || echo refused",
+    ]);
     cfg["root"]["readonly"] = json!(true);
     let b = TestBundle::with_config("rootro", cfg);
     let out = b
@@ -414,7 +418,10 @@ fn bind_mounts_of_a_directory_and_a_file() {
         String::from_utf8_lossy(&out.stdout),
         "from-the-host\n127.0.0.1 localhost\nro-refused\n"
     );
-    assert_eq!(std::fs::read_to_string(src.path().join("made")).expect("made"), "new\n");
+    assert_eq!(
+        std::fs::read_to_string(src.path().join("made")).expect("made"),
+        "new\n"
+    );
 }
 
 /// Whether the cgroup at `path` (as ward recorded it) is frozen.
@@ -424,7 +431,9 @@ fn frozen(path: &str) -> bool {
         return s.trim() == "FROZEN";
     }
     let v2 = format!("/sys/fs/cgroup{path}/cgroup.freeze");
-    std::fs::read_to_string(v2).map(|s| s.trim() == "1").unwrap_or(false)
+    std::fs::read_to_string(v2)
+        .map(|s| s.trim() == "1")
+        .unwrap_or(false)
 }
 
 #[test]
@@ -452,7 +461,10 @@ fn pause_resume_events_and_update_act_on_the_sandbox_cgroup() {
     assert_eq!(v["type"], "stats");
     assert_eq!(v["id"], "p");
     assert_eq!(v["data"]["pids"]["limit"], 50, "{v}");
-    assert!(v["data"]["pids"]["current"].as_u64().unwrap_or(0) >= 1, "{v}");
+    assert!(
+        v["data"]["pids"]["current"].as_u64().unwrap_or(0) >= 1,
+        "{v}"
+    );
     ok(&b.run(&["delete", "--force", "p"]), "delete");
 }
 

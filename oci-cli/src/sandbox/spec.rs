@@ -270,3 +270,106 @@ pub fn container_spec(
         sources,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(json: serde_json::Value) -> Spec {
+        serde_json::from_value(json).expect("spec")
+    }
+
+    fn base() -> serde_json::Value {
+        serde_json::json!({
+            "ociVersion": "1.0.2",
+            "process": {
+                "user": {"uid": 5, "gid": 6, "additionalGids": [7], "umask": 63},
+                "args": ["sh"], "cwd": "/w", "env": ["A=1"],
+                "capabilities": {"bounding": ["CAP_KILL", "CAP_CHOWN"], "effective": ["CAP_KILL"]},
+                "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 10, "hard": 20}],
+                "noNewPrivileges": true
+            },
+            "root": {"path": "rootfs", "readonly": true},
+            "hostname": "h",
+            "mounts": [
+                {"destination": "/proc", "type": "proc", "source": "proc"},
+                {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+                {"destination": "/t", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=700"]},
+                {"destination": "/b", "type": "bind", "source": "rel", "options": ["rbind", "ro"]},
+                {"destination": "/c", "type": "none", "source": "/abs", "options": ["bind"]},
+                {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup"}
+            ],
+            "linux": {"maskedPaths": ["/m"], "readonlyPaths": ["/r"]}
+        })
+    }
+
+    #[test]
+    fn the_process_keeps_ids_caps_limits_and_umask() {
+        let (c, _) = container_spec("x", &spec(base()), Path::new("/b")).expect("spec");
+        let p = &c.process;
+        assert_eq!((p.uid, p.gid, p.additional_gids.clone()), (5, 6, vec![7]));
+        assert_eq!(p.umask, Some(63));
+        let kill = 1 << 5;
+        let chown = 1;
+        assert_eq!(p.caps.bounding, kill | chown);
+        assert_eq!(p.caps.effective, kill);
+        assert_eq!(
+            p.rlimits,
+            vec![Rlimit {
+                resource: libc::RLIMIT_NOFILE,
+                soft: 10,
+                hard: 20
+            }]
+        );
+        assert!(p.no_new_privileges);
+        assert!(c.root_readonly);
+        assert_eq!(c.hostname.as_deref(), Some("h"));
+        assert_eq!(
+            (c.masked_paths.clone(), c.readonly_paths.clone()),
+            (vec!["/m".to_string()], vec!["/r".to_string()])
+        );
+    }
+
+    #[test]
+    fn mounts_map_to_the_sentrys_kinds_and_bind_sources_to_gofer_indexes() {
+        let (c, sources) = container_spec("x", &spec(base()), Path::new("/bundle")).expect("spec");
+        let kinds: Vec<(&str, &MountKind)> = c
+            .mounts
+            .iter()
+            .map(|m| (m.destination.as_str(), &m.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("/proc", &MountKind::Proc),
+                ("/t", &MountKind::Tmpfs { mode: Some(0o700) }),
+                ("/b", &MountKind::Gofer { index: 1 }),
+                ("/c", &MountKind::Gofer { index: 2 }),
+                ("/sys/fs/cgroup", &MountKind::Cgroup),
+            ]
+        );
+        assert_eq!(c.mounts[1].flags, libc::MS_NOSUID);
+        assert_eq!(c.mounts[2].flags, libc::MS_RDONLY);
+        assert_eq!(sources[0].source, PathBuf::from("/bundle/rel"));
+        assert!(sources[0].read_only);
+        assert_eq!(sources[1].source, PathBuf::from("/abs"));
+        assert!(!sources[1].read_only);
+    }
+
+    #[test]
+    fn capability_names_with_or_without_the_prefix() {
+        assert_eq!(cap_bit("CAP_CHOWN"), Some(1));
+        assert_eq!(cap_bit("sys_admin"), Some(1 << 21));
+        assert_eq!(cap_bit("CAP_NOPE"), None);
+    }
+
+    #[test]
+    fn empty_args_are_refused() {
+        let mut j = base();
+        j["process"]["args"] = serde_json::json!([]);
+        assert!(matches!(
+            container_spec("x", &spec(j), Path::new("/b")),
+            Err(SpecError::NoArgs)
+        ));
+    }
+}

@@ -233,3 +233,73 @@ fn sockaddr(path: &[u8]) -> io::Result<(libc::sockaddr_un, libc::socklen_t)> {
     let len = std::mem::size_of::<libc::sa_family_t>() + path.len() + 1;
     Ok((addr, len as libc::socklen_t))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::protocol::{Reply, Request, SignalTarget, Status};
+    use std::os::fd::AsFd;
+
+    fn pair() -> (OwnedFd, OwnedFd) {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` is a valid array for the kernel to fill.
+        let r = unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            )
+        };
+        assert_eq!(r, 0);
+        // SAFETY: both fds are new and ours.
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+    }
+
+    #[test]
+    fn a_request_and_its_fds_arrive_together() {
+        let (a, b) = pair();
+        let (x, _y) = pair();
+        let req = Request::Signal {
+            id: "c1".into(),
+            target: SignalTarget::Pid(7),
+            signal: 15,
+        };
+        send(a.as_fd(), &req, &[x.as_fd(), x.as_fd()]).expect("send");
+        let (got, fds) = recv::<Request>(b.as_fd()).expect("recv");
+        assert_eq!(fds.len(), 2);
+        match got {
+            Request::Signal { id, target, signal } => {
+                assert_eq!(
+                    (id.as_str(), target, signal),
+                    ("c1", SignalTarget::Pid(7), 15)
+                );
+            }
+            other => panic!("got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_closed_peer_is_closed_and_garbage_is_a_json_error() {
+        let (a, b) = pair();
+        // SAFETY: a plain write of a valid buffer on our socket.
+        unsafe { libc::write(a.as_raw_fd(), b"{nope".as_ptr().cast(), 5) };
+        assert!(matches!(recv::<Reply>(b.as_fd()), Err(WireError::Json(_))));
+        drop(a);
+        assert!(matches!(recv::<Reply>(b.as_fd()), Err(WireError::Closed)));
+    }
+
+    #[test]
+    fn too_many_fds_are_refused_before_sending() {
+        let (a, _b) = pair();
+        let fds: Vec<BorrowedFd<'_>> = (0..MAX_FDS + 1).map(|_| a.as_fd()).collect();
+        let r = send(
+            a.as_fd(),
+            &Reply::Exited {
+                status: Status::Exited { code: 0 },
+            },
+            &fds,
+        );
+        assert!(matches!(r, Err(WireError::TooManyFds(n)) if n == MAX_FDS + 1));
+    }
+}
