@@ -488,3 +488,29 @@ fn an_oom_score_adj_the_host_refuses_is_one_clear_error() {
         assert!(!b.run(&["state", "o"]).status.success());
     }
 }
+
+#[test]
+fn sysctls_are_set_inside_the_sandbox_and_unknown_ones_refused() {
+    let mut cfg = config(&[
+        "cat",
+        "/proc/sys/net/ipv4/ping_group_range",
+        "/proc/sys/kernel/shmmni",
+    ]);
+    cfg["linux"]["sysctl"] = json!({"net.ipv4.ping_group_range": "0 0", "kernel.shmmni": "100"});
+    let b = TestBundle::with_config("sysctl", cfg);
+    let out = b
+        .ward(&["run", "--bundle"])
+        .arg(b.dir.path())
+        .arg("s")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("ward run");
+    ok(&out, "run");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "0\t0\n100\n");
+    let mut cfg = config(&["true"]);
+    cfg["linux"]["sysctl"] = json!({"vm.swappiness": "1"});
+    b.write_config(&cfg);
+    let err = one_line_error(&b.create("bad"));
+    assert!(err.contains("vm.swappiness"), "{err}");
+    assert!(!b.run(&["state", "bad"]).status.success());
+}

@@ -2,8 +2,9 @@
 //! `root.readonly`, changes going through to the bundle's rootfs as with
 //! runc), the sentry's /dev, /proc and /sys, the bundle's mounts (bind
 //! sources from the same gofer, tmpfs and mqueue in sandbox memory, an
-//! empty read-only cgroup directory), then masked paths (hidden under an
-//! empty read-only tmpfs, or /dev/null for a file) and read-only paths.
+//! empty read-only cgroup directory), `linux.sysctl` on the sandbox's
+//! /proc/sys, then masked paths (hidden under an empty read-only tmpfs, or
+//! /dev/null for a file) and read-only paths.
 
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
@@ -35,11 +36,10 @@ pub fn build(
     for p in &spec.readonly_paths {
         read_only(&root, p).map_err(|e| format!("read-only path {p}: {}", e.message()))?;
     }
-    if !spec.sysctl.is_empty() {
-        tracing::debug!(
-            count = spec.sysctl.len(),
-            "linux.sysctl: the sandbox's kernel has fixed values; not applied"
-        );
+    // The sandbox's own tunables, shared by the pod's containers.
+    for (k, v) in &spec.sysctl {
+        fsimpl::proc::sys::set(k, v)
+            .map_err(|_| format!("linux.sysctl {k}: not a tunable the sandbox has"))?;
     }
     Ok(Vfs::from_root(root))
 }

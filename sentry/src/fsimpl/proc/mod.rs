@@ -27,7 +27,7 @@ mod host;
 mod mounts;
 mod pid;
 mod raw;
-mod sys;
+pub mod sys;
 mod view;
 
 use std::sync::Arc;

@@ -1,6 +1,8 @@
 //! /proc/sys: the kernel, vm, fs and net tunables programs read, with the
 //! values a stock Linux of the reported release has (and the sandbox's
-//! own hostname, pid limit and identity, and its inotify limits). Read-only.
+//! own hostname, pid limit and identity, and its inotify limits). Read-only
+//! to the sandbox; an OCI bundle's `linux.sysctl` sets the tunables below
+//! (`set`), sandbox-wide, before its container's first process runs.
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -39,6 +41,66 @@ fn from_kernel(pick: fn(&crate::kernel::Kernel) -> &Mutex<Vec<u8>>) -> Generator
 /// A fixed value.
 fn fixed(v: &'static str) -> Generator {
     Box::new(move |_: &Ctx<'_>| Ok(line(v.as_bytes())))
+}
+
+/// The tunables a bundle's `linux.sysctl` may set (those Linux keeps per
+/// ipc or network namespace, which a sandbox has of its own), with their
+/// stock values.
+const TUNABLES: &[(&str, &str)] = &[
+    ("kernel.shmall", "18446744073692774399"),
+    ("kernel.shmmax", "18446744073692774399"),
+    ("kernel.shmmni", "4096"),
+    ("kernel.msgmax", "8192"),
+    ("kernel.msgmnb", "16384"),
+    ("kernel.msgmni", "32000"),
+    ("kernel.sem", "32000\t1024000000\t500\t32000"),
+    ("net.core.somaxconn", "4096"),
+    ("net.ipv4.ip_local_port_range", "32768\t60999"),
+    ("net.ipv4.ip_unprivileged_port_start", "1024"),
+    ("net.ipv4.ping_group_range", "1\t0"),
+    ("net.ipv4.tcp_syncookies", "1"),
+    ("net.ipv4.ip_forward", "0"),
+];
+
+fn overrides() -> &'static Mutex<std::collections::BTreeMap<String, Vec<u8>>> {
+    static O: OnceLock<Mutex<std::collections::BTreeMap<String, Vec<u8>>>> = OnceLock::new();
+    O.get_or_init(Default::default)
+}
+
+/// Sets tunable `key` ("net.ipv4.ping_group_range", or with '/') to
+/// `value` for the whole sandbox; EINVAL for a key the sandbox does not
+/// have or a value with a newline.
+pub fn set(key: &str, value: &str) -> Result<(), Errno> {
+    let key = key.replace('/', ".");
+    if !TUNABLES.iter().any(|(k, _)| *k == key) || value.contains('\n') {
+        return Err(Errno::EINVAL);
+    }
+    // Linux prints whitespace-separated values with tabs.
+    let shown = value.split_whitespace().collect::<Vec<_>>().join("\t");
+    overrides()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, shown.into_bytes());
+    Ok(())
+}
+
+/// A tunable's value: set by `set`, else its stock value.
+fn tunable(key: &'static str) -> Generator {
+    Box::new(move |_: &Ctx<'_>| {
+        if let Some(v) = overrides()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+        {
+            return Ok(line(v));
+        }
+        let stock = TUNABLES
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| *v)
+            .unwrap_or("");
+        Ok(line(stock.as_bytes()))
+    })
 }
 
 /// A random version-4 UUID, as Linux's random/uuid prints it.
@@ -116,9 +178,13 @@ pub(super) fn new() -> Arc<dyn Inode> {
                 })),
             ),
             (b"random", random),
-            (b"shmall", b.file(fixed("18446744073692774399"))),
-            (b"shmmax", b.file(fixed("18446744073692774399"))),
-            (b"shmmni", b.file(fixed("4096"))),
+            (b"shmall", b.file(tunable("kernel.shmall"))),
+            (b"shmmax", b.file(tunable("kernel.shmmax"))),
+            (b"shmmni", b.file(tunable("kernel.shmmni"))),
+            (b"msgmax", b.file(tunable("kernel.msgmax"))),
+            (b"msgmnb", b.file(tunable("kernel.msgmnb"))),
+            (b"msgmni", b.file(tunable("kernel.msgmni"))),
+            (b"sem", b.file(tunable("kernel.sem"))),
             (b"tainted", b.file(fixed("0"))),
             (b"threads-max", b.file(fixed("63000"))),
             (b"version", b.file(fixed(UNAME_VERSION))),
@@ -154,9 +220,29 @@ pub(super) fn new() -> Arc<dyn Inode> {
     };
     let net = {
         let core_entries: Vec<(&[u8], Arc<dyn Inode>)> =
-            vec![(b"somaxconn", b.file(fixed("4096")))];
+            vec![(b"somaxconn", b.file(tunable("net.core.somaxconn")))];
         let core = b.dir(core_entries);
-        b.dir(vec![(b"core", core)])
+        let ipv4_entries: Vec<(&[u8], Arc<dyn Inode>)> = vec![
+            (b"ip_forward", b.file(tunable("net.ipv4.ip_forward"))),
+            (
+                b"ip_local_port_range",
+                b.file(tunable("net.ipv4.ip_local_port_range")),
+            ),
+            (
+                b"ip_unprivileged_port_start",
+                b.file(tunable("net.ipv4.ip_unprivileged_port_start")),
+            ),
+            (
+                b"ping_group_range",
+                b.file(tunable("net.ipv4.ping_group_range")),
+            ),
+            (
+                b"tcp_syncookies",
+                b.file(tunable("net.ipv4.tcp_syncookies")),
+            ),
+        ];
+        let ipv4 = b.dir(ipv4_entries);
+        b.dir(vec![(b"core", core), (b"ipv4", ipv4)])
     };
     StaticDir::new(
         node(super::SYS_INO, libc::S_IFDIR | 0o555),
