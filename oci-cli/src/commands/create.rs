@@ -137,6 +137,13 @@ fn create_in(
         Some(_) => None,
         None => match place_in_cgroup(b, &a.id, &proxy) {
             Ok(c) => Some(c),
+            // Without limits to enforce, a host whose cgroups ward cannot
+            // manage still runs the container (pause, update and events
+            // then say it has no cgroup).
+            Err(e) if !asks_for_limits(b) => {
+                tracing::warn!("running {} without a cgroup: {e:#}", a.id);
+                None
+            }
             Err(e) => {
                 proxy.abandon();
                 return Err(e);
@@ -220,6 +227,14 @@ fn create_in(
         return Err(e);
     }
     Ok(Created { proxy: proxy.child })
+}
+
+/// Whether the bundle limits memory, cpu or pids.
+fn asks_for_limits(b: &Bundle) -> bool {
+    let Some(r) = b.spec.linux().as_ref().and_then(|l| l.resources().as_ref()) else {
+        return false;
+    };
+    r.memory().is_some() || r.cpu().is_some() || r.pids().is_some()
 }
 
 /// Makes the sandbox's cgroup, with the bundle's resources, and puts the
