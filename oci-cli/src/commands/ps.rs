@@ -1,7 +1,9 @@
 //! `ward ps [--format table|json] ID`: the container's processes as the
 //! sandbox sees them. In JSON (what containerd's shim reads) the init is
 //! given by its host process's pid, the one the pid file names, so a shim
-//! can match it; other processes by their sandbox pids.
+//! can match it; other processes by their sandbox pids. The table shows
+//! when each process started after the sandbox; the sentry keeps no CPU
+//! time per process yet, so there is no TIME column.
 
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};

@@ -140,8 +140,6 @@ pub struct ProcessInfo {
     pub uid: u32,
     /// Start time in seconds since the sandbox started.
     pub start_secs: u64,
-    /// CPU time used, in seconds.
-    pub cpu_secs: u64,
     pub cmd: String,
 }
 

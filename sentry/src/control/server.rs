@@ -408,7 +408,6 @@ fn ps(kernel: &Arc<Kernel>, id: &str) -> Result<Reply, String> {
                 },
                 uid,
                 start_secs: g.start.saturating_duration_since(kernel.boot).as_secs(),
-                cpu_secs: 0,
                 cmd,
             }
         })
