@@ -58,20 +58,12 @@ pub fn run(a: PsArgs, oci: &Oci) -> Result<i32> {
             println!("{}", serde_json::to_string(&pids)?);
         }
         Format::Table => {
-            println!(
-                "{:<8} {:>8} {:>8} {:>3} {:>8} {:>8} CMD",
-                "UID", "PID", "PPID", "C", "STIME", "TIME"
-            );
+            println!("{:<8} {:>8} {:>8} {:>8} CMD", "UID", "PID", "PPID", "STIME");
             for p in &processes {
+                let stime = format!("+{}s", p.start_secs);
                 println!(
-                    "{:<8} {:>8} {:>8} {:>3} {:>8} {:>8} {}",
-                    p.uid,
-                    p.pid,
-                    p.ppid,
-                    0,
-                    format!("+{}s", p.start_secs),
-                    format!("{}s", p.cpu_secs),
-                    p.cmd
+                    "{:<8} {:>8} {:>8} {:>8} {}",
+                    p.uid, p.pid, p.ppid, stime, p.cmd
                 );
             }
         }
