@@ -59,6 +59,9 @@ pub fn watch(sigs: &'static [i32], on: impl Fn(i32, bool) + Send + 'static) -> i
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
+            // Forwarding signals needs no capability; in the sentry this
+            // thread starts before the pivot and would keep what it got.
+            let _ = sentry::platform_thread_caps_drop();
             let set = set_of(sigs);
             loop {
                 // SAFETY: siginfo_t is plain data.

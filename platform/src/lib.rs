@@ -14,6 +14,7 @@ pub mod ptrace;
 mod regs;
 mod stubproc;
 pub mod systrap;
+pub mod thread_caps;
 
 pub use regs::Regs;
 

@@ -161,6 +161,8 @@ impl Factory {
         std::thread::Builder::new()
             .name(name.into())
             .spawn(move || {
+                // It needs none (stubs drop theirs at exec anyway).
+                let _ = crate::thread_caps::drop_all();
                 let mut zombies: Vec<i32> = Vec::new();
                 loop {
                     let req = if zombies.is_empty() {

@@ -24,3 +24,9 @@ pub use boot::{run, signal_init, BootError, SandboxConfig};
 pub use kernel::task::ExitStatus;
 /// What `--platform` accepts (`auto` picks systrap where it works).
 pub use platform::PLATFORM_NAMES;
+
+/// Drops every capability of the calling thread (a helper thread started
+/// before confinement: capabilities are per thread).
+pub fn platform_thread_caps_drop() -> std::io::Result<()> {
+    platform::thread_caps::drop_all()
+}

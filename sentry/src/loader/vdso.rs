@@ -307,6 +307,8 @@ pub fn init(mf: &Arc<MemoryFile>) {
     let spawned = std::thread::Builder::new()
         .name("ward-clock".into())
         .spawn(|| {
+            // Started before the pivot: it needs no capability.
+            let _ = platform::thread_caps::drop_all();
             let Some(v) = VDSO.get() else { return };
             std::thread::sleep(CALIBRATION);
             loop {
