@@ -363,6 +363,19 @@ static void shutdown_close(void *arg)
 	S_OK(revents(c, POLLIN, 5000) & POLLHUP,
 	     "both directions shut: POLLHUP");
 	close(c);
+	tcp_pair(&c, &s);
+	close(s);
+	S_CHECK("the first write after the peer's close succeeds",
+		send(c, "x", 1, MSG_NOSIGNAL), 1, 0);
+	S_CHECK_ERR("the peer's reset makes the next one EPIPE",
+		    send(c, "x", 1, MSG_NOSIGNAL), EPIPE);
+	close(c);
+	tcp_pair(&c, &s);
+	need(write(c, "unread", 6) == 6, "write");
+	close(s);
+	S_CHECK_ERR("closing with unread data resets: ECONNRESET",
+		    read(c, buf, 1), ECONNRESET);
+	close(c);
 }
 
 static void reads(void *arg)
@@ -509,14 +522,14 @@ int main(void)
 {
 	int v4f = AF_INET, v6f = AF_INET6;
 
-	plan(10 + 10 + 12 + 8 + 8 + 7 + 8 + 9 + 6 + 9 + 4);
+	plan(10 + 10 + 12 + 8 + 8 + 7 + 11 + 9 + 6 + 9 + 4);
 	scenario("creation", 10, creation, NULL);
 	scenario("ports", 10, ports, NULL);
 	scenario("errors", 12, errors, NULL);
 	scenario("echo_v4", 8, echo, &v4f);
 	scenario("echo_v6", 8, echo, &v6f);
 	scenario("nonblocking", 7, nonblocking, NULL);
-	scenario("shutdown_close", 8, shutdown_close, NULL);
+	scenario("shutdown_close", 11, shutdown_close, NULL);
 	scenario("reads", 9, reads, NULL);
 	scenario("v6only", 6, v6only, NULL);
 	scenario("options", 9, options, NULL);

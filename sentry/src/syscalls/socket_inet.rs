@@ -300,8 +300,14 @@ mod tests {
     fn inet_types_and_protocols_answer_as_linux_without_cap_net_raw() {
         let v4 = Family::V4;
         assert_eq!(inet_type(v4, libc::SOCK_STREAM, 0), Ok(true));
-        assert_eq!(inet_type(v4, libc::SOCK_STREAM, libc::IPPROTO_TCP), Ok(true));
-        assert_eq!(inet_type(v4, libc::SOCK_DGRAM, libc::IPPROTO_UDP), Ok(false));
+        assert_eq!(
+            inet_type(v4, libc::SOCK_STREAM, libc::IPPROTO_TCP),
+            Ok(true)
+        );
+        assert_eq!(
+            inet_type(v4, libc::SOCK_DGRAM, libc::IPPROTO_UDP),
+            Ok(false)
+        );
         assert_eq!(
             inet_type(v4, libc::SOCK_STREAM, libc::IPPROTO_UDP),
             Err(Errno::EPROTONOSUPPORT)

@@ -329,6 +329,16 @@ impl Endpoint {
         self.ino
     }
 
+    /// Whether the connected peer has closed.
+    pub fn peer_closed(&self) -> bool {
+        let peer = match &self.lock().conn {
+            Conn::Connected(p) => Arc::clone(p),
+            _ => return false,
+        };
+        let closed = peer.lock().closed;
+        closed
+    }
+
     /// Connected (a stream's peer, or a datagram's default destination).
     pub fn is_connected(&self) -> bool {
         matches!(self.lock().conn, Conn::Connected(_))

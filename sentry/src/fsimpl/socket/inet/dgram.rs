@@ -130,7 +130,11 @@ impl Dgram {
 
     /// The local address, binding an ephemeral port on the wildcard first
     /// when unbound (a send or connect autobinds).
-    fn autobind(self: &Arc<Self>, ports: &Arc<UdpPorts>, opts: BindOpts) -> Result<SocketAddr, Errno> {
+    fn autobind(
+        self: &Arc<Self>,
+        ports: &Arc<UdpPorts>,
+        opts: BindOpts,
+    ) -> Result<SocketAddr, Errno> {
         if let Some(l) = self.lock().local {
             return Ok(l);
         }

@@ -80,7 +80,10 @@ fn ifname(task: &Task, arg: u64) -> SysResult {
 fn by_name(task: &Task, cmd: u64, arg: u64) -> SysResult {
     let mut r = [0u8; IFREQ];
     task.mm.copy_in(arg, &mut r)?;
-    let end = r[..IFNAMSIZ].iter().position(|&b| b == 0).unwrap_or(IFNAMSIZ);
+    let end = r[..IFNAMSIZ]
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(IFNAMSIZ);
     if &r[..end] != b"lo" {
         return Err(Errno::ENODEV);
     }

@@ -339,7 +339,10 @@ impl InetSocket {
     /// option, ENOPROTOOPT for an unknown one.
     pub fn setsockopt(&self, level: i32, opt: i32, raw: &[u8]) -> Result<(), Errno> {
         let int = || -> Result<i32, Errno> {
-            let b: [u8; 4] = raw.get(..4).and_then(|b| b.try_into().ok()).ok_or(Errno::EINVAL)?;
+            let b: [u8; 4] = raw
+                .get(..4)
+                .and_then(|b| b.try_into().ok())
+                .ok_or(Errno::EINVAL)?;
             Ok(i32::from_ne_bytes(b))
         };
         match (level, opt) {
@@ -350,7 +353,10 @@ impl InetSocket {
                 self.set_buf(false, int()?)
             }
             (libc::SOL_SOCKET, libc::SO_RCVTIMEO | libc::SO_SNDTIMEO) => {
-                let b: [u8; 16] = raw.get(..16).and_then(|b| b.try_into().ok()).ok_or(Errno::EINVAL)?;
+                let b: [u8; 16] = raw
+                    .get(..16)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or(Errno::EINVAL)?;
                 let secs = i64::from_ne_bytes(b[..8].try_into().map_err(|_| Errno::EINVAL)?);
                 let usec = i64::from_ne_bytes(b[8..].try_into().map_err(|_| Errno::EINVAL)?);
                 if !(0..1_000_000).contains(&usec) {
@@ -368,7 +374,10 @@ impl InetSocket {
                 }
             }
             (libc::SOL_SOCKET, libc::SO_LINGER) => {
-                let b: [u8; 8] = raw.get(..8).and_then(|b| b.try_into().ok()).ok_or(Errno::EINVAL)?;
+                let b: [u8; 8] = raw
+                    .get(..8)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or(Errno::EINVAL)?;
                 let on = i32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
                 let secs = i32::from_ne_bytes([b[4], b[5], b[6], b[7]]);
                 self.special().linger = (i32::from(on != 0), secs);

@@ -28,6 +28,11 @@ struct State {
     /// A non-blocking connect answered EINPROGRESS: the next connect
     /// reports it done (0), as Linux does, before EISCONN.
     connect_pending: bool,
+    /// This end shut its writing down (SHUT_WR or SHUT_RDWR).
+    shut_wr: bool,
+    /// A write went to a peer that had closed: Linux's peer answers it
+    /// with a reset, and writes from then on fail.
+    reset: bool,
 }
 
 /// One TCP socket.
@@ -49,6 +54,8 @@ impl Stream {
             state: Mutex::new(State {
                 binding: None,
                 connect_pending: false,
+                shut_wr: false,
+                reset: false,
             }),
         }
     }
@@ -219,17 +226,16 @@ impl Stream {
         if !self.ep.is_connected() && !self.ep.is_listening() {
             return Err(Errno(libc::ENOTCONN));
         }
+        if how != libc::SHUT_RD {
+            self.lock().shut_wr = true;
+        }
         self.ep.shutdown(how)
     }
 
     /// Sends to the peer; unconnected: EPIPE (and SIGPIPE), as TCP answers.
-    pub fn send(
-        &self,
-        t: &Task,
-        src: &Segments,
-        cred: Ucred,
-        fl: IoFlags,
-    ) -> Result<usize, Errno> {
+    /// The first write after the peer closed succeeds (its bytes are
+    /// dropped), as on Linux, where the peer's reset comes after it.
+    pub fn send(&self, t: &Task, src: &Segments, cred: Ucred, fl: IoFlags) -> Result<usize, Errno> {
         if !self.ep.is_connected() {
             if let Some(e) = self.ep.take_error() {
                 return Err(e);
@@ -238,6 +244,12 @@ impl Stream {
                 crate::kernel::signal_hooks::raise_sigpipe(t);
             }
             return Err(Errno::EPIPE);
+        }
+        if self.ep.peer_closed() {
+            let mut st = self.lock();
+            if !st.shut_wr && !std::mem::replace(&mut st.reset, true) {
+                return Ok(src.len());
+            }
         }
         let names = Arc::clone(&t.kernel.unix_names);
         self.ep.send(t, &names, src, None, Vec::new(), cred, fl)
