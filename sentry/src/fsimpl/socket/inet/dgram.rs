@@ -121,6 +121,10 @@ impl Dgram {
         let b = ports.bind(a.ip(), a.port(), opts, Arc::downgrade(self))?;
         let mut st = self.lock();
         if st.binding.is_some() {
+            // Lost a race with another bind: the new binding goes once
+            // our lock is released (the table is locked to drop it).
+            drop(st);
+            drop(b);
             return Err(Errno::EINVAL);
         }
         st.local = Some(SocketAddr::new(a.ip(), b.port()));

@@ -107,6 +107,10 @@ impl Stream {
         let local = SocketAddr::new(ip, b.port());
         let mut st = self.lock();
         if st.binding.is_some() {
+            // Lost a race with another bind: the new binding goes once
+            // our lock is released (the table is locked to drop it).
+            drop(st);
+            drop(b);
             return Err(Errno::EINVAL);
         }
         st.binding = Some(b);
