@@ -145,6 +145,8 @@ static void creation(void *arg)
 	S_CHECK_ERR("a stream socket with IPPROTO_UDP is EPROTONOSUPPORT",
 		    socket(AF_INET, SOCK_STREAM, IPPROTO_UDP),
 		    EPROTONOSUPPORT);
+	S_CHECK_ERR("a raw socket of protocol 0 is EPROTONOSUPPORT",
+		    socket(AF_INET, SOCK_RAW, 0), EPROTONOSUPPORT);
 	S_CHECK_ERR("a protocol past IPPROTO_MAX is EINVAL",
 		    socket(AF_INET, SOCK_STREAM, 300), EINVAL);
 	S_CHECK_ERR("socketpair of AF_INET is EOPNOTSUPP",
@@ -332,6 +334,19 @@ static void nonblocking(void *arg)
 	S_OK(c >= 0, "accept4 takes the connection");
 	S_CHECK_ERR("a non-blocking read with nothing queued is EAGAIN",
 		    read(c, buf, sizeof(buf)), EAGAIN);
+	need(fcntl(l, F_SETFL, O_NONBLOCK) == 0, "F_SETFL");
+	close(fd);
+	close(l);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	S_CHECK_ERR("a non-blocking connect to a closed port is EINPROGRESS",
+		    connect(fd, (struct sockaddr *)&a, sizeof(a)),
+		    EINPROGRESS);
+	S_OK((revents(fd, POLLOUT, 5000) & (POLLERR | POLLHUP)) ==
+		     (POLLERR | POLLHUP),
+	     "it polls POLLERR|POLLHUP");
+	S_EQ("SO_ERROR is ECONNREFUSED", intopt(fd, SOL_SOCKET, SO_ERROR),
+	     ECONNREFUSED);
+	l = listener(AF_INET, &port);
 	need(fcntl(l, F_SETFL, O_NONBLOCK) == 0, "F_SETFL");
 	S_CHECK_ERR("accept with nothing pending is EAGAIN",
 		    accept(l, NULL, NULL), EAGAIN);
@@ -522,13 +537,13 @@ int main(void)
 {
 	int v4f = AF_INET, v6f = AF_INET6;
 
-	plan(10 + 10 + 12 + 8 + 8 + 7 + 11 + 9 + 6 + 9 + 4);
-	scenario("creation", 10, creation, NULL);
+	plan(11 + 10 + 12 + 8 + 8 + 10 + 11 + 9 + 6 + 9 + 4);
+	scenario("creation", 11, creation, NULL);
 	scenario("ports", 10, ports, NULL);
 	scenario("errors", 12, errors, NULL);
 	scenario("echo_v4", 8, echo, &v4f);
 	scenario("echo_v6", 8, echo, &v6f);
-	scenario("nonblocking", 7, nonblocking, NULL);
+	scenario("nonblocking", 10, nonblocking, NULL);
 	scenario("shutdown_close", 11, shutdown_close, NULL);
 	scenario("reads", 9, reads, NULL);
 	scenario("v6only", 6, v6only, NULL);

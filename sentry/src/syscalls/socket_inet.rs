@@ -33,7 +33,8 @@ pub(super) fn family(domain: i32) -> Option<Family> {
 
 /// Whether socket(2) makes TCP (true) or UDP of `base` and `protocol`:
 /// EINVAL for a protocol out of range, ESOCKTNOSUPPORT for a type inet
-/// lacks, EPROTONOSUPPORT for a protocol the type lacks, EACCES for ping
+/// lacks, EPROTONOSUPPORT for a protocol the type lacks (MPTCP and
+/// UDP-Lite among them, and a raw socket's protocol 0), EACCES for ping
 /// sockets (outside net.ipv4.ping_group_range), EPERM for raw ones (no
 /// CAP_NET_RAW in the sandbox).
 pub(super) fn inet_type(family: Family, base: i32, protocol: i32) -> Result<bool, Errno> {
@@ -49,6 +50,7 @@ pub(super) fn inet_type(family: Family, base: i32, protocol: i32) -> Result<bool
         (libc::SOCK_DGRAM, 0 | libc::IPPROTO_UDP) => Ok(false),
         (libc::SOCK_DGRAM, p) if p == ping => Err(Errno::EACCES),
         (libc::SOCK_STREAM | libc::SOCK_DGRAM, _) => Err(Errno::EPROTONOSUPPORT),
+        (libc::SOCK_RAW, 0) => Err(Errno::EPROTONOSUPPORT),
         (libc::SOCK_RAW, _) => Err(Errno::EPERM),
         _ => Err(Errno::ESOCKTNOSUPPORT),
     }
@@ -313,6 +315,10 @@ mod tests {
             Err(Errno::EPROTONOSUPPORT)
         );
         assert_eq!(inet_type(v4, libc::SOCK_RAW, 1), Err(Errno::EPERM));
+        assert_eq!(
+            inet_type(v4, libc::SOCK_RAW, 0),
+            Err(Errno::EPROTONOSUPPORT)
+        );
         assert_eq!(
             inet_type(v4, libc::SOCK_SEQPACKET, 0),
             Err(Errno::ESOCKTNOSUPPORT)

@@ -1026,6 +1026,12 @@ impl Endpoint {
         })
     }
 
+    /// Leaves `e` pending for SO_ERROR (and poll's POLLERR).
+    pub fn set_error(&self, e: Errno) {
+        self.lock().error = Some(e);
+        self.queue.notify(Events::MAX);
+    }
+
     /// SO_ERROR: the pending error, cleared.
     pub fn take_error(&self) -> Option<Errno> {
         self.lock().error.take()

@@ -28,6 +28,9 @@ struct State {
     /// A non-blocking connect answered EINPROGRESS: the next connect
     /// reports it done (0), as Linux does, before EISCONN.
     connect_pending: bool,
+    /// A non-blocking connect found nobody listening: the socket is dead
+    /// (SO_ERROR ECONNREFUSED, then ECONNABORTED for another connect).
+    refused: bool,
     /// This end shut its writing down (SHUT_WR or SHUT_RDWR).
     shut_wr: bool,
     /// A write went to a peer that had closed: Linux's peer answers it
@@ -54,6 +57,7 @@ impl Stream {
             state: Mutex::new(State {
                 binding: None,
                 connect_pending: false,
+                refused: false,
                 shut_wr: false,
                 reset: false,
             }),
@@ -148,8 +152,9 @@ impl Stream {
     /// connect to `to`: EISCONN when connected (after a non-blocking
     /// connect's EINPROGRESS, the next connect answers 0 first),
     /// ENETUNREACH off loopback, ECONNREFUSED where nobody listens;
-    /// non-blocking, the connection is made at once and EINPROGRESS
-    /// returned, as Linux answers on loopback.
+    /// non-blocking, the connection is made (or refused) at once and
+    /// EINPROGRESS returned, the outcome left for poll and SO_ERROR, as
+    /// Linux answers on loopback.
     pub fn connect(
         &self,
         t: &Task,
@@ -164,16 +169,26 @@ impl Stream {
             if std::mem::take(&mut st.connect_pending) {
                 return Ok(());
             }
+            if st.refused {
+                drop(st);
+                return Err(self.ep.take_error().unwrap_or(Errno(libc::ECONNABORTED)));
+            }
         }
         if self.ep.is_connected() || self.ep.is_listening() {
             return Err(Errno(libc::EISCONN));
         }
         let dst_ip = addr::route(to.ip())?;
         let dst = SocketAddr::new(dst_ip, to.port());
-        let listener = ports
-            .find(dst_ip, to.port(), |ep| ep.is_listening())
-            .ok_or(Errno(libc::ECONNREFUSED))?;
         let src_ip = addr::source_for(dst_ip);
+        let Some(listener) = ports.find(dst_ip, to.port(), |ep| ep.is_listening()) else {
+            if !nonblock {
+                return Err(Errno(libc::ECONNREFUSED));
+            }
+            self.lock().refused = true;
+            self.ep.set_error(Errno(libc::ECONNREFUSED));
+            self.ep.shutdown(libc::SHUT_RDWR)?;
+            return Err(Errno(libc::EINPROGRESS));
+        };
         let local = match self.local() {
             None => {
                 self.take_port(ports, src_ip, 0, opts)?;
