@@ -183,13 +183,14 @@ pub fn start_gofer(
 /// Starts `ward sentry --control` serving containers on `listener` (its
 /// fd 3), in a new pid namespace when confined; stdin and stdout are
 /// /dev/null, stderr ours (where it reports a failure of the sandbox).
-pub fn start_sentry_server(listener: &OwnedFd, platform: &str, flags: &LogFlags) -> Result<Child> {
+pub fn start_sentry_server(
+    listener: &OwnedFd,
+    platform: &str,
+    flags: &LogFlags,
+) -> Result<Child> {
     let mut cmd = Command::new(self_exe()?);
     flags.apply(&mut cmd);
-    cmd.arg("sentry")
-        .arg("--control")
-        .arg("--platform")
-        .arg(platform);
+    cmd.arg("sentry").arg("--control").arg("--platform").arg(platform);
     cmd.stdin(std::process::Stdio::null());
     cmd.stdout(std::process::Stdio::null());
     cmd.env_clear();

@@ -97,12 +97,7 @@ fn run_waits_and_exits_with_the_status() {
         .stdin(std::process::Stdio::null())
         .output()
         .expect("ward run");
-    assert_eq!(
-        out.status.code(),
-        Some(5),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hi from run\n");
     // run deletes the container when it ends.
     assert!(!b.run(&["state", "r1"]).status.success());
@@ -113,23 +108,9 @@ fn exec_and_ps_in_a_running_container() {
     let b = TestBundle::new("exec", &["sleep", "1000"]);
     ok(&b.create("e"), "create");
     ok(&b.run(&["start", "e"]), "start");
-    let out = b.run(&[
-        "exec",
-        "e",
-        "sh",
-        "-c",
-        "echo in-container $(hostname); exit 4",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "in-container wardtest\n"
-    );
+    let out = b.run(&["exec", "e", "sh", "-c", "echo in-container $(hostname); exit 4"]);
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "in-container wardtest\n");
     let ps = b.run(&["ps", "--format", "json", "e"]);
     ok(&ps, "ps");
     let pids: Vec<i32> = serde_json::from_slice(&ps.stdout).expect("ps json");
@@ -146,7 +127,9 @@ fn hooks_run_with_the_state_on_stdin() {
     let mut cfg = config(&["true"]);
     let tmp = common::TempDir::new("hooks-out");
     let log = tmp.path().join("hooks.log");
-    let hook = |name: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("echo {name} $(cat) >> {}", log.display())]});
+    let hook = |name: &str| {
+        json!({"path": "/bin/sh", "args": ["sh", "-c", format!("echo {name} $(cat) >> {}", log.display())]})
+    };
     cfg["hooks"] = json!({
         "createRuntime": [hook("createRuntime")],
         "poststart": [hook("poststart")],
@@ -157,19 +140,10 @@ fn hooks_run_with_the_state_on_stdin() {
     ok(&b.run(&["start", "h"]), "start");
     ok(&b.run(&["delete", "--force", "h"]), "delete");
     let text = std::fs::read_to_string(&log).expect("hook log");
-    let kinds: Vec<&str> = text
-        .lines()
-        .map(|l| l.split(' ').next().unwrap_or(""))
-        .collect();
+    let kinds: Vec<&str> = text.lines().map(|l| l.split(' ').next().unwrap_or("")).collect();
     assert_eq!(kinds, ["createRuntime", "poststart", "poststop"], "{text}");
     assert!(text.contains("\"id\":\"h\""), "{text}");
-    assert!(
-        text.lines()
-            .next()
-            .unwrap_or("")
-            .contains("\"status\":\"created\""),
-        "{text}"
-    );
+    assert!(text.lines().next().unwrap_or("").contains("\"status\":\"created\""), "{text}");
 }
 
 #[test]
@@ -247,11 +221,7 @@ fn a_pod_member_stops_and_is_deleted_while_the_sandbox_runs() {
         .stderr(std::fs::File::create(m.err_path("m")).expect("err"))
         .status()
         .expect("create member");
-    assert!(
-        create.success(),
-        "{}",
-        std::fs::read_to_string(m.err_path("m")).unwrap_or_default()
-    );
+    assert!(create.success(), "{}", std::fs::read_to_string(m.err_path("m")).unwrap_or_default());
     ok(&sb.run(&["start", "m"]), "start member");
     let member_pid: i32 = std::fs::read_to_string(m.dir.path().join("m.pid"))
         .expect("pid")
@@ -264,11 +234,7 @@ fn a_pod_member_stops_and_is_deleted_while_the_sandbox_runs() {
     assert_eq!(sb.status("m"), "stopped");
     ok(&sb.run(&["delete", "m"]), "delete member");
     assert_eq!(sb.status("pod"), "running");
-    assert!(
-        m.output("m").starts_with("member wardtest"),
-        "{}",
-        m.output("m")
-    );
+    assert!(m.output("m").starts_with("member wardtest"), "{}", m.output("m"));
     // The sandbox still serves: exec works.
     let out = sb.run(&["exec", "pod", "echo", "still"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "still\n");

@@ -89,10 +89,12 @@ fn candidates(argv0: &[u8], envp: &[Vec<u8>]) -> Vec<Vec<u8>> {
 /// (nobody in the sandbox waits for it; its end is reported to whoever
 /// watches thread-group exits).
 pub fn prepare(kernel: &Arc<Kernel>, vfs: &Vfs, l: Launch) -> Result<Task, LaunchError> {
-    let mut fs = vfs.new_fs_context(&l.cwd).map_err(|err| LaunchError::Cwd {
-        path: String::from_utf8_lossy(&l.cwd).into_owned(),
-        err,
-    })?;
+    let mut fs = vfs
+        .new_fs_context(&l.cwd)
+        .map_err(|err| LaunchError::Cwd {
+            path: String::from_utf8_lossy(&l.cwd).into_owned(),
+            err,
+        })?;
     fs.umask = l.umask & 0o777;
     let argv0 = l.argv.first().cloned().unwrap_or_default();
     let name = String::from_utf8_lossy(&argv0).into_owned();

@@ -71,7 +71,11 @@ pub fn spawn_proxy(flags: &LogFlags, stdio: Option<&OwnedFd>) -> Result<Proxy> {
             // Move both out of the way first: either may sit on 3 or 4.
             let p2 = libc::fcntl(p, libc::F_DUPFD, 10);
             let r2 = libc::fcntl(r, libc::F_DUPFD, 10);
-            if p2 < 0 || r2 < 0 || libc::dup2(p2, PLAN_FD) < 0 || libc::dup2(r2, READY_FD) < 0 {
+            if p2 < 0
+                || r2 < 0
+                || libc::dup2(p2, PLAN_FD) < 0
+                || libc::dup2(r2, READY_FD) < 0
+            {
                 return Err(std::io::Error::last_os_error());
             }
             libc::close(p2);
@@ -82,9 +86,7 @@ pub fn spawn_proxy(flags: &LogFlags, stdio: Option<&OwnedFd>) -> Result<Proxy> {
             Ok(())
         });
     }
-    let child = cmd
-        .spawn()
-        .context("starting the container's host process")?;
+    let child = cmd.spawn().context("starting the container's host process")?;
     drop(plan_r);
     drop(ready_w);
     Ok(Proxy {
@@ -101,10 +103,7 @@ impl Proxy {
 
     /// Sends the plan and waits for the outcome: the process's sandbox pid.
     pub fn send(&mut self, plan: &Plan) -> Result<i32> {
-        let mut w = self
-            .plan
-            .take()
-            .ok_or_else(|| anyhow!("plan already sent"))?;
+        let mut w = self.plan.take().ok_or_else(|| anyhow!("plan already sent"))?;
         let text = serde_json::to_vec(plan).context("encoding the plan")?;
         w.write_all(&text).context("sending the plan")?;
         drop(w);

@@ -80,10 +80,7 @@ pub fn create(a: &CreateArgs, oci: &Oci, foreground: bool) -> Result<Created> {
     let member_of = match b.pod_role() {
         PodRole::Member { sandbox_id } => {
             let sb = oci.root.read(&sandbox_id).map_err(|_| {
-                anyhow!(
-                    "sandbox container {sandbox_id} of container {} does not exist",
-                    a.id
-                )
+                anyhow!("sandbox container {sandbox_id} of container {} does not exist", a.id)
             })?;
             if sb.current_status() == Status::Stopped {
                 bail!("sandbox container {sandbox_id} is not running");
@@ -93,9 +90,7 @@ pub fn create(a: &CreateArgs, oci: &Oci, foreground: bool) -> Result<Created> {
         PodRole::Standalone | PodRole::Sandbox => None,
     };
     let locked = oci.root.create(&a.id)?;
-    match create_in(
-        a, oci, &b, spec, sources, terminal, foreground, member_of, &locked,
-    ) {
+    match create_in(a, oci, &b, spec, sources, terminal, foreground, member_of, &locked) {
         Ok(c) => Ok(c),
         Err(e) => {
             let _ = locked.remove();
@@ -189,11 +184,7 @@ fn create_in(
         }
         let state = serde_json::to_vec(&record.oci_state())?;
         if let Some(h) = b.spec.hooks() {
-            hooks::run(
-                HookKind::Prestart,
-                h.prestart().as_deref().unwrap_or(&[]),
-                &state,
-            )?;
+            hooks::run(HookKind::Prestart, h.prestart().as_deref().unwrap_or(&[]), &state)?;
             hooks::run(
                 HookKind::CreateRuntime,
                 h.create_runtime().as_deref().unwrap_or(&[]),

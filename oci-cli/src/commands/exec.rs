@@ -145,9 +145,7 @@ pub fn run(a: ExecArgs, oci: &Oci) -> Result<i32> {
     match record.current_status() {
         Status::Running => {}
         Status::Paused => bail!("cannot exec in a paused container"),
-        Status::Created | Status::Creating => {
-            bail!("cannot exec in a container that has not started")
-        }
+        Status::Created | Status::Creating => bail!("cannot exec in a container that has not started"),
         Status::Stopped => bail!("cannot exec in a stopped container"),
     }
     let (process, terminal) = match &a.process {

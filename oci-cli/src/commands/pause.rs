@@ -26,10 +26,7 @@ pub fn sandbox_cgroup(record: &ContainerRecord, oci: &Oci) -> Result<Option<Cgro
     let path = if record.sandbox_id == record.id {
         record.cgroup.clone()
     } else {
-        oci.root
-            .read(&record.sandbox_id)
-            .ok()
-            .and_then(|r| r.cgroup)
+        oci.root.read(&record.sandbox_id).ok().and_then(|r| r.cgroup)
     };
     match path {
         Some(p) => Ok(Some(

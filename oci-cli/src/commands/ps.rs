@@ -45,21 +45,12 @@ pub fn run(a: PsArgs, oci: &Oci) -> Result<i32> {
         Format::Json => {
             let pids: Vec<i32> = processes
                 .iter()
-                .map(|p| {
-                    if Some(p.pid) == init {
-                        record.pid
-                    } else {
-                        p.pid
-                    }
-                })
+                .map(|p| if Some(p.pid) == init { record.pid } else { p.pid })
                 .collect();
             println!("{}", serde_json::to_string(&pids)?);
         }
         Format::Table => {
-            println!(
-                "{:<8} {:>8} {:>8} {:>3} {:>8} {:>8} CMD",
-                "UID", "PID", "PPID", "C", "STIME", "TIME"
-            );
+            println!("{:<8} {:>8} {:>8} {:>3} {:>8} {:>8} CMD", "UID", "PID", "PPID", "C", "STIME", "TIME");
             for p in &processes {
                 println!(
                     "{:<8} {:>8} {:>8} {:>3} {:>8} {:>8} {}",

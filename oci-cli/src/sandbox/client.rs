@@ -40,11 +40,7 @@ pub fn connect(path: &Path) -> Result<OwnedFd, ClientError> {
 
 /// Sends `req` with `fds` on `conn` and reads the reply; an `Error` reply
 /// is `ClientError::Refused`.
-pub fn call_on(
-    conn: BorrowedFd<'_>,
-    req: &Request,
-    fds: &[BorrowedFd<'_>],
-) -> Result<Reply, ClientError> {
+pub fn call_on(conn: BorrowedFd<'_>, req: &Request, fds: &[BorrowedFd<'_>]) -> Result<Reply, ClientError> {
     wire::send(conn, req, fds)?;
     let (reply, _) = wire::recv::<Reply>(conn)?;
     match reply {

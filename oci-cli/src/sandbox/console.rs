@@ -42,12 +42,7 @@ pub fn open_pty() -> Result<(OwnedFd, OwnedFd), ConsoleError> {
     // SAFETY: ptsname_r succeeded, so `name` holds a NUL-terminated path.
     let path = unsafe { CStr::from_ptr(name.as_ptr()) };
     // SAFETY: `path` is a valid C string; open returns a new fd or -1.
-    let s = unsafe {
-        libc::open(
-            path.as_ptr(),
-            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
-        )
-    };
+    let s = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC) };
     if s < 0 {
         return Err(err());
     }

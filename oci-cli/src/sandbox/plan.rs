@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use sentry::control::protocol::{ContainerSpec, ProcessSpec};
 use serde::{Deserialize, Serialize};
+use sentry::control::protocol::{ContainerSpec, ProcessSpec};
 
 /// One extra source the container's gofer serves (a bind mount).
 #[derive(Serialize, Deserialize, Debug, Clone)]

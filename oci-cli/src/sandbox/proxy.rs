@@ -127,9 +127,7 @@ pub fn run(flags: &LogFlags) -> Result<i32> {
     let mut plan_pipe = std::fs::File::from(take_fd(PLAN_FD)?);
     let mut ready = std::fs::File::from(take_fd(READY_FD)?);
     let mut text = Vec::new();
-    plan_pipe
-        .read_to_end(&mut text)
-        .context("reading the plan")?;
+    plan_pipe.read_to_end(&mut text).context("reading the plan")?;
     let plan: Plan = serde_json::from_slice(&text).context("parsing the plan")?;
     match make(&plan, flags) {
         Ok((conn, target, children)) => {
@@ -182,11 +180,7 @@ fn wait_end(conn: &OwnedFd) -> Status {
 
 /// The connection, the signal target, and the children: the gofer and,
 /// for a sandbox's first container, the sentry.
-type Made = (
-    OwnedFd,
-    Arc<Target>,
-    Option<(std::process::Child, Option<std::process::Child>)>,
-);
+type Made = (OwnedFd, Arc<Target>, Option<(std::process::Child, Option<std::process::Child>)>);
 
 fn make(plan: &Plan, flags: &LogFlags) -> Result<Made> {
     crate::signals::block(&PASSED_ON).context("blocking signals")?;

@@ -9,9 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{Capability, Mount, Process, Spec};
-use sentry::control::protocol::{
-    CapSets, ContainerSpec, MountKind, MountSpec, ProcessSpec, Rlimit,
-};
+use sentry::control::protocol::{CapSets, ContainerSpec, MountKind, MountSpec, ProcessSpec, Rlimit};
 
 use super::plan::GoferSource;
 
@@ -179,7 +177,8 @@ fn mount_flags(options: &[String]) -> u64 {
 fn is_bind(m: &Mount) -> bool {
     let typ = m.typ().as_deref().unwrap_or("");
     typ == "bind"
-        || m.options()
+        || m
+            .options()
             .iter()
             .flatten()
             .any(|o| o == "bind" || o == "rbind")

@@ -80,10 +80,7 @@ pub fn serve(cfg: ServeConfig) -> Result<ExitStatus, BootError> {
         BootError::Platform(message)
     };
     if fds.len() != 4 {
-        return Err(fail(
-            &conn,
-            format!("expected 4 fds with create, got {}", fds.len()),
-        ));
+        return Err(fail(&conn, format!("expected 4 fds with create, got {}", fds.len())));
     }
     let gofer = fds.remove(0);
     let vfs = Arc::new(tree::build(&memfile, &spec, gofer).map_err(|m| fail(&conn, m))?);

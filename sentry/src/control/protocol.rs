@@ -50,13 +50,9 @@ pub struct ProcessSpec {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum MountKind {
     /// The container gofer's attach point `index` (a bind mount's source).
-    Gofer {
-        index: u32,
-    },
+    Gofer { index: u32 },
     /// A tmpfs in sandbox memory; `mode` of its root.
-    Tmpfs {
-        mode: Option<u32>,
-    },
+    Tmpfs { mode: Option<u32> },
     Proc,
     Sysfs,
     Devpts,
@@ -157,18 +153,10 @@ pub enum Status {
 pub enum Reply {
     Ok,
     /// A process was made: its sandbox pid.
-    Made {
-        pid: i32,
-    },
-    Ps {
-        processes: Vec<ProcessInfo>,
-    },
+    Made { pid: i32 },
+    Ps { processes: Vec<ProcessInfo> },
     /// The watched process ended.
-    Exited {
-        status: Status,
-    },
+    Exited { status: Status },
     /// The request failed: why, in one line.
-    Error {
-        message: String,
-    },
+    Error { message: String },
 }

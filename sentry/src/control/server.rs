@@ -45,12 +45,7 @@ fn handle(conn: OwnedFd) {
         Ok(r) => r,
         Err(e) => {
             tracing::debug!("control socket: {e}");
-            return reply(
-                &conn,
-                &Reply::Error {
-                    message: e.to_string(),
-                },
-            );
+            return reply(&conn, &Reply::Error { message: e.to_string() });
         }
     };
     tracing::debug!(?req, "control request");
@@ -97,9 +92,10 @@ fn creds_of(p: &ProcessSpec) -> Creds {
 fn rlimits_of(p: &ProcessSpec) -> Result<Rlimits, String> {
     let mut r = Rlimits::default();
     for l in &p.rlimits {
-        let slot =
-            r.0.get_mut(l.resource as usize)
-                .ok_or_else(|| format!("rlimit {} is not a resource", l.resource))?;
+        let slot = r
+            .0
+            .get_mut(l.resource as usize)
+            .ok_or_else(|| format!("rlimit {} is not a resource", l.resource))?;
         if l.soft > l.hard {
             return Err(format!(
                 "rlimit {}: soft limit {} above hard limit {}",
@@ -163,9 +159,7 @@ pub fn spawn_process(
             crate::kernel::exit::finish(task, status);
         });
     if let Err(e) = spawned {
-        return Err(LaunchError::Platform(format!(
-            "starting a task thread: {e}"
-        )));
+        return Err(LaunchError::Platform(format!("starting a task thread: {e}")));
     }
     rx.recv()
         .map_err(|_| LaunchError::Platform("the task thread ended early".into()))?
@@ -254,13 +248,7 @@ pub fn create_inner(
     Ok(())
 }
 
-fn exec(
-    kernel: &Arc<Kernel>,
-    conn: OwnedFd,
-    id: &str,
-    process: ProcessSpec,
-    mut fds: Vec<OwnedFd>,
-) {
+fn exec(kernel: &Arc<Kernel>, conn: OwnedFd, id: &str, process: ProcessSpec, mut fds: Vec<OwnedFd>) {
     let r = (|| -> Result<(), String> {
         let (index, vfs) = {
             let cs = lock(&registry().containers);

@@ -16,13 +16,10 @@ use crate::vfs::mount::{MountFlags, MountState};
 use crate::vfs::{walk, Ctx, Dentry, Vfs};
 
 /// Builds the tree for `spec` over the gofer connected at `gofer`.
-pub fn build(
-    memfile: &Arc<MemoryFile>,
-    spec: &ContainerSpec,
-    gofer: OwnedFd,
-) -> Result<Vfs, String> {
-    let client =
-        Arc::new(gofer::Client::new(gofer).map_err(|e| format!("connecting to the gofer: {e}"))?);
+pub fn build(memfile: &Arc<MemoryFile>, spec: &ContainerSpec, gofer: OwnedFd) -> Result<Vfs, String> {
+    let client = Arc::new(
+        gofer::Client::new(gofer).map_err(|e| format!("connecting to the gofer: {e}"))?,
+    );
     let root = crate::vfs::container_root(client.clone(), spec.root_readonly, memfile.clone())
         .map_err(|e| format!("mounting the root: {e}"))?;
     for m in &spec.mounts {
@@ -36,10 +33,7 @@ pub fn build(
         read_only(&root, p).map_err(|e| format!("read-only path {p}: {}", e.message()))?;
     }
     if !spec.sysctl.is_empty() {
-        tracing::debug!(
-            count = spec.sysctl.len(),
-            "linux.sysctl: the sandbox's kernel has fixed values; not applied"
-        );
+        tracing::debug!(count = spec.sysctl.len(), "linux.sysctl: the sandbox's kernel has fixed values; not applied");
     }
     Ok(Vfs::from_root(root))
 }
@@ -52,7 +46,11 @@ fn state(flags: u64) -> MountState {
 }
 
 fn tmpfs(memfile: &Arc<MemoryFile>, mode: u32) -> Arc<dyn crate::vfs::inode::Inode> {
-    fsimpl::tmpfs::new(memfile.clone(), crate::syscalls::mount::next_dev(), mode)
+    fsimpl::tmpfs::new(
+        memfile.clone(),
+        crate::syscalls::mount::next_dev(),
+        mode,
+    )
 }
 
 fn mount_one(
@@ -75,21 +73,15 @@ fn mount_one(
         MountKind::Tmpfs { mode } => tmpfs(memfile, mode.unwrap_or(0o1777)),
         MountKind::Mqueue => tmpfs(memfile, 0o1777),
         MountKind::Cgroup => {
-            crate::vfs::mount_at(
-                root,
-                d,
-                tmpfs(memfile, 0o555),
-                state(flags | libc::MS_RDONLY),
-            )?;
+            crate::vfs::mount_at(root, d, tmpfs(memfile, 0o555), state(flags | libc::MS_RDONLY))?;
             return Ok(());
         }
         MountKind::Gofer { index } => {
-            crate::vfs::gofer_mount_inode(client, *index, flags & libc::MS_RDONLY != 0).map_err(
-                |e| {
+            crate::vfs::gofer_mount_inode(client, *index, flags & libc::MS_RDONLY != 0)
+                .map_err(|e| {
                     tracing::debug!("bind source {index}: {e}");
                     Errno::ENOENT
-                },
-            )?
+                })?
         }
     };
     crate::vfs::mount_at(root, d, inode, state(flags))?;
