@@ -38,6 +38,8 @@ pub struct Kernel {
     pub futexes: FutexTable,
     /// Bound AF_UNIX socket names (abstract names and socket inodes).
     pub unix_names: Arc<crate::fsimpl::socket::unix::Names>,
+    /// The loopback inet stack's port tables.
+    pub inet: crate::fsimpl::socket::inet::Stack,
     unknown_logged: Mutex<HashSet<u64>>,
 }
 
@@ -59,6 +61,7 @@ impl Kernel {
             ncpus: host_cpus(),
             futexes: FutexTable::default(),
             unix_names: Arc::default(),
+            inet: Default::default(),
             unknown_logged: Mutex::new(HashSet::new()),
         }
     }

@@ -20,6 +20,7 @@ mod process;
 mod signal;
 mod signalfd;
 mod socket;
+mod socket_inet;
 mod sys;
 mod task;
 mod time;

@@ -131,13 +131,15 @@ impl Names {
     }
 }
 
-/// A bound name: its key and the address getsockname reports.
+/// A bound name: the address getsockname reports and, for an AF_UNIX
+/// name, its entry in the name table (inet sockets keep their port in
+/// their own table and leave it out).
 #[derive(Clone)]
 struct Name {
-    key: NameKey,
-    /// The sockaddr_un bytes (family included), as long as they count.
+    /// The sockaddr_un bytes (family included), as long as they count; an
+    /// inet socket's encoded address.
     addr: Vec<u8>,
-    table: Arc<Names>,
+    slot: Option<(NameKey, Arc<Names>)>,
 }
 
 /// The family alone: the address of an unbound socket.
@@ -191,6 +193,11 @@ pub struct Endpoint {
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(1 << 20);
 
+/// A fresh socket inode number (fstat's st_ino, "socket:[N]").
+pub fn next_ino() -> u64 {
+    NEXT_INO.fetch_add(1, Ordering::Relaxed)
+}
+
 /// How a send or receive was asked for.
 #[derive(Clone, Copy, Default)]
 pub struct IoFlags {
@@ -208,7 +215,7 @@ pub struct Received {
 }
 
 impl Endpoint {
-    fn new(kind: Kind, cred: Ucred) -> Arc<Endpoint> {
+    pub fn new(kind: Kind, cred: Ucred) -> Arc<Endpoint> {
         Arc::new(Endpoint {
             kind,
             queue: Arc::new(WaitQueue::new()),
@@ -229,7 +236,7 @@ impl Endpoint {
                 sndtimeo: None,
                 plain: HashMap::new(),
             }),
-            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+            ino: next_ino(),
         })
     }
 
@@ -253,10 +260,12 @@ impl Endpoint {
             st.shut_wr = true;
             let unread = !st.recv.is_empty();
             let conn = std::mem::replace(&mut st.conn, Conn::Unconnected);
-            (conn, st.recv.clear(), st.name.take(), unread)
+            // The address stays for a peer's getpeername; the name goes.
+            let slot = st.name.as_mut().and_then(|n| n.slot.take());
+            (conn, st.recv.clear(), slot, unread)
         };
-        if let Some(n) = name {
-            n.table.remove(&n.key, Arc::as_ptr(self));
+        if let Some((key, table)) = name {
+            table.remove(&key, Arc::as_ptr(self));
         }
         match conn {
             Conn::Connected(peer) if self.kind.connected_kind() => {
@@ -294,11 +303,45 @@ impl Endpoint {
         }
         table.insert(&key, self)?;
         st.name = Some(Name {
-            key,
             addr,
-            table: Arc::clone(table),
+            slot: Some((key, Arc::clone(table))),
         });
         Ok(())
+    }
+
+    /// Names the endpoint with `addr` outside any name table (an inet
+    /// socket's address, its port held in the port table).
+    pub fn set_address(&self, addr: Vec<u8>) {
+        self.lock().name = Some(Name { addr, slot: None });
+    }
+
+    /// Closes the endpoint as its last file does (for the files of other
+    /// families built on it).
+    pub fn close(self: &Arc<Self>) {
+        self.release(false);
+    }
+
+    pub fn wait_queue(&self) -> &WaitQueue {
+        &self.queue
+    }
+
+    pub fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    /// Whether the connected peer has closed.
+    pub fn peer_closed(&self) -> bool {
+        let peer = match &self.lock().conn {
+            Conn::Connected(p) => Arc::clone(p),
+            _ => return false,
+        };
+        let closed = peer.lock().closed;
+        closed
+    }
+
+    /// Connected (a stream's peer, or a datagram's default destination).
+    pub fn is_connected(&self) -> bool {
+        matches!(self.lock().conn, Conn::Connected(_))
     }
 
     pub fn is_bound(&self) -> bool {
@@ -393,11 +436,28 @@ impl Endpoint {
         cred: Ucred,
         nonblock: bool,
     ) -> Result<(), Errno> {
+        self.connect_as(t, Some(table), target, cred, nonblock, None)
+    }
+
+    /// connect, naming the accepted end `accepted` when given (an inet
+    /// connection's local address is the one connected to, not the
+    /// listener's), else as the listener is named.
+    pub fn connect_as(
+        self: &Arc<Self>,
+        t: &Task,
+        table: Option<&Arc<Names>>,
+        target: Arc<Endpoint>,
+        cred: Ucred,
+        nonblock: bool,
+        accepted: Option<Vec<u8>>,
+    ) -> Result<(), Errno> {
         if self.kind == Kind::Dgram {
             if target.kind != Kind::Dgram {
                 return Err(Errno(libc::EPROTOTYPE));
             }
-            self.autobind_for_cred(table)?;
+            if let Some(table) = table {
+                self.autobind_for_cred(table)?;
+            }
             self.lock().conn = Conn::Connected(target);
             return Ok(());
         }
@@ -409,7 +469,9 @@ impl Endpoint {
         if target.kind != self.kind {
             return Err(Errno(libc::EPROTOTYPE));
         }
-        self.autobind_for_cred(table)?;
+        if let Some(table) = table {
+            self.autobind_for_cred(table)?;
+        }
         let deadline = self.lock().sndtimeo.map(|d| Instant::now() + d);
         loop {
             let seen = t.waker.seq();
@@ -417,7 +479,14 @@ impl Endpoint {
             reg.add(&target.queue, Events::MAX);
             let server = {
                 let mut ts = target.lock();
-                let (listener_cred, passcred, name) = (ts.cred, ts.passcred, ts.name.clone());
+                let (listener_cred, passcred) = (ts.cred, ts.passcred);
+                let name = match &accepted {
+                    Some(addr) => Some(Name {
+                        addr: addr.clone(),
+                        slot: None,
+                    }),
+                    None => ts.name.clone(),
+                };
                 if ts.closed {
                     return Err(Errno(libc::ECONNREFUSED));
                 }
@@ -937,12 +1006,12 @@ impl Endpoint {
 
     /// setsockopt SO_SNDBUF (`send`) or SO_RCVBUF: doubled and clamped as Linux does.
     pub fn set_buf_size(&self, send: bool, val: i32) {
-        let v = (val.max(0) as usize).min(DEFAULT_BUF) * 2;
+        let v = buf_size(send, val);
         let mut st = self.lock();
         if send {
-            st.sndbuf = v.max(MIN_SNDBUF);
+            st.sndbuf = v;
         } else {
-            st.rcvbuf = v.max(MIN_RCVBUF);
+            st.rcvbuf = v;
         }
         drop(st);
         self.queue.notify(POLLOUT);
@@ -955,6 +1024,12 @@ impl Endpoint {
             uid: u32::MAX,
             gid: u32::MAX,
         })
+    }
+
+    /// Leaves `e` pending for SO_ERROR (and poll's POLLERR).
+    pub fn set_error(&self, e: Errno) {
+        self.lock().error = Some(e);
+        self.queue.notify(Events::MAX);
     }
 
     /// SO_ERROR: the pending error, cleared.
@@ -989,6 +1064,13 @@ impl Endpoint {
     pub fn set_plain_option(&self, opt: i32, val: i32) {
         self.lock().plain.insert(opt, val);
     }
+}
+
+/// What SO_SNDBUF (`send`) or SO_RCVBUF set to `val` becomes: doubled and
+/// clamped as Linux does.
+pub fn buf_size(send: bool, val: i32) -> usize {
+    let v = (val.max(0) as usize).min(DEFAULT_BUF) * 2;
+    v.max(if send { MIN_SNDBUF } else { MIN_RCVBUF })
 }
 
 /// A pair of connected sockets (socketpair).
@@ -1112,7 +1194,7 @@ impl FileDescription for UnixSocket {
             task.write_struct(arg, &n)?;
             return Ok(0);
         }
-        Err(Errno::ENOTTY)
+        super::inet::iface::ioctl(task, cmd, arg).unwrap_or(Err(Errno::ENOTTY))
     }
 
     fn flags(&self) -> i32 {

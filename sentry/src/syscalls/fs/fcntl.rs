@@ -22,7 +22,9 @@ pub(super) fn register(t: &mut Table) {
         ioctl,
         Support::Partial,
         &[Fd, Hex, Hex],
-        "FIOCLEX, FIONCLEX, FIONBIO, FIONREAD; TCGETS and TIOCGWINSZ on host terminals; on the sandbox's ptys termios (TCGETS/TCSETS*, 2 variants), window size, job control (TIOCSCTTY, TIOCNOTTY, TIOCGPGRP/TIOCSPGRP, TIOCGSID), TCFLSH, TCXONC, TCSBRK, TIOCOUTQ, TIOCEXCL/TIOCNXCL, TIOCGPTN, TIOCSPTLCK, TIOCGPTPEER, TIOCGDEV; no TIOCPKT or TIOCSTI",
+        "FIOCLEX, FIONCLEX, FIONBIO, FIONREAD; TCGETS and TIOCGWINSZ on host terminals; on the sandbox's ptys termios (TCGETS/TCSETS*, 2 variants), window size, job control (TIOCSCTTY, TIOCNOTTY, TIOCGPGRP/TIOCSPGRP, TIOCGSID), TCFLSH, TCXONC, TCSBRK, TIOCOUTQ, TIOCEXCL/TIOCNXCL, TIOCGPTN, TIOCSPTLCK, TIOCGPTPEER, TIOCGDEV; no TIOCPKT or TIOCSTI; \
+         on sockets SIOCINQ/SIOCOUTQ and SIOCGIFCONF/FLAGS/INDEX/NAME/ADDR/NETMASK/MTU/HWADDR \
+         showing the one interface, lo",
     );
     t.set(libc::SYS_dup, dup, Support::Full, &[Fd], "");
     t.set(libc::SYS_dup2, dup2, Support::Full, &[Fd, Fd], "");
