@@ -56,12 +56,11 @@ pub fn ignore(sigs: &[i32]) {
 /// calls `on(sig, from_kernel)` for each; `from_kernel` is true for signals
 /// the kernel generated (a terminal's ^C), false for kill(2) and friends.
 pub fn watch(sigs: &'static [i32], on: impl Fn(i32, bool) + Send + 'static) -> io::Result<()> {
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            // Forwarding signals needs no capability; in the sentry this
-            // thread starts before the pivot and would keep what it got.
-            let _ = sentry::platform_thread_caps_drop();
+    // Forwarding signals needs no capability; in the sentry this thread
+    // starts before the pivot and would keep what it got.
+    sentry::spawn_without_caps(
+        std::thread::Builder::new().name("signals".into()),
+        move || {
             let set = set_of(sigs);
             loop {
                 // SAFETY: siginfo_t is plain data.
@@ -73,6 +72,7 @@ pub fn watch(sigs: &'static [i32], on: impl Fn(i32, bool) + Send + 'static) -> i
                 }
                 on(sig, info.si_code == libc::SI_KERNEL);
             }
-        })?;
+        },
+    )?;
     Ok(())
 }

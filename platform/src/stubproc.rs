@@ -158,29 +158,26 @@ impl Factory {
     pub fn start(name: &str, image: OwnedFd, memfile: OwnedFd) -> io::Result<Factory> {
         let (tx, rx) = channel::<Request>();
         let (img, mem) = (image.try_clone()?, memfile.try_clone()?);
-        std::thread::Builder::new()
-            .name(name.into())
-            .spawn(move || {
-                // It needs none (stubs drop theirs at exec anyway).
-                let _ = crate::thread_caps::drop_all();
-                let mut zombies: Vec<i32> = Vec::new();
-                loop {
-                    let req = if zombies.is_empty() {
-                        rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
-                    } else {
-                        rx.recv_timeout(Duration::from_millis(50))
-                    };
-                    match req {
-                        Ok(Request::Spawn(extra, reply)) => {
-                            let _ = reply.send(spawn_stub(&img, &mem, extra));
-                        }
-                        Ok(Request::Reap(pid)) => zombies.push(pid),
-                        Err(RecvTimeoutError::Timeout) => {}
-                        Err(RecvTimeoutError::Disconnected) => return,
+        // It needs no capability (stubs drop theirs at exec anyway).
+        crate::thread_caps::spawn(std::thread::Builder::new().name(name.into()), move || {
+            let mut zombies: Vec<i32> = Vec::new();
+            loop {
+                let req = if zombies.is_empty() {
+                    rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
+                } else {
+                    rx.recv_timeout(Duration::from_millis(50))
+                };
+                match req {
+                    Ok(Request::Spawn(extra, reply)) => {
+                        let _ = reply.send(spawn_stub(&img, &mem, extra));
                     }
-                    zombies.retain(|&pid| !raw::try_reap(pid));
+                    Ok(Request::Reap(pid)) => zombies.push(pid),
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => return,
                 }
-            })?;
+                zombies.retain(|&pid| !raw::try_reap(pid));
+            }
+        })?;
         Ok(Factory {
             tx: Mutex::new(tx),
             image,

@@ -34,3 +34,20 @@ pub fn drop_all() -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// Starts `f` on a new thread built by `builder` that has first dropped
+/// every capability; returns once it has, so a seccomp filter installed
+/// afterwards (which admits no capset) never meets its capset.
+pub fn spawn<F>(builder: std::thread::Builder, f: F) -> std::io::Result<std::thread::JoinHandle<()>>
+where
+    F: FnOnce() + Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+    let handle = builder.spawn(move || {
+        let _ = drop_all();
+        let _ = tx.send(());
+        f()
+    })?;
+    let _ = rx.recv();
+    Ok(handle)
+}

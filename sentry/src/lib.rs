@@ -25,8 +25,4 @@ pub use kernel::task::ExitStatus;
 /// What `--platform` accepts (`auto` picks systrap where it works).
 pub use platform::PLATFORM_NAMES;
 
-/// Drops every capability of the calling thread (a helper thread started
-/// before confinement: capabilities are per thread).
-pub fn platform_thread_caps_drop() -> std::io::Result<()> {
-    platform::thread_caps::drop_all()
-}
+pub use platform::thread_caps::spawn as spawn_without_caps;

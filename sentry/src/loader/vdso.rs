@@ -304,18 +304,18 @@ pub fn init(mf: &Arc<MemoryFile>) {
     if VDSO.set(v).is_err() || !host.invariant {
         return;
     }
-    let spawned = std::thread::Builder::new()
-        .name("ward-clock".into())
-        .spawn(|| {
-            // Started before the pivot: it needs no capability.
-            let _ = platform::thread_caps::drop_all();
+    // Started before the pivot: it needs no capability.
+    let spawned = platform::thread_caps::spawn(
+        std::thread::Builder::new().name("ward-clock".into()),
+        || {
             let Some(v) = VDSO.get() else { return };
             std::thread::sleep(CALIBRATION);
             loop {
                 let next = v.refresh();
                 std::thread::sleep(next);
             }
-        });
+        },
+    );
     if let Err(e) = spawned {
         tracing::warn!("vdso: starting the clock thread: {e}: the fast path stays off");
     }
