@@ -183,13 +183,23 @@ pub fn start_gofer(
 /// Starts `ward sentry --control` serving containers on `listener` (its
 /// fd 3), in a new pid namespace when confined; stdin and stdout are
 /// /dev/null, stderr ours (where it reports a failure of the sandbox).
-pub fn start_sentry_server(listener: &OwnedFd, platform: &str, flags: &LogFlags) -> Result<Child> {
+pub fn start_sentry_server(
+    listener: &OwnedFd,
+    platform: &str,
+    netns: Option<&std::path::Path>,
+    flags: &LogFlags,
+) -> Result<Child> {
     let mut cmd = Command::new(self_exe()?);
     flags.apply(&mut cmd);
     cmd.arg("sentry")
         .arg("--control")
         .arg("--platform")
         .arg(platform);
+    if let Some(path) = netns {
+        // The sentry starts in it (inherited from this thread) and stays.
+        join_netns(path)?;
+        cmd.arg("--joined-netns");
+    }
     cmd.stdin(std::process::Stdio::null());
     cmd.stdout(std::process::Stdio::null());
     cmd.env_clear();
@@ -199,6 +209,19 @@ pub fn start_sentry_server(listener: &OwnedFd, platform: &str, flags: &LogFlags)
             .context("creating the sentry's pid namespace")?;
     }
     cmd.spawn().context("starting the sentry")
+}
+
+/// Moves the calling thread (and the children it starts) into the network
+/// namespace at `path`.
+fn join_netns(path: &std::path::Path) -> Result<()> {
+    let f = std::fs::File::open(path)
+        .with_context(|| format!("network namespace {}", path.display()))?;
+    // SAFETY: setns takes an fd we hold open and a namespace type.
+    if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("joining network namespace {}", path.display()));
+    }
+    Ok(())
 }
 
 /// Runs `req` in a new sandbox and returns the exit code `ward do` should

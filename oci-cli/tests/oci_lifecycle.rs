@@ -511,3 +511,53 @@ fn sysctls_are_set_inside_the_sandbox_and_unknown_ones_refused() {
     assert!(err.contains("vm.swappiness"), "{err}");
     assert!(!b.run(&["state", "bad"]).status.success());
 }
+
+/// The pid of the sentry under a sandbox's host process.
+fn sentry_of(host: i32) -> i32 {
+    let children = std::fs::read_to_string(format!("/proc/{host}/task/{host}/children"))
+        .expect("children of the host process");
+    children
+        .split_whitespace()
+        .filter_map(|p| p.parse::<i32>().ok())
+        .find(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/cmdline"))
+                .map(|c| c.contains("--control"))
+                .unwrap_or(false)
+        })
+        .expect("a sentry child")
+}
+
+fn ns_inode(path: &str) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).expect("namespace").ino()
+}
+
+#[test]
+fn a_network_namespace_path_is_joined_by_the_sandbox() {
+    let name = format!("ward-test-{}", std::process::id());
+    let made = std::process::Command::new("ip")
+        .args(["netns", "add", &name])
+        .status();
+    if !made.map(|s| s.success()).unwrap_or(false) {
+        common::skip("`ip netns add` is not available here");
+        return;
+    }
+    let path = format!("/run/netns/{name}");
+    let mut cfg = config(&["sleep", "1000"]);
+    cfg["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "network", "path": path}]);
+    let b = TestBundle::with_config("netns", cfg);
+    let created = b.create("n");
+    let result = std::panic::catch_unwind(|| {
+        ok(&created, "create");
+        let sentry = sentry_of(b.pid("n"));
+        assert_eq!(ns_inode(&format!("/proc/{sentry}/ns/net")), ns_inode(&path));
+        assert_ne!(ns_inode("/proc/self/ns/net"), ns_inode(&path));
+    });
+    let _ = b.run(&["delete", "--force", "n"]);
+    let _ = std::process::Command::new("ip")
+        .args(["netns", "delete", &name])
+        .status();
+    if let Err(p) = result {
+        std::panic::resume_unwind(p);
+    }
+}

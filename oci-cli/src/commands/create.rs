@@ -171,6 +171,7 @@ fn create_in(
         control: control.clone(),
         sandbox: member_of.is_none().then(|| NewSandbox {
             platform: oci.platform.clone(),
+            netns: network_namespace_path(b),
         }),
     };
     if let Err(e) = proxy.send(&plan) {
@@ -227,6 +228,18 @@ fn create_in(
         return Err(e);
     }
     Ok(Created { proxy: proxy.child })
+}
+
+/// The path of the bundle's network namespace, if it names one to join.
+fn network_namespace_path(b: &Bundle) -> Option<PathBuf> {
+    b.spec
+        .linux()
+        .as_ref()?
+        .namespaces()
+        .as_ref()?
+        .iter()
+        .find(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Network)
+        .and_then(|n| n.path().clone())
 }
 
 /// Whether the bundle limits memory, cpu or pids.

@@ -29,6 +29,10 @@ pub struct SentryArgs {
     /// runtime's sandbox) instead of running one program.
     #[arg(long)]
     control: bool,
+    /// Stay in the network namespace ward joined for the sandbox (an OCI
+    /// bundle's network namespace path) rather than a new empty one.
+    #[arg(long)]
+    joined_netns: bool,
     #[arg(
         required_unless_present = "control",
         trailing_var_arg = true,
@@ -68,6 +72,9 @@ fn install_panic_hook(stderr: &OwnedFd) -> Result<()> {
 pub fn run(a: SentryArgs, flags: &LogFlags) -> Result<i32> {
     if flags.confine {
         sentry::confine::enable();
+    }
+    if a.joined_netns {
+        sentry::confine::keep_network_namespace();
     }
     // Still single-threaded: the only moment the namespaces can be entered.
     sentry::confine::unshare_namespaces().context("confining the sentry")?;

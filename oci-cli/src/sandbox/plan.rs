@@ -19,6 +19,9 @@ pub struct GoferSource {
 #[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct NewSandbox {
     pub platform: String,
+    /// The bundle's network namespace path: the whole sandbox joins it.
+    #[serde(default)]
+    pub netns: Option<PathBuf>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone)]

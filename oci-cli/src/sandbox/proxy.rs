@@ -235,6 +235,7 @@ fn make(plan: &Plan, flags: &LogFlags) -> Result<Made> {
                 sentry_child = Some(crate::launch::start_sentry_server(
                     &listener,
                     &sb.platform,
+                    sb.netns.as_deref(),
                     flags,
                 )?);
             }

@@ -32,6 +32,15 @@ pub fn enable() {
     ENABLED.store(true, Ordering::SeqCst);
 }
 
+static KEEP_NETWORK: AtomicBool = AtomicBool::new(false);
+
+/// Stays in the network namespace the sentry was started in instead of a
+/// new empty one: an OCI bundle's network namespace path, which ward
+/// joined for the whole sandbox before starting the sentry.
+pub fn keep_network_namespace() {
+    KEEP_NETWORK.store(true, Ordering::SeqCst);
+}
+
 /// Whether [`enable`] was called.
 pub fn enabled() -> bool {
     ENABLED.load(Ordering::SeqCst)
@@ -80,7 +89,7 @@ pub fn unshare_namespaces() -> Result<(), ConfineError> {
     if !enabled() {
         return Ok(());
     }
-    ns::unshare_all()?;
+    ns::unshare_all(!KEEP_NETWORK.load(Ordering::SeqCst))?;
     caps::limit_to_pivot()
 }
 

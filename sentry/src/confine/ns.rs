@@ -20,8 +20,11 @@ fn check(step: &'static str, r: libc::c_int) -> Result<(), ConfineError> {
 /// New mount, ipc, uts and net namespaces. The sentry needs no host network
 /// (its sockets are its own). The pid namespace is made by `ward` before the
 /// spawn (the sentry must be its init: unshared here, the first stub would be).
-pub fn unshare_all() -> Result<(), ConfineError> {
-    let flags = libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS | libc::CLONE_NEWNET;
+pub fn unshare_all(new_net: bool) -> Result<(), ConfineError> {
+    let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS;
+    if new_net {
+        flags |= libc::CLONE_NEWNET;
+    }
     // SAFETY: unshare takes plain flags and touches no memory of ours.
     check("unshare(mnt, ipc, uts, net)", unsafe {
         libc::unshare(flags)
