@@ -138,7 +138,16 @@ static enum verdict bind_root(void)
 
 static long sys_openat2(int dfd, const char *path, struct open_how *how)
 {
-	return syscall(SYS_openat2, dfd, path, how, sizeof(*how));
+	long r;
+
+	/* Linux answers EAGAIN for ".." under RESOLVE_BENEATH/IN_ROOT when a
+	 * rename anywhere raced the walk: try again, as its man page says. */
+	for (int tries = 0; tries < 1000; tries++) {
+		r = syscall(SYS_openat2, dfd, path, how, sizeof(*how));
+		if (r >= 0 || errno != EAGAIN)
+			break;
+	}
+	return r;
 }
 
 /* openat2 through the /proc/self/fd magic link of a /tmp directory fd. */

@@ -61,12 +61,38 @@ static enum verdict kill0(void)
 	return HELD;
 }
 
-/* PTRACE_SEIZE never stops the tracee; the tracer's exit detaches it. */
+/* Whether /proc shows the victim traced right now (by another program of
+ * this suite, run in parallel: a process has one tracer at a time). */
+static int victim_traced(void)
+{
+	char path[64], line[256];
+	FILE *f;
+	int traced = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)esc_victim);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "TracerPid:", 10) == 0)
+			traced = atoi(line + 10) != 0;
+	fclose(f);
+	return traced;
+}
+
+/* PTRACE_SEIZE never stops the tracee; the tracer's exit detaches it.
+ * EPERM while another of this suite's programs holds the victim is tried
+ * again. */
 static enum verdict ptrace_seize(void)
 {
-	if (ptrace(PTRACE_SEIZE, esc_victim, NULL, NULL) == 0) {
-		detail("PTRACE_SEIZE of %d succeeded", (int)esc_victim);
-		return ESCAPED;
+	for (int tries = 0; tries < 200; tries++) {
+		if (ptrace(PTRACE_SEIZE, esc_victim, NULL, NULL) == 0) {
+			detail("PTRACE_SEIZE of %d succeeded", (int)esc_victim);
+			return ESCAPED;
+		}
+		if (errno != EPERM || !victim_traced())
+			break;
+		usleep(10000);
 	}
 	detail("PTRACE_SEIZE of %d: %s", (int)esc_victim, strerror(errno));
 	return HELD;
