@@ -49,6 +49,17 @@ pub enum BootError {
     Vfs(#[from] crate::vfs::VfsError),
     #[error(transparent)]
     Launch(#[from] crate::launch::LaunchError),
+    /// The OCI sandbox's first container could not be made; the reason
+    /// has gone to the `ward` that asked, which reports it.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl BootError {
+    /// Whether the reason was already given to the caller.
+    pub fn reported(&self) -> bool {
+        matches!(self, BootError::Refused(_))
+    }
 }
 
 impl BootError {

@@ -153,8 +153,12 @@ fn serve(a: SentryArgs, flags: &LogFlags) -> Result<i32> {
     match sentry::control::serve(cfg) {
         Ok(status) => Ok(status.shell_code()),
         Err(e) => {
-            let mut err = std::fs::File::from(own_stderr);
-            let _ = writeln!(err, "ward: {e}");
+            if e.reported() {
+                tracing::debug!("{e}");
+            } else {
+                let mut err = std::fs::File::from(own_stderr);
+                let _ = writeln!(err, "ward: {e}");
+            }
             Ok(e.exit_code())
         }
     }

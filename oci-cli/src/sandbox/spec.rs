@@ -25,51 +25,6 @@ pub enum SpecError {
     Bad(String),
 }
 
-/// Capability names, in Linux's numbering (CAP_CHOWN = 0 …).
-const CAP_NAMES: [&str; 41] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-];
-
 /// The bit of capability `name` ("CAP_CHOWN" or "chown").
 pub fn cap_bit(name: &str) -> Option<u64> {
     let up = name.to_ascii_uppercase();
@@ -78,7 +33,10 @@ pub fn cap_bit(name: &str) -> Option<u64> {
     } else {
         format!("CAP_{up}")
     };
-    CAP_NAMES.iter().position(|n| *n == full).map(|i| 1u64 << i)
+    crate::bundle::known::CAPABILITIES
+        .iter()
+        .position(|n| *n == full)
+        .map(|i| 1u64 << i)
 }
 
 fn caps_of(set: &Option<std::collections::HashSet<Capability>>) -> u64 {

@@ -77,7 +77,7 @@ pub fn serve(cfg: ServeConfig) -> Result<ExitStatus, BootError> {
             },
             &[],
         );
-        BootError::Platform(message)
+        BootError::Refused(message)
     };
     if fds.len() != 4 {
         return Err(fail(

@@ -548,7 +548,9 @@ mod tests {
         assert_eq!(chunk_spans(5, 0).count(), 0);
     }
 
-    /// A host file holding `data`, opened read-write, and its key.
+    /// A host file holding `data`, opened read-write, and its key. Test
+    /// code only: it runs in the test process, before confinement of any
+    /// kind, never in a sentry.
     fn host_file(tag: &str, data: &[u8]) -> (std::path::PathBuf, Arc<OwnedFd>, FileKey) {
         let path =
             std::env::temp_dir().join(format!("ward-pagecache-{tag}-{}", std::process::id()));
