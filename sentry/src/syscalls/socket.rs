@@ -510,26 +510,11 @@ pub(super) fn iov_buffer(t: &Task, iov: u64, cnt: u64, write: bool) -> Result<Se
 }
 
 fn send_flags(s: &UnixSocket, flags: i32) -> Result<IoFlags, Errno> {
-    if flags & libc::MSG_OOB != 0 {
-        return Err(Errno::EOPNOTSUPP);
-    }
-    Ok(IoFlags {
-        nonblock: s.nonblocking() || flags & libc::MSG_DONTWAIT != 0,
-        nosignal: flags & libc::MSG_NOSIGNAL != 0,
-        ..IoFlags::default()
-    })
+    IoFlags::for_send(s.nonblocking(), flags)
 }
 
 fn recv_flags(s: &UnixSocket, flags: i32) -> Result<IoFlags, Errno> {
-    if flags & (libc::MSG_OOB | libc::MSG_ERRQUEUE) != 0 {
-        return Err(Errno::EOPNOTSUPP);
-    }
-    Ok(IoFlags {
-        nonblock: s.nonblocking() || flags & libc::MSG_DONTWAIT != 0,
-        peek: flags & libc::MSG_PEEK != 0,
-        waitall: flags & libc::MSG_WAITALL != 0,
-        nosignal: false,
-    })
+    IoFlags::for_recv(s.nonblocking(), flags)
 }
 
 /// The destination of a send: only datagram sockets use one; a stream

@@ -207,6 +207,44 @@ pub struct IoFlags {
     pub nosignal: bool,
 }
 
+impl IoFlags {
+    /// A send's MSG_* `flags` on a socket whose description is
+    /// `nonblocking`; MSG_OOB is EOPNOTSUPP (no socket here has urgent data).
+    pub fn for_send(nonblocking: bool, flags: i32) -> Result<IoFlags, Errno> {
+        if flags & libc::MSG_OOB != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        Ok(IoFlags {
+            nonblock: nonblocking || flags & libc::MSG_DONTWAIT != 0,
+            nosignal: flags & libc::MSG_NOSIGNAL != 0,
+            ..IoFlags::default()
+        })
+    }
+
+    /// A receive's MSG_* `flags`; MSG_OOB and MSG_ERRQUEUE are EOPNOTSUPP.
+    pub fn for_recv(nonblocking: bool, flags: i32) -> Result<IoFlags, Errno> {
+        if flags & (libc::MSG_OOB | libc::MSG_ERRQUEUE) != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        Ok(IoFlags {
+            nonblock: nonblocking || flags & libc::MSG_DONTWAIT != 0,
+            peek: flags & libc::MSG_PEEK != 0,
+            waitall: flags & libc::MSG_WAITALL != 0,
+            nosignal: false,
+        })
+    }
+}
+
+/// shutdown(2)'s `how` as (reading ends, writing ends); EINVAL otherwise.
+pub fn shutdown_sides(how: i32) -> Result<(bool, bool), Errno> {
+    match how {
+        libc::SHUT_RD => Ok((true, false)),
+        libc::SHUT_WR => Ok((false, true)),
+        libc::SHUT_RDWR => Ok((true, true)),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
 /// What a receive returns besides the data.
 pub struct Received {
     pub taken: Taken,
@@ -570,12 +608,7 @@ impl Endpoint {
 
     /// shutdown with SHUT_RD (0), SHUT_WR (1) or SHUT_RDWR (2).
     pub fn shutdown(&self, how: i32) -> Result<(), Errno> {
-        let (rd, wr) = match how {
-            libc::SHUT_RD => (true, false),
-            libc::SHUT_WR => (false, true),
-            libc::SHUT_RDWR => (true, true),
-            _ => return Err(Errno::EINVAL),
-        };
+        let (rd, wr) = shutdown_sides(how)?;
         let peer = {
             let mut st = self.lock();
             let peer = match &st.conn {

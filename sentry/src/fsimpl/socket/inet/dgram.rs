@@ -283,12 +283,7 @@ impl Dgram {
 
     /// shutdown: ENOTCONN unless connected, as Linux's UDP answers.
     pub fn shutdown(&self, how: i32) -> Result<(), Errno> {
-        let (rd, wr) = match how {
-            libc::SHUT_RD => (true, false),
-            libc::SHUT_WR => (false, true),
-            libc::SHUT_RDWR => (true, true),
-            _ => return Err(Errno::EINVAL),
-        };
+        let (rd, wr) = crate::fsimpl::socket::unix::shutdown_sides(how)?;
         {
             let mut st = self.lock();
             if st.peer.is_none() {
