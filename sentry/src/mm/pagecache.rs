@@ -555,8 +555,7 @@ mod tests {
         let path =
             std::env::temp_dir().join(format!("ward-pagecache-{tag}-{}", std::process::id()));
         fs::write(&path, data).unwrap();
-        // Test code in the test process, before confinement of any kind.
-        let f = fs::OpenOptions::new()
+        let f = fs::OpenOptions::new() // test code: runs before confinement, never in a sentry
             .read(true)
             .write(true)
             .open(&path)
