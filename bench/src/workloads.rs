@@ -300,6 +300,13 @@ pub const ALL: &[Workload] = &[
         &[Arg::Literal("cross")],
         None,
     ),
+    floor(
+        "floor_seccomp_spin",
+        "floor: seccomp trap + spinning hand-off, two CPUs",
+        "floor_seccomp",
+        &[Arg::Literal("spin")],
+        None,
+    ),
 ];
 
 /// The workloads whose name contains one of `filters` (all when none), in

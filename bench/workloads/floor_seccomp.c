@@ -6,8 +6,11 @@
  *   same   the handler writes the request to a shared page, futex-wakes
  *          another process and sleeps on a futex until it answers; both
  *          processes pinned to one CPU;
- *   cross  the same hand-off with the two processes on two CPUs.
- * Prints ns per trapped call; exits 77 when `cross` is asked for with one CPU.
+ *   cross  the same hand-off with the two processes on two CPUs;
+ *   spin   the two processes on two CPUs, each spinning on the shared page
+ *          instead of sleeping (what ward's sentry does for quick callers).
+ * Prints ns per trapped call; exits 77 when `cross` or `spin` is asked for
+ * with one CPU.
  */
 #include "bench.h"
 #include <linux/audit.h>
@@ -32,6 +35,7 @@ struct shared {
 
 static struct shared *sh;
 static int local_mode;
+static int spin_mode;
 static int seq;
 
 static void futex_wait(_Atomic int *word, int expected)
@@ -55,10 +59,15 @@ static void on_sigsys(int sig, siginfo_t *info, void *context)
 	}
 	int s = ++seq;
 	atomic_store(&sh->req, s);
-	futex_wake(&sh->req);
 	int r;
-	while ((r = atomic_load(&sh->resp)) != s)
-		futex_wait(&sh->resp, r);
+	if (spin_mode) {
+		while (atomic_load(&sh->resp) != s)
+			__builtin_ia32_pause();
+	} else {
+		futex_wake(&sh->req);
+		while ((r = atomic_load(&sh->resp)) != s)
+			futex_wait(&sh->resp, r);
+	}
 	uc->uc_mcontext.gregs[REG_RAX] = atomic_load(&sh->value);
 }
 
@@ -103,14 +112,19 @@ static void server(void)
 	int last = 0;
 	for (;;) {
 		int r;
-		while ((r = atomic_load(&sh->req)) == last)
-			futex_wait(&sh->req, last);
+		while ((r = atomic_load(&sh->req)) == last) {
+			if (spin_mode)
+				__builtin_ia32_pause();
+			else
+				futex_wait(&sh->req, last);
+		}
 		if (r < 0)
 			return;
 		last = r;
 		atomic_store(&sh->value, 4242);
 		atomic_store(&sh->resp, r);
-		futex_wake(&sh->resp);
+		if (!spin_mode)
+			futex_wake(&sh->resp);
 	}
 }
 
@@ -122,12 +136,13 @@ int main(int argc, char **argv)
 		local_mode = 1;
 		return app(min_ns, pick_cpu(0));
 	}
-	if (strcmp(mode, "same") != 0 && strcmp(mode, "cross") != 0) {
-		fprintf(stderr, "usage: %s MIN_MS local|same|cross\n", argv[0]);
+	spin_mode = strcmp(mode, "spin") == 0;
+	if (strcmp(mode, "same") != 0 && strcmp(mode, "cross") != 0 && !spin_mode) {
+		fprintf(stderr, "usage: %s MIN_MS local|same|cross|spin\n", argv[0]);
 		return 2;
 	}
 	int server_cpu = pick_cpu(0);
-	int app_cpu = strcmp(mode, "cross") == 0 ? pick_cpu(1) : server_cpu;
+	int app_cpu = strcmp(mode, "same") == 0 ? server_cpu : pick_cpu(1);
 	if (server_cpu < 0 || app_cpu < 0) {
 		errno = ENODEV;
 		not_applicable("a second CPU");
@@ -142,7 +157,8 @@ int main(int argc, char **argv)
 	if (child == 0) {
 		int rc = app(min_ns, app_cpu);
 		atomic_store(&sh->req, -1);
-		futex_wake(&sh->req);
+		if (!spin_mode)
+			futex_wake(&sh->req);
 		_exit(rc);
 	}
 	pin_to(server_cpu);

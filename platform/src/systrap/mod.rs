@@ -10,13 +10,16 @@
 //! with, or exit. Map, unmap, protect and thread clones are batches of
 //! requests to the stub's memory thread, which never runs app code and
 //! reads them from a region the stub maps read-only (`stub.rs` says why).
-//! A sentry thread and its stub thread are pinned to one CPU; the memory
-//! thread follows the sentry thread that calls on it. The slots are
+//! A sentry thread and its stub thread are pinned to one CPU, except while
+//! the app traps in quick succession, when the sentry thread may spin for
+//! it on a second CPU (`spin.rs`); the memory thread follows the sentry
+//! thread that calls on it. The slots are
 //! touched here only with atomics and volatile accesses: the stub (and app
 //! code) write them concurrently, and nothing read from them is trusted
 //! beyond being a value.
 
 mod bpf;
+mod spin;
 mod stub;
 mod stub_code;
 
@@ -72,8 +75,9 @@ const REG_RIP: usize = 16;
 const REG_CSGSFS: usize = 18;
 const REG_FPSTATE: usize = 23;
 
-/// Spins before sleeping on the futex. The two threads share one CPU, where
-/// the other side cannot answer while we spin, so the budgets are small.
+/// Spins before sleeping on the futex while the two threads share one CPU,
+/// where the other side cannot answer while we spin: none. (`spin.rs`
+/// decides when a thread spins on another CPU instead.)
 const SENTRY_SPIN: u32 = 0;
 const STUB_SPIN: u64 = 0;
 
@@ -121,6 +125,7 @@ fn have_seccomp_trap() -> bool {
 pub struct SystrapPlatform {
     factory: Arc<stubproc::Factory>,
     pool: Arc<Pool>,
+    spin: Arc<spin::SpinPolicy>,
 }
 
 /// Address spaces started ahead of need by a filler thread, so that fork
@@ -208,7 +213,10 @@ impl SystrapPlatform {
             )));
         }
         let factory = stubproc::Factory::for_image(c"ward-systrap-stub", &stub::image(), memfile)?;
+        let spin = spin::SpinPolicy::new();
+        tracing::debug!("systrap: {}", spin.describe());
         Ok(SystrapPlatform {
+            spin: Arc::new(spin),
             factory: Arc::new(factory),
             pool: Arc::new(Pool {
                 spaces: Mutex::new(PoolState::default()),
@@ -252,6 +260,7 @@ impl Platform for SystrapPlatform {
         Ok(Box::new(SystrapContext {
             tid: raw::gettid(),
             bound: None,
+            spinner: spin::Spinner::new(Arc::clone(&self.spin)),
         }))
     }
 }
@@ -1042,6 +1051,7 @@ pub struct SystrapContext {
     tid: i32,
     /// The binding last used: (address space id, its stub thread).
     bound: Option<(u64, Bound)>,
+    spinner: spin::Spinner,
 }
 
 impl Context for SystrapContext {
@@ -1061,13 +1071,18 @@ impl Context for SystrapContext {
             _ => {
                 let b = space.mine()?;
                 self.bound = Some((space.id, b));
+                self.spinner.rebind();
                 b
             }
         };
         let slot = space.ctx.slot(b.slot);
+        self.spinner.before_resume(&slot);
         put_regs(&slot, regs);
         slot.hand_over(CMD_RESUME);
-        space.wait_stopped(&slot, b.tid)?;
+        if !(self.spinner.spinning() && self.spinner.spin_wait(&slot, slot.word(STATE), STOPPED)) {
+            space.wait_stopped(&slot, b.tid)?;
+        }
+        self.spinner.after_stop(&slot);
         Ok(take_stop(&slot, regs))
     }
 }
