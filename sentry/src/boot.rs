@@ -100,6 +100,7 @@ pub fn run(cfg: SandboxConfig) -> Result<ExitStatus, BootError> {
     // Everything read from host paths has been read (procfs capture, vDSO
     // cpuinfo, the CPU count in Kernel::new): close the walls.
     crate::confine::enter()?;
+    memfile.enable_reuse();
 
     let mut task = crate::launch::prepare(
         &kernel,

@@ -16,6 +16,7 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub mod bundle;
+pub mod host_procs;
 pub mod peers;
 pub mod strace_log;
 

@@ -95,6 +95,7 @@ pub fn serve(cfg: ServeConfig) -> Result<ExitStatus, BootError> {
     ));
     // Everything read from host paths has been read: close the walls.
     crate::confine::enter()?;
+    memfile.enable_reuse();
     let _ = registry().kernel.set(kernel.clone());
     server::create_inner(&kernel, &conn, spec, &mut fds, true, Some(vfs))
         .map_err(|m| fail(&conn, m))?;

@@ -1,14 +1,16 @@
 //! The sandbox's one memory file: a memfd holding every page of app memory,
 //! mapped once into the sentry so it can read and write app memory directly,
-//! and handed out in page-aligned ranges by a first-fit allocator.
+//! and handed out in page-aligned ranges by a first-fit allocator (freed
+//! chunk-sized ranges stay resident a while for reuse: `warm.rs`).
 //!
 //! Memory here is shared with stub processes that write it concurrently, so
 //! it is only touched through raw-pointer copies, never as `&[u8]`.
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
+use super::warm::{self, Put, WarmPool};
 use crate::errno::Errno;
 
 /// Size of the memory file's address range (sparse: only touched pages use memory).
@@ -35,6 +37,9 @@ pub struct MemoryFile {
     refs: Mutex<BTreeMap<u64, (u64, u32)>>,
     /// Host files mapped by programs, read once and shared copy-on-write.
     pub files: super::filecache::FileCache,
+    warm: WarmPool,
+    /// Itself, for the warm pool's trimmer (set by `enable_reuse`).
+    me: OnceLock<Weak<MemoryFile>>,
 }
 
 // SAFETY: `base` points to a shared mapping that lives as long as the
@@ -79,7 +84,23 @@ impl MemoryFile {
             free: Mutex::new(free),
             refs: Mutex::new(BTreeMap::new()),
             files: Default::default(),
+            warm: WarmPool::default(),
+            me: OnceLock::new(),
         })
+    }
+
+    /// Lets freed ranges stay resident for reuse (`warm.rs`). Called once
+    /// the sentry is confined: the pool's trimmer thread, started on first
+    /// use, must inherit no capability.
+    pub fn enable_reuse(self: &Arc<Self>) {
+        if self.me.set(Arc::downgrade(self)).is_ok() {
+            self.warm.enable();
+        }
+    }
+
+    /// Bytes of freed memory kept resident for reuse.
+    pub fn warm_bytes(&self) -> u64 {
+        self.warm.held()
     }
 
     pub fn fd(&self) -> BorrowedFd<'_> {
@@ -96,6 +117,13 @@ impl MemoryFile {
     /// Allocates `len` bytes (a multiple of the page size), zero-filled.
     pub fn allocate(&self, len: u64) -> Result<u64, Errno> {
         debug_assert!(len.is_multiple_of(PAGE_SIZE) && len > 0);
+        if let Some(off) = self.warm.take(len) {
+            Self::check(off, len as usize);
+            // SAFETY: in range (checked above); a pooled range has no
+            // references, so nothing else reads or maps it.
+            unsafe { std::ptr::write_bytes(self.base.add(off as usize), 0, len as usize) };
+            return Ok(off);
+        }
         let mut free = self.free_map();
         let found = free.iter().find(|(_, &l)| l >= len).map(|(&s, &l)| (s, l));
         let Some((start, flen)) = found else {
@@ -187,8 +215,40 @@ impl MemoryFile {
         }
     }
 
-    /// Returns `[off, off+len)` to the allocator and releases its pages.
+    /// Returns `[off, off+len)` to the warm pool, or to the allocator with
+    /// its pages released.
     fn free_range(&self, off: u64, len: u64) {
+        match self.warm.put(off, len) {
+            Put::Kept => {}
+            Put::Rest { off, len } => self.free_cold(off, len),
+            Put::KeptStartTrimmer { rest } => {
+                self.start_trimmer();
+                if let Some((off, len)) = rest {
+                    self.free_cold(off, len);
+                }
+            }
+        }
+    }
+
+    /// Starts the thread that empties an idle warm pool; if it cannot
+    /// start, the pool is emptied now and stays off.
+    fn start_trimmer(&self) {
+        let me = self.me.get().cloned();
+        let spawned = me.ok_or(()).and_then(|me| {
+            std::thread::Builder::new()
+                .name("ward-memtrim".into())
+                .spawn(move || trim_loop(me))
+                .map_err(|e| tracing::warn!("starting the memory trimmer: {e}"))
+        });
+        if spawned.is_err() {
+            for off in self.warm.disable() {
+                self.free_cold(off, warm::UNIT);
+            }
+        }
+    }
+
+    /// Returns `[off, off+len)` to the allocator and releases its pages.
+    fn free_cold(&self, off: u64, len: u64) {
         if len == 0 {
             return;
         }
@@ -310,6 +370,27 @@ impl MemoryFile {
     }
 }
 
+/// The warm pool's trimmer: gives back the pool's ranges once it has
+/// served nothing for `warm::IDLE`; ends when the pool is empty or the
+/// memory file is gone.
+fn trim_loop(mf: Weak<MemoryFile>) {
+    loop {
+        let wait = {
+            let Some(mf) = mf.upgrade() else {
+                return;
+            };
+            let Some((gone, wait)) = mf.warm.trim(std::time::Instant::now()) else {
+                return;
+            };
+            for off in gone {
+                mf.free_cold(off, warm::UNIT);
+            }
+            wait
+        };
+        std::thread::sleep(wait);
+    }
+}
+
 /// Splits the reference interval containing `at` so one starts there.
 fn split_refs(refs: &mut BTreeMap<u64, (u64, u32)>, at: u64) {
     let hit = refs
@@ -335,6 +416,38 @@ impl Drop for MemoryFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn with_reuse_a_freed_chunk_comes_back_zeroed_and_an_idle_pool_empties() {
+        let mf = Arc::new(MemoryFile::new().expect("memory file"));
+        let a = mf.allocate(warm::UNIT).expect("allocate");
+        mf.release(a, warm::UNIT);
+        assert_eq!(mf.warm_bytes(), 0, "off until enabled");
+
+        mf.enable_reuse();
+        let a = mf.allocate(warm::UNIT).expect("allocate");
+        mf.write(a + 4000, &[7u8; 200]);
+        mf.release(a, warm::UNIT);
+        assert_eq!(mf.warm_bytes(), warm::UNIT);
+        let b = mf.allocate(warm::UNIT).expect("allocate");
+        assert_eq!(a, b, "the pooled chunk is reused");
+        let mut buf = [1u8; 200];
+        mf.read(b + 4000, &mut buf);
+        assert_eq!(buf, [0u8; 200], "and zeroed");
+
+        mf.release(b, warm::UNIT);
+        let c = mf.allocate(2 * warm::UNIT).expect("allocate");
+        assert_eq!(c, b + warm::UNIT, "larger sizes come from the allocator");
+        mf.release(c, 2 * warm::UNIT);
+        assert_eq!(mf.warm_bytes(), 3 * warm::UNIT);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while mf.warm_bytes() > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(mf.warm_bytes(), 0, "the trimmer empties an idle pool");
+        // Given back to the allocator: the range is free again, as one.
+        assert_eq!(mf.allocate(3 * warm::UNIT).expect("allocate"), b);
+    }
 
     #[test]
     fn freed_ranges_merge_and_are_reused() {

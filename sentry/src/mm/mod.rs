@@ -9,6 +9,7 @@ pub mod memfile;
 pub mod pagecache;
 pub mod segments;
 pub mod vma;
+pub mod warm;
 
 pub use manager::{MapRequest, MemoryManager, Placement, Source};
 pub use memfile::{MemoryFile, PAGE_SIZE};
