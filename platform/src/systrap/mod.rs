@@ -19,6 +19,7 @@
 //! beyond being a value.
 
 mod bpf;
+mod pool;
 mod spin;
 mod stub;
 mod stub_code;
@@ -29,6 +30,8 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use pool::Pool;
 
 use crate::ptrace::raw;
 use crate::stubproc;
@@ -128,77 +131,6 @@ pub struct SystrapPlatform {
     spin: Arc<spin::SpinPolicy>,
 }
 
-/// Address spaces started ahead of need by a filler thread, so that fork
-/// and exec do not wait for a stub to start (its spawn and set-up cost a
-/// fork several times over). The filler starts on the first request for a
-/// second address space, so a sandbox that never forks never pays for it.
-struct Pool {
-    spaces: Mutex<PoolState>,
-    wanted: std::sync::Condvar,
-}
-
-#[derive(Default)]
-struct PoolState {
-    ready: Vec<SystrapAddressSpace>,
-    /// Address spaces asked for so far.
-    asked: usize,
-    filler: bool,
-    closed: bool,
-}
-
-/// How many started address spaces the pool keeps.
-const POOL_SIZE: usize = 2;
-
-impl Pool {
-    fn lock(&self) -> MutexGuard<'_, PoolState> {
-        self.spaces.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// A ready address space, if one is; starts the filler on first use.
-    fn take(self: &Arc<Pool>, factory: &Arc<stubproc::Factory>) -> Option<SystrapAddressSpace> {
-        let mut st = self.lock();
-        st.asked += 1;
-        if st.asked > 1 && !st.filler && !st.closed {
-            st.filler = true;
-            let (pool, factory) = (Arc::clone(self), Arc::clone(factory));
-            let spawned = std::thread::Builder::new()
-                .name("ward-systrap-pool".into())
-                .spawn(move || pool.fill(&factory));
-            if spawned.is_err() {
-                st.filler = false;
-            }
-        }
-        let s = st.ready.pop();
-        self.wanted.notify_one();
-        s
-    }
-
-    /// The filler: keeps `POOL_SIZE` address spaces ready until closed. A
-    /// failure to start one leaves the work to `new_address_space`, which
-    /// reports it.
-    fn fill(&self, factory: &Arc<stubproc::Factory>) {
-        loop {
-            {
-                let mut st = self.lock();
-                while !st.closed && st.ready.len() >= POOL_SIZE {
-                    st = self.wanted.wait(st).unwrap_or_else(|p| p.into_inner());
-                }
-                if st.closed {
-                    return;
-                }
-            }
-            match SystrapAddressSpace::start(Arc::clone(factory)) {
-                Ok(s) => self.lock().ready.push(s),
-                Err(e) => {
-                    tracing::debug!("systrap pool: {e}");
-                    self.lock().filler = false;
-                    return;
-                }
-            }
-        }
-    }
-}
-
 impl SystrapPlatform {
     /// Prepares the stub image; `memfile` is the sandbox's memory file.
     pub fn new(memfile: BorrowedFd<'_>) -> Result<SystrapPlatform, PlatformError> {
@@ -218,23 +150,16 @@ impl SystrapPlatform {
         Ok(SystrapPlatform {
             spin: Arc::new(spin),
             factory: Arc::new(factory),
-            pool: Arc::new(Pool {
-                spaces: Mutex::new(PoolState::default()),
-                wanted: std::sync::Condvar::new(),
-            }),
+            pool: Arc::new(Pool::new()),
         })
     }
 }
 
 impl Drop for SystrapPlatform {
     fn drop(&mut self) {
-        let ready = {
-            let mut st = self.pool.lock();
-            st.closed = true;
-            std::mem::take(&mut st.ready)
-        };
-        self.pool.wanted.notify_all();
-        drop(ready);
+        for s in self.pool.close() {
+            s.end();
+        }
     }
 }
 
@@ -249,7 +174,10 @@ impl Platform for SystrapPlatform {
                 return Ok(Arc::new(space));
             }
         }
-        Ok(Arc::new(SystrapAddressSpace::start(self.factory.clone())?))
+        Ok(Arc::new(SystrapAddressSpace::start(
+            self.factory.clone(),
+            Arc::downgrade(&self.pool),
+        )?))
     }
 
     fn tells_foreign_syscalls(&self) -> bool {
@@ -317,6 +245,9 @@ impl CtxMap {
 
 impl Drop for CtxMap {
     fn drop(&mut self) {
+        if self.ptr.is_null() {
+            return; // moved to the stub's next address space
+        }
         // SAFETY: the mapping is ours and no Slot outlives the address space.
         unsafe {
             libc::munmap(self.ptr as *mut libc::c_void, stub::FILE_LEN as usize);
@@ -477,9 +408,17 @@ pub struct SystrapAddressSpace {
     /// Unique among this sentry's address spaces (never reused).
     id: u64,
     pid: i32,
-    pidfd: OwnedFd,
+    /// None once the stub moved on to a new address space (`detach`).
+    pidfd: Option<OwnedFd>,
     ctx: CtxMap,
     factory: Arc<stubproc::Factory>,
+    /// Where the stub goes for reuse when this address space is dropped.
+    pool: std::sync::Weak<Pool>,
+    /// The stub thread that `adopt` binds: the process's first thread, or
+    /// in a reused stub the thread `refresh` started.
+    first: Bound,
+    /// Cleared where the stub must end with this address space.
+    reusable: bool,
     threads: Mutex<Threads>,
     /// The memory thread's tid (read before any app code ran) and channel.
     mem_tid: i32,
@@ -487,7 +426,10 @@ pub struct SystrapAddressSpace {
 }
 
 impl SystrapAddressSpace {
-    fn start(factory: Arc<stubproc::Factory>) -> Result<Self, PlatformError> {
+    fn start(
+        factory: Arc<stubproc::Factory>,
+        pool: std::sync::Weak<Pool>,
+    ) -> Result<Self, PlatformError> {
         let fd = raw::memfd_create(c"ward-systrap-ctx").map_err(PlatformError::StubImage)?;
         // SAFETY: ftruncate on our own fd.
         if unsafe { libc::ftruncate(fd.as_raw_fd(), stub::FILE_LEN as i64) } < 0 {
@@ -513,9 +455,12 @@ impl SystrapAddressSpace {
         let mut space = SystrapAddressSpace {
             id: SPACE_IDS.fetch_add(1, Ordering::Relaxed),
             pid,
-            pidfd,
+            pidfd: Some(pidfd),
             ctx,
             factory,
+            pool,
+            first: Bound { slot: 0, tid: pid },
+            reusable: true,
             threads: Mutex::new(Threads {
                 bound: HashMap::new(),
                 pending: HashMap::new(),
@@ -555,22 +500,118 @@ impl SystrapAddressSpace {
         Ok(space)
     }
 
+    /// The stub as a new address space (a fresh id, no thread but the
+    /// memory thread), if it may be reused (`pool.rs`): every app thread
+    /// ended through the sentry (its exit acknowledged), none is pending,
+    /// and the process lives. `self` is left an empty shell.
+    fn detach(&mut self) -> Option<SystrapAddressSpace> {
+        if !self.reusable || self.pidfd.is_none() || self.pool.strong_count() == 0 {
+            return None;
+        }
+        {
+            let t = self.threads.get_mut().unwrap_or_else(|p| p.into_inner());
+            let only_memory_thread = t
+                .used
+                .iter()
+                .enumerate()
+                .all(|(k, &u)| u == (k == stub::MEM_SLOT));
+            if !(t.bound.is_empty() && t.pending.is_empty() && only_memory_thread) {
+                return None;
+            }
+        }
+        if self.stub_gone().is_some() {
+            return None;
+        }
+        let mem = self.mem.get_mut().unwrap_or_else(|p| p.into_inner());
+        let (seq, cpu) = (mem.seq, mem.cpu);
+        let mut used = vec![false; stub::MAX_SLOTS];
+        used[stub::MEM_SLOT] = true;
+        Some(SystrapAddressSpace {
+            id: SPACE_IDS.fetch_add(1, Ordering::Relaxed),
+            pid: self.pid,
+            pidfd: self.pidfd.take(),
+            ctx: std::mem::replace(
+                &mut self.ctx,
+                CtxMap {
+                    ptr: std::ptr::null_mut(),
+                },
+            ),
+            factory: Arc::clone(&self.factory),
+            pool: self.pool.clone(),
+            // Set by `refresh`, which runs before any `adopt`.
+            first: Bound {
+                slot: usize::MAX,
+                tid: 0,
+            },
+            reusable: true,
+            threads: Mutex::new(Threads {
+                bound: HashMap::new(),
+                pending: HashMap::new(),
+                used,
+            }),
+            mem_tid: self.mem_tid,
+            mem: Mutex::new(MemThread { seq, cpu }),
+        })
+    }
+
+    /// Drops this address space with its stub, never reusing it.
+    fn end(mut self) {
+        self.reusable = false;
+        drop(self);
+    }
+
+    /// Readies a reused stub: all app memory unmapped (everything outside
+    /// the reserved range, as the stub left it at start), and a new stub
+    /// thread, cloned by the memory thread, waiting at its first stop for
+    /// `adopt`.
+    fn refresh(&mut self) -> Result<(), PlatformError> {
+        let results = self.run_ops(&[
+            (libc::SYS_munmap, [0, crate::STUB_BASE, 0, 0, 0, 0]),
+            (
+                libc::SYS_munmap,
+                [
+                    crate::STUB_END,
+                    crate::TASK_SIZE - crate::STUB_END,
+                    0,
+                    0,
+                    0,
+                    0,
+                ],
+            ),
+        ])?;
+        if let Some(&r) = results.iter().find(|&&r| r != 0) {
+            return Err(PlatformError::Injected {
+                syscall: "munmap",
+                pid: self.mem_tid,
+                errno: (-r) as i32,
+            });
+        }
+        let ticket = self.new_thread()?;
+        let k = self
+            .lock()
+            .pending
+            .remove(&ticket.0)
+            .ok_or(PlatformError::WrongThread { tid: ticket.0 })?;
+        self.first_stop(k, ticket.0)?;
+        self.first = Bound {
+            slot: k,
+            tid: ticket.0,
+        };
+        tracing::debug!(pid = self.pid, "systrap stub reused");
+        Ok(())
+    }
+
     /// Binds a pooled address space's first thread to the calling host
     /// thread (the filler started it), and moves its stub threads to this
     /// thread's CPU.
     fn adopt(&self) -> Result<(), PlatformError> {
         {
             let mut t = self.lock();
-            t.bound.retain(|_, b| b.slot != 0);
-            t.bound.insert(
-                raw::gettid(),
-                Bound {
-                    slot: 0,
-                    tid: self.pid,
-                },
-            );
+            let first = self.first;
+            t.bound.retain(|_, b| b.slot != first.slot);
+            t.bound.insert(raw::gettid(), first);
         }
-        self.pin(self.pid)?;
+        self.pin(self.first.tid)?;
         let cpu = raw::current_cpu();
         raw::pin_to_cpu(self.mem_tid, cpu).map_err(sys_err("pin memory thread", self.pid))?;
         let mut mem = self.mem.lock().unwrap_or_else(|p| p.into_inner());
@@ -615,7 +656,7 @@ impl SystrapAddressSpace {
         let r = unsafe {
             libc::waitid(
                 libc::P_PIDFD,
-                self.pidfd.as_raw_fd() as libc::id_t,
+                self.pidfd.as_ref().map_or(-1, |p| p.as_raw_fd()) as libc::id_t,
                 &mut info,
                 libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
             )
@@ -787,6 +828,17 @@ impl SystrapAddressSpace {
 
 impl Drop for SystrapAddressSpace {
     fn drop(&mut self) {
+        if let Some(next) = self.detach() {
+            if let Some(pool) = self.pool.upgrade() {
+                if let Some(next) = pool.recycle(next) {
+                    next.end();
+                }
+            }
+            return;
+        }
+        if self.pidfd.is_none() {
+            return;
+        }
         raw::kill_hard(self.pid);
         if !raw::try_reap(self.pid) {
             self.factory.reap(self.pid);
