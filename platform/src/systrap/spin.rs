@@ -13,11 +13,13 @@
 //! - a thread enters only after `need` consecutive quick cycles (stop to
 //!   stop under `ENTER_NS`), and `need` doubles each time a stint ends soon
 //!   after it began;
-//! - it leaves as soon as a wait for the app outlasts `SPIN_NS` (the app
+//! - it leaves when a wait for the app outlasts `SPIN_NS` (the app
 //!   computes, or the partner CPU is contended and the thread was not
 //!   running), or the stub stopped spinning and went to sleep (the sentry
 //!   blocked on something: waking it across CPUs costs more than the two
-//!   switches saved).
+//!   switches saved) — at the second such miss within `MISS_WINDOW`
+//!   cycles: a lone miss (the thread preempted for a moment) costs one
+//!   wake-up across CPUs, less than leaving and coming back.
 //!
 //! Leaving moves the sentry thread back to its stub's CPU before the stub
 //! is woken, so that every wake-up that sleeps stays on one CPU.
@@ -34,6 +36,10 @@ use crate::ptrace::raw;
 const ENTER_NS: u64 = 30_000;
 /// How long a spinning sentry thread waits for the app before sleeping.
 const SPIN_NS: u64 = 50_000;
+/// The same for a stint's first wait, which includes waking the stub
+/// across CPUs (it slept beside the sentry thread until then): 60–90 µs on
+/// a VM.
+const FIRST_SPIN_NS: u64 = 250_000;
 /// How long a stub spins for the sentry's answer before sleeping (turned
 /// into `pause` iterations at start).
 const STUB_SPIN_NS: u64 = 30_000;
@@ -42,6 +48,8 @@ const NEED_MIN: u32 = 8;
 const NEED_MAX: u32 = 4096;
 /// A stint of at least this many cycles was worth entering.
 const STINT_GOOD: u32 = 64;
+/// A second miss this many cycles or fewer after one ends the stint.
+const MISS_WINDOW: u32 = 256;
 
 /// The sandbox-wide part: the CPUs, the tokens, the stub's spin budget.
 pub(super) struct SpinPolicy {
@@ -116,6 +124,8 @@ pub(super) struct Spinner {
     need: u32,
     /// Cycles in the current stint.
     stint: u32,
+    /// The stint's cycle count at its last miss.
+    last_miss: Option<u32>,
     last_stop: Option<Instant>,
 }
 
@@ -127,6 +137,7 @@ impl Spinner {
             quick: 0,
             need: NEED_MIN,
             stint: 0,
+            last_miss: None,
             last_stop: None,
         }
     }
@@ -141,14 +152,18 @@ impl Spinner {
     pub(super) fn before_resume(&mut self, slot: &Slot) {
         if self.spinning() && self.stint > 0 && slot.word(STUB_SLEEPING).load(Ordering::SeqCst) != 0
         {
-            self.leave(slot);
+            self.miss(slot, "the stub slept");
         }
     }
 
     /// Waits, spinning, until `word` holds `want`; false if the app took
-    /// longer than `SPIN_NS` (the stint ends: the caller then sleeps).
+    /// longer than `SPIN_NS` (the caller then sleeps; the stint may end).
     pub(super) fn spin_wait(&mut self, slot: &Slot, word: &AtomicU32, want: u32) -> bool {
-        let limit = Duration::from_nanos(SPIN_NS);
+        let limit = Duration::from_nanos(if self.stint == 0 {
+            FIRST_SPIN_NS
+        } else {
+            SPIN_NS
+        });
         let start = Instant::now();
         loop {
             for _ in 0..64 {
@@ -158,7 +173,7 @@ impl Spinner {
                 std::hint::spin_loop();
             }
             if start.elapsed() > limit {
-                self.leave(slot);
+                self.miss(slot, "the app took long");
                 return false;
             }
         }
@@ -210,10 +225,23 @@ impl Spinner {
         slot.set(SPIN, self.policy.stub_budget);
         self.home = Some(home);
         self.stint = 0;
+        self.last_miss = None;
         tracing::trace!(home, partner, "systrap: spinning");
     }
 
-    fn leave(&mut self, slot: &Slot) {
+    /// A wait that went wrong: the stint ends if another did lately.
+    fn miss(&mut self, slot: &Slot, why: &'static str) {
+        let recent = self
+            .last_miss
+            .is_some_and(|m| self.stint.saturating_sub(m) <= MISS_WINDOW);
+        if recent || self.stint == 0 {
+            self.leave(slot, why);
+        } else {
+            self.last_miss = Some(self.stint);
+        }
+    }
+
+    fn leave(&mut self, slot: &Slot, why: &'static str) {
         let Some(home) = self.home.take() else {
             return;
         };
@@ -232,6 +260,7 @@ impl Spinner {
             home,
             stint = self.stint,
             need = self.need,
+            why,
             "systrap: sleeping"
         );
     }
@@ -335,9 +364,14 @@ mod tests {
         assert!(s.spin_wait(&slot, slot.word(STATE), STOPPED));
         s.after_stop(&slot);
 
-        // Later, a sleeping stub ends it: back home, budget and token back,
-        // and a short stint makes the next one harder to start.
+        // Later, a stub that slept once is a lone miss: the stint goes on.
         slot.word(STUB_SLEEPING).store(1, Ordering::SeqCst);
+        s.before_resume(&slot);
+        assert!(s.spinning(), "a lone miss is borne");
+        s.after_stop(&slot);
+
+        // A second one soon after ends it: back home, budget and token
+        // back, and a short stint makes the next one harder to start.
         s.before_resume(&slot);
         assert!(!s.spinning());
         assert_eq!(raw::current_cpu(), home);
@@ -346,7 +380,8 @@ mod tests {
         assert!(policy.take_token());
         policy.give_token();
 
-        // A wait for the app that outlasts the limit also ends a stint.
+        // A wait for the app that outlasts the limit also ends a stint (at
+        // once when it is the stint's first, whose limit is the longer).
         s.need = 1;
         s.after_stop(&slot);
         s.after_stop(&slot);
