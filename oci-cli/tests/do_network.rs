@@ -7,28 +7,10 @@ mod common;
 
 use std::path::Path;
 
-use common::{describe, native, run, skip, ward_do};
+use common::{describe, run, same_as_native, skip, ward_do};
 
 const PYTHON: &str = "/usr/bin/python3";
 const BUSYBOX: &str = "/bin/busybox";
-
-/// Runs `argv` natively and under ward; both must print the same.
-fn same_as_native(argv: &[&str]) {
-    let want = run(&mut native(argv.iter().copied()));
-    assert!(
-        want.status.success(),
-        "native run failed: {}",
-        describe(&want)
-    );
-    let got = run(&mut ward_do(argv.iter().copied()));
-    assert_eq!(
-        String::from_utf8_lossy(&got.stdout),
-        String::from_utf8_lossy(&want.stdout),
-        "under ward: {}",
-        describe(&got)
-    );
-    assert_eq!(got.status.code(), want.status.code(), "{}", describe(&got));
-}
 
 #[test]
 fn python_tcp_server_thread_and_client_talk_over_127_0_0_1() {

@@ -8,27 +8,9 @@ mod common;
 use std::io::Read;
 use std::process::Stdio;
 
-use common::{describe, native, run, ward_do};
+use common::{same_as_native, ward_do};
 
 const PYTHON: &str = "/usr/bin/python3";
-
-/// Runs `argv` natively and under ward; both must print the same.
-fn same_as_native(argv: &[&str]) {
-    let want = run(&mut native(argv.iter().copied()));
-    assert!(
-        want.status.success(),
-        "native run failed: {}",
-        describe(&want)
-    );
-    let got = run(&mut ward_do(argv.iter().copied()));
-    assert_eq!(
-        String::from_utf8_lossy(&got.stdout),
-        String::from_utf8_lossy(&want.stdout),
-        "under ward: {}",
-        describe(&got)
-    );
-    assert_eq!(got.status.code(), want.status.code(), "{}", describe(&got));
-}
 
 #[test]
 fn a_pipeline_counts_what_ls_lists() {

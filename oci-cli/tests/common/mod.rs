@@ -34,6 +34,24 @@ where
     cmd
 }
 
+/// Runs `argv` natively and under ward; both must print the same.
+pub fn same_as_native(argv: &[&str]) {
+    let want = run(&mut native(argv.iter().copied()));
+    assert!(
+        want.status.success(),
+        "native run failed: {}",
+        describe(&want)
+    );
+    let got = run(&mut ward_do(argv.iter().copied()));
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout),
+        String::from_utf8_lossy(&want.stdout),
+        "under ward: {}",
+        describe(&got)
+    );
+    assert_eq!(got.status.code(), want.status.code(), "{}", describe(&got));
+}
+
 /// `ward do ARGS…`, ready for more arguments or settings.
 pub fn ward_do<I, S>(args: I) -> Command
 where
